@@ -1,0 +1,412 @@
+import { MkvParseError, type MkvParseErrorCode } from "./errors.js";
+import { EbmlSchema, ID, matroskaSchema, type ElementInfo } from "./schema.js";
+
+/**
+ * Receives the elements an {@link EbmlReader} finds, synchronously and in stream order.
+ * Offsets are absolute: bytes counted from the first byte ever pushed.
+ */
+export interface EbmlSink {
+  /** A master element starts; `size` is -1 for unknown size. Its children follow. */
+  masterStart(id: number, offset: number, dataOffset: number, size: number): void;
+  /** A master element that started at `offset` ends at `endOffset` (by size, by a non-child, or at end of input). */
+  masterEnd(id: number, offset: number, endOffset: number): void;
+  /**
+   * A data element is complete. Its payload is `buf[start..end)`: a view into the pushed chunk when the
+   * element lay inside one chunk, otherwise a fresh buffer the reader no longer touches.
+   */
+  data(id: number, buf: Uint8Array, start: number, end: number, offset: number, dataOffset: number): void;
+  /** An element whose payload the reader skipped: Void (`known` true) or an ID the schema lacks. */
+  skipped(id: number, offset: number, dataOffset: number, size: number, known: boolean): void;
+  /** With `recover: true`: an error was met and bytes `[error.offset, resumeOffset)` were passed over. */
+  recovered?(error: MkvParseError, resumeOffset: number): void;
+}
+
+/** Limits and behaviour of an {@link EbmlReader}. */
+export interface EbmlReaderOptions {
+  /** Largest payload of a non-block data element, in bytes (default 64 MiB). */
+  maxElementSize?: number;
+  /** Largest SimpleBlock/Block payload, in bytes (default 256 MiB). */
+  maxBlockSize?: number;
+  /** Deepest nesting of master elements (default 32). */
+  maxDepth?: number;
+  /** Resynchronise at the next EBML header or Cluster after an error instead of throwing (default false). */
+  recover?: boolean;
+  /** The element table (default: Matroska). */
+  schema?: EbmlSchema;
+}
+
+const HEADER = 0;
+const DATA = 1;
+const SKIP = 2;
+const RESYNC = 3;
+const FAILED = 4;
+const ENDED = 5;
+
+const EBML_MAGIC = 0x1a45dfa3;
+const CLUSTER_MAGIC = 0x1f43b675;
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A push parser for EBML: feed it chunks of any size with {@link push}, then call {@link end}.
+ * It keeps at most one element header (12 bytes) and, when a data element straddles chunks, that one
+ * element; everything else is passed to the sink as views of the chunks given.
+ */
+export class EbmlReader {
+  private readonly sink: EbmlSink;
+  private readonly schema: EbmlSchema;
+  private readonly maxElementSize: number;
+  private readonly maxBlockSize: number;
+  private readonly maxDepth: number;
+  private readonly recover: boolean;
+
+  // Stack of open masters. ends[] holds the end offset, inherited from the parent for unknown sizes.
+  private readonly ids: number[] = [];
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+  private readonly unknown: boolean[] = [];
+  private depth = 0;
+
+  private mode = HEADER;
+  private pos = 0;
+  private failure: Error | undefined;
+
+  private readonly hdr = new Uint8Array(16);
+  private hdrLen = 0;
+  private hId = 0;
+  private hSize = 0;
+  private hLen = 0;
+
+  private dataId = 0;
+  private dataOffset = 0;
+  private dataStart = 0;
+  private dataBuf: Uint8Array = EMPTY;
+  private dataFill = 0;
+  private skipRemaining = 0;
+  private skipOffset = 0;
+
+  private resyncError: MkvParseError | undefined;
+  private window = 0;
+  private scanned = 0;
+
+  /** Creates a reader that reports to `sink`. */
+  constructor(sink: EbmlSink, options: EbmlReaderOptions = {}) {
+    this.sink = sink;
+    this.schema = options.schema ?? matroskaSchema;
+    this.maxElementSize = options.maxElementSize ?? 64 * 1024 * 1024;
+    this.maxBlockSize = options.maxBlockSize ?? 256 * 1024 * 1024;
+    this.maxDepth = options.maxDepth ?? 32;
+    this.recover = options.recover ?? false;
+  }
+
+  /** Bytes consumed so far (the absolute offset of the next byte). */
+  get offset(): number {
+    return this.pos;
+  }
+
+  /** Names of the open master elements, outermost first. */
+  path(): string[] {
+    const out: string[] = [];
+    for (let d = 0; d < this.depth; d++) out.push(this.schema.name(this.ids[d]!));
+    return out;
+  }
+
+  /** Feeds the next chunk. Throws {@link MkvParseError} on bad input unless `recover` is set. */
+  push(chunk: Uint8Array): void {
+    if (this.mode === FAILED) throw this.failure;
+    if (this.mode === ENDED) throw new MkvParseError("ENDED", "push() after end()", this.pos);
+    const n = chunk.length;
+    const base = this.pos;
+    let i = 0;
+    while (i < n) {
+      try {
+        i = this.step(chunk, i, n, base);
+      } catch (e) {
+        if (e instanceof MkvParseError && this.recover && this.mode !== FAILED) {
+          i = this.startResync(e, chunk, base);
+        } else {
+          this.fail(e);
+          throw e;
+        }
+      }
+    }
+    this.pos = base + n;
+  }
+
+  /** Signals end of input: closes open unknown-size elements; throws TRUNCATED for an unfinished one. */
+  end(): void {
+    if (this.mode === FAILED) throw this.failure;
+    if (this.mode === ENDED) return;
+    const at = this.pos;
+    let err: MkvParseError | undefined;
+    if (this.mode === RESYNC) {
+      this.sink.recovered?.(this.resyncError!, at);
+      this.resyncError = undefined;
+    } else if (this.mode === DATA) {
+      err = this.error("TRUNCATED", `input ends inside ${this.schema.name(this.dataId)} (${this.dataFill} of ${this.dataBuf.length} bytes)`, this.dataOffset);
+    } else if (this.mode === SKIP) {
+      err = this.error("TRUNCATED", `input ends inside a skipped element (${this.skipRemaining} bytes missing)`, this.skipOffset);
+    } else if (this.hdrLen > 0) {
+      err = this.error("TRUNCATED", "input ends inside an element header", at - this.hdrLen);
+    } else {
+      this.closeEnded(at);
+      for (let d = 0; d < this.depth; d++) {
+        if (!this.unknown[d]) {
+          err = this.error("TRUNCATED", `input ends inside ${this.schema.name(this.ids[d]!)} (${this.ends[d]! - at} bytes missing)`, this.starts[d]!);
+          break;
+        }
+      }
+    }
+    if (err) {
+      if (!this.recover) {
+        this.fail(err);
+        throw err;
+      }
+      this.sink.recovered?.(err, at);
+    }
+    while (this.depth > 0) this.pop(at);
+    this.mode = ENDED;
+  }
+
+  private fail(e: unknown): void {
+    this.mode = FAILED;
+    this.failure = e instanceof Error ? e : new Error(String(e));
+  }
+
+  private error(code: MkvParseErrorCode, message: string, offset: number): MkvParseError {
+    return new MkvParseError(code, message, offset, this.path());
+  }
+
+  private pop(at: number): void {
+    const d = --this.depth;
+    this.sink.masterEnd(this.ids[d]!, this.starts[d]!, at);
+  }
+
+  private closeEnded(at: number): void {
+    while (this.depth > 0 && this.ends[this.depth - 1]! <= at) this.pop(at);
+  }
+
+  /** Processes bytes from `i`; returns the new index. */
+  private step(chunk: Uint8Array, i: number, n: number, base: number): number {
+    switch (this.mode) {
+      case HEADER: {
+        let len: number;
+        if (this.hdrLen === 0) {
+          const at = base + i;
+          if (this.depth > 0 && this.ends[this.depth - 1]! <= at) this.closeEnded(at);
+          len = this.parseHeader(chunk, i, n, at);
+          if (len === 0) {
+            this.hdr.set(chunk.subarray(i, n), 0);
+            this.hdrLen = n - i;
+            return n;
+          }
+          i += len;
+        } else {
+          const before = this.hdrLen;
+          const take = Math.min(this.hdr.length - before, n - i);
+          this.hdr.set(chunk.subarray(i, i + take), before);
+          len = this.parseHeader(this.hdr, 0, before + take, base + i - before);
+          if (len === 0) {
+            this.hdrLen = before + take;
+            return i + take;
+          }
+          this.hdrLen = 0;
+          i += len - before;
+        }
+        return this.beginElement(chunk, i, n, base + i - len);
+      }
+      case DATA: {
+        const need = this.dataBuf.length - this.dataFill;
+        const take = need < n - i ? need : n - i;
+        this.dataBuf.set(chunk.subarray(i, i + take), this.dataFill);
+        this.dataFill += take;
+        if (this.dataFill === this.dataBuf.length) {
+          const buf = this.dataBuf;
+          this.dataBuf = EMPTY;
+          this.mode = HEADER;
+          this.deliver(this.dataId, buf, 0, buf.length, this.dataOffset, this.dataStart);
+        }
+        return i + take;
+      }
+      case SKIP: {
+        const take = this.skipRemaining < n - i ? this.skipRemaining : n - i;
+        this.skipRemaining -= take;
+        if (this.skipRemaining === 0) this.mode = HEADER;
+        return i + take;
+      }
+      case RESYNC:
+        return this.scan(chunk, i, n, base);
+      default:
+        throw this.failure ?? new Error("reader in bad state");
+    }
+  }
+
+  /** Parses an element header at buf[s..e) into hId/hSize/hLen; returns its length, or 0 if incomplete. */
+  private parseHeader(buf: Uint8Array, s: number, e: number, at: number): number {
+    const b0 = buf[s]!;
+    if (b0 < 0x10) throw this.error("INVALID_ID", `invalid element ID first byte 0x${b0.toString(16).padStart(2, "0")}`, at);
+    const idLen = Math.clz32(b0) - 23;
+    if (e - s <= idLen) return 0;
+    let id = b0;
+    for (let k = 1; k < idLen; k++) id = id * 256 + buf[s + k]!;
+    if (idLen === 1 && (b0 === 0xff || b0 === 0x80)) {
+      throw this.error("INVALID_ID", `reserved element ID 0x${b0.toString(16)}`, at);
+    }
+    const sb = buf[s + idLen]!;
+    if (sb === 0) throw this.error("INVALID_VARINT", "element size varint longer than 8 bytes", at + idLen);
+    const sizeLen = Math.clz32(sb) - 23;
+    const total = idLen + sizeLen;
+    if (e - s < total) return 0;
+    const mask = 0xff >> sizeLen;
+    let value = sb & mask;
+    let allOnes = value === mask;
+    for (let k = idLen + 1; k < total; k++) {
+      const b = buf[s + k]!;
+      value = value * 256 + b;
+      if (b !== 0xff) allOnes = false;
+    }
+    this.hId = id;
+    this.hSize = allOnes ? -1 : value;
+    this.hLen = total;
+    return total;
+  }
+
+  /** Acts on a parsed header whose payload starts at chunk[i]. */
+  private beginElement(chunk: Uint8Array, i: number, n: number, start: number): number {
+    const id = this.hId;
+    const size = this.hSize;
+    const dataStart = start + this.hLen;
+    const info = this.schema.get(id);
+    if (this.depth > 0 && this.unknown[this.depth - 1]) this.closeUnknownFor(id, info, start);
+    const parentEnd = this.depth > 0 ? this.ends[this.depth - 1]! : Infinity;
+    if (size >= 0 && dataStart + size > parentEnd) {
+      throw this.error("SIZE_BEYOND_PARENT", `${this.schema.name(id)} of ${size} bytes overruns its parent by ${dataStart + size - parentEnd} bytes`, start);
+    }
+    if (info !== undefined && info.type === "master") {
+      const d = this.depth;
+      if (d >= this.maxDepth) throw this.error("NESTING_TOO_DEEP", `${this.schema.name(id)} nested deeper than ${this.maxDepth}`, start);
+      this.ids[d] = id;
+      this.starts[d] = start;
+      this.unknown[d] = size < 0;
+      this.ends[d] = size < 0 ? parentEnd : dataStart + size;
+      this.depth = d + 1;
+      this.sink.masterStart(id, start, dataStart, size);
+      return i;
+    }
+    if (size < 0) throw this.error("UNKNOWN_SIZE_NOT_ALLOWED", `${this.schema.name(id)} has unknown size but is not a master element`, start);
+    if (info === undefined || id === ID.Void) {
+      this.sink.skipped(id, start, dataStart, size, info !== undefined);
+      if (n - i >= size) return i + size;
+      this.skipRemaining = size - (n - i);
+      this.skipOffset = start;
+      this.mode = SKIP;
+      return n;
+    }
+    const limit = id === ID.SimpleBlock || id === ID.Block ? this.maxBlockSize : this.maxElementSize;
+    if (size > limit) throw this.error("ELEMENT_TOO_LARGE", `${this.schema.name(id)} of ${size} bytes exceeds the limit of ${limit}`, start);
+    if (n - i >= size) {
+      this.deliver(id, chunk, i, i + size, start, dataStart);
+      return i + size;
+    }
+    const buf = new Uint8Array(size);
+    buf.set(chunk.subarray(i, n), 0);
+    this.dataBuf = buf;
+    this.dataFill = n - i;
+    this.dataId = id;
+    this.dataOffset = start;
+    this.dataStart = dataStart;
+    this.mode = DATA;
+    return n;
+  }
+
+  /** Closes unknown-size masters that cannot contain element `id` (the EBML rule for unknown sizes). */
+  private closeUnknownFor(id: number, info: ElementInfo | undefined, at: number): void {
+    if (info === undefined || info.global) return;
+    const parents = info.parents;
+    while (this.depth > 0 && this.unknown[this.depth - 1]) {
+      const top = this.ids[this.depth - 1]!;
+      if (parents.includes(top)) return;
+      // Close only if an enclosing master (or the top level) can hold the element; else keep it as a child.
+      let fits = parents.length === 0;
+      for (let d = this.depth - 2; d >= 0 && !fits; d--) fits = parents.includes(this.ids[d]!);
+      if (!fits) return;
+      this.pop(at);
+    }
+  }
+
+  private deliver(id: number, buf: Uint8Array, s: number, e: number, offset: number, dataOffset: number): void {
+    if (!this.recover) {
+      this.sink.data(id, buf, s, e, offset, dataOffset);
+      return;
+    }
+    try {
+      this.sink.data(id, buf, s, e, offset, dataOffset);
+    } catch (err) {
+      // The element's framing was sound; only its content was bad: report it and go on after it.
+      if (err instanceof MkvParseError) this.sink.recovered?.(err, dataOffset + (e - s));
+      else throw err;
+    }
+  }
+
+  /** Enters resync after a framing error; returns where to continue in `chunk`. */
+  private startResync(err: MkvParseError, chunk: Uint8Array, base: number): number {
+    this.mode = RESYNC;
+    this.resyncError = err;
+    this.window = 0;
+    this.scanned = 0;
+    const before = this.hdrLen;
+    this.hdrLen = 0;
+    this.dataBuf = EMPTY;
+    const from = err.offset + 1;
+    if (from >= base) return Math.min(from - base, chunk.length);
+    // The faulty header began in an earlier chunk: its bytes after the first are in hdr.
+    const saved = this.hdr.slice(0, before);
+    const hdrStart = base - before;
+    for (let k = from - hdrStart; k < before; k++) {
+      if (this.feed(saved[k]!)) {
+        const rest = saved.subarray(k + 1, before);
+        this.resumeAt(hdrStart + k - 3, rest);
+        return 0;
+      }
+    }
+    return 0;
+  }
+
+  private feed(b: number): boolean {
+    this.window = ((this.window << 8) | b) >>> 0;
+    this.scanned++;
+    return this.scanned >= 4 && (this.window === EBML_MAGIC || this.window === CLUSTER_MAGIC);
+  }
+
+  private scan(chunk: Uint8Array, i: number, n: number, base: number): number {
+    for (; i < n; i++) {
+      if (this.feed(chunk[i]!)) {
+        this.resumeAt(base + i - 3, EMPTY);
+        return i + 1;
+      }
+    }
+    return n;
+  }
+
+  /** Resumes parsing at the magic ID found at `at`; `rest` holds header bytes already read after it. */
+  private resumeAt(at: number, rest: Uint8Array): void {
+    const magic = this.window;
+    this.closeEnded(at);
+    if (magic === EBML_MAGIC) {
+      while (this.depth > 0) this.pop(at);
+    } else {
+      let seg = -1;
+      for (let d = this.depth - 1; d >= 0; d--) if (this.ids[d] === ID.Segment) { seg = d; break; }
+      while (this.depth > seg + 1) this.pop(at);
+    }
+    this.hdr[0] = magic >>> 24;
+    this.hdr[1] = (magic >>> 16) & 0xff;
+    this.hdr[2] = (magic >>> 8) & 0xff;
+    this.hdr[3] = magic & 0xff;
+    this.hdr.set(rest, 4);
+    this.hdrLen = 4 + rest.length;
+    this.mode = HEADER;
+    const err = this.resyncError!;
+    this.resyncError = undefined;
+    this.sink.recovered?.(err, at);
+  }
+}

@@ -1,0 +1,15 @@
+// Public API of kvs-parser, re-exported by name.
+export { MkvParseError, type MkvParseErrorCode } from "./ebml/errors.js";
+export { EbmlReader, type EbmlReaderOptions, type EbmlSink } from "./ebml/reader.js";
+export { EbmlSchema, matroskaSchema, ID, type ElementInfo, type EbmlType } from "./ebml/schema.js";
+export { readUint, readInt, readFloat, readUtf8, readUtf8Exact, readAscii, readUintString } from "./ebml/values.js";
+export { Frame } from "./matroska/frame.js";
+export { MatroskaDemuxer, type DemuxerOptions } from "./matroska/demuxer.js";
+export { BlockLayout, Lacing } from "./matroska/block.js";
+export type * from "./matroska/model.js";
+export { KvsParser, type KvsEvent, type KvsParserOptions } from "./kvs/parser.js";
+export type { FragmentEvent, FragmentError } from "./kvs/fragment.js";
+export { compareFragmentNumbers, isFragmentNumber } from "./kvs/fragment-number.js";
+export { KvsTag, isKvsTagName, parseKvsTimestamp } from "./kvs/tags.js";
+export { parseMkv, frames, fragments, type ParseOptions } from "./rx/parse.js";
+export type { ByteSource } from "./rx/source.js";

@@ -1,0 +1,183 @@
+import { MatroskaDemuxer, type DemuxerOptions } from "../matroska/demuxer.js";
+import type { Frame } from "../matroska/frame.js";
+import type { MatroskaEvent, SimpleTag, Tag, Track } from "../matroska/model.js";
+import type { MkvParseError } from "../ebml/errors.js";
+import type { FragmentEvent } from "./fragment.js";
+import { forEachSimpleTag, isKvsTagName, KvsTag, parseKvsTimestamp } from "./tags.js";
+
+/** Everything {@link KvsParser} emits: the Matroska events plus one `fragment` event per fragment. */
+export type KvsEvent = MatroskaEvent | FragmentEvent;
+
+/** Options of the KVS stream parser (the EBML limits and recovery). */
+export type KvsParserOptions = DemuxerOptions;
+
+class FragmentState {
+  fragmentNumber: string | null = null;
+  kvsTags: Record<string, string> = {};
+  tags: SimpleTag[] = [];
+  tracks: readonly Track[] = [];
+  clusterTimestampMs: number | null = null;
+  frameCount = 0;
+  keyframeCount = 0;
+  framesByTrack: Record<number, number> = {};
+  payloadBytes = 0;
+  firstTs: number | null = null;
+  lastTs: number | null = null;
+  endOffset: number;
+  problems: MkvParseError[] = [];
+  constructor(readonly startOffset: number) {
+    this.endOffset = startOffset;
+  }
+}
+
+function numberOrNull(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const n = Number(text.trim());
+  return Number.isFinite(n) ? n : null;
+}
+
+/**
+ * The streaming KVS parser: bytes in (GetMedia, GetMediaForFragmentList or any MKV), typed events out.
+ * Frames are stamped with their fragment number; a `fragment` event follows each fragment's last frame,
+ * as soon as its closing CONTINUATION_TOKEN tags arrive (or its Segment ends).
+ */
+export class KvsParser {
+  private readonly demuxer: MatroskaDemuxer;
+  private readonly out: (event: KvsEvent) => void;
+  private current: FragmentState | null = null;
+  /** A fragment was completed by its closing tags but its Segment has not ended yet. */
+  private lingering = false;
+  private tracks: readonly Track[] = [];
+
+  /** Creates a parser that calls `emit` synchronously for every event. */
+  constructor(emit: (event: KvsEvent) => void, options: KvsParserOptions = {}) {
+    this.out = emit;
+    this.demuxer = new MatroskaDemuxer((ev) => this.onEvent(ev), options);
+  }
+
+  /** Feeds the next chunk. Throws MkvParseError on bad input unless `recover` is set. */
+  push(chunk: Uint8Array): void {
+    this.demuxer.push(chunk);
+  }
+
+  /** Ends the input: completes the last fragment; throws TRUNCATED if the input was cut mid-element. */
+  end(): void {
+    this.demuxer.end();
+    if (this.current) this.finish(this.demuxer.offset);
+  }
+
+  /** Bytes consumed so far. */
+  get offset(): number {
+    return this.demuxer.offset;
+  }
+
+  private open(offset: number): FragmentState {
+    const f = new FragmentState(offset);
+    f.tracks = this.tracks;
+    this.current = f;
+    this.demuxer.fragmentNumber = null;
+    return f;
+  }
+
+  private onEvent(ev: MatroskaEvent): void {
+    switch (ev.type) {
+      case "frame": {
+        const f = this.current ?? this.open(ev.offset);
+        this.count(f, ev);
+        break;
+      }
+      case "ebmlHeader":
+        if (this.current) this.finish(ev.offset);
+        this.lingering = false;
+        this.open(ev.offset);
+        break;
+      case "segmentStart":
+        if (!this.current) this.open(ev.offset);
+        break;
+      case "cluster": {
+        const f = this.current ?? this.open(ev.offset);
+        if (f.clusterTimestampMs === null) f.clusterTimestampMs = ev.timestampMs;
+        break;
+      }
+      case "tracks":
+        this.tracks = ev.tracks;
+        (this.current ?? this.open(ev.offset)).tracks = ev.tracks;
+        break;
+      case "tags":
+        this.onTags(ev.tags, ev.offset);
+        break;
+      case "recovered":
+        (this.current ?? this.open(ev.offset)).problems.push(ev.error);
+        break;
+      default:
+        break;
+    }
+    this.out(ev);
+    if (ev.type === "segmentEnd") {
+      if (this.current) this.finish(ev.endOffset);
+      this.lingering = false;
+    }
+    else if (ev.type === "tags" && ev.afterCluster && this.current && this.current.kvsTags[KvsTag.ContinuationToken] !== undefined) {
+      this.finish(ev.endOffset);
+      this.lingering = true;
+    }
+  }
+
+  private onTags(tags: readonly Tag[], offset: number): void {
+    if (!this.current && this.lingering && !tags.some((t) => t.simpleTags.some((st) => st.name === KvsTag.FragmentNumber))) {
+      return; // trailing tags of a fragment already completed: still emitted as a tags event
+    }
+    const state = this.current ?? this.open(offset);
+    forEachSimpleTag(tags, (st) => {
+      if (isKvsTagName(st.name)) {
+        state.kvsTags[st.name] = st.value ?? "";
+        if (st.name === KvsTag.FragmentNumber && st.value !== null) {
+          state.fragmentNumber = st.value;
+          this.demuxer.fragmentNumber = st.value;
+        }
+      } else {
+        state.tags.push(st);
+      }
+    });
+  }
+
+  private count(f: FragmentState, frame: Frame): void {
+    f.frameCount++;
+    if (frame.keyframe) f.keyframeCount++;
+    f.framesByTrack[frame.track] = (f.framesByTrack[frame.track] ?? 0) + 1;
+    f.payloadBytes += frame.data.length;
+    if (f.firstTs === null) f.firstTs = frame.timestampMs;
+    f.lastTs = frame.timestampMs;
+  }
+
+  private finish(endOffset: number): void {
+    const f = this.current!;
+    this.current = null;
+    const k = f.kvsTags;
+    const errorCode = k[KvsTag.ErrorCode] ?? k[KvsTag.ExceptionErrorCode];
+    const event: FragmentEvent = {
+      type: "fragment",
+      fragmentNumber: f.fragmentNumber,
+      serverTimestampMs: parseKvsTimestamp(k[KvsTag.ServerTimestamp] ?? k[KvsTag.ServerSideTimestamp] ?? ""),
+      producerTimestampMs: parseKvsTimestamp(k[KvsTag.ProducerTimestamp] ?? k[KvsTag.ProducerSideTimestamp] ?? ""),
+      millisBehindNow: numberOrNull(k[KvsTag.MillisBehindNow]),
+      continuationToken: k[KvsTag.ContinuationToken] ?? null,
+      error: errorCode === undefined ? null : { code: errorCode, id: k[KvsTag.ErrorId] ?? null, message: k[KvsTag.ExceptionMessage] ?? null },
+      kvsTags: k,
+      tags: f.tags,
+      tracks: f.tracks,
+      clusterTimestampMs: f.clusterTimestampMs,
+      frameCount: f.frameCount,
+      keyframeCount: f.keyframeCount,
+      framesByTrack: f.framesByTrack,
+      payloadBytes: f.payloadBytes,
+      firstFrameTimestampMs: f.firstTs,
+      lastFrameTimestampMs: f.lastTs,
+      startOffset: f.startOffset,
+      endOffset: Math.max(endOffset, f.startOffset),
+      complete: f.problems.length === 0,
+      problems: f.problems,
+    };
+    this.out(event);
+  }
+}

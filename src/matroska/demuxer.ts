@@ -1,0 +1,391 @@
+import { MkvParseError } from "../ebml/errors.js";
+import { EbmlReader, type EbmlReaderOptions, type EbmlSink } from "../ebml/reader.js";
+import { ID, matroskaSchema } from "../ebml/schema.js";
+import { readAscii, readFloat, readInt, readUint, readUintString, readUtf8, readUtf8Exact } from "../ebml/values.js";
+import { BlockLayout } from "./block.js";
+import { Frame } from "./frame.js";
+import type { AudioSettings, MatroskaEvent, SimpleTag, Tag, Track, TrackKind, VideoSettings } from "./model.js";
+
+/** Options of the demuxer: the EBML reader's limits and recovery. */
+export type DemuxerOptions = Omit<EbmlReaderOptions, "schema">;
+
+const KINDS: Record<number, TrackKind> = {
+  1: "video", 2: "audio", 3: "complex", 0x10: "logo", 0x11: "subtitle", 0x12: "buttons", 0x20: "control", 0x21: "metadata",
+};
+
+// Epoch of Matroska dates: 2001-01-01T00:00:00Z, in ms since 1970.
+const MKV_EPOCH_MS = 978307200000;
+
+interface TrackBuilder {
+  number: number;
+  uid: string | null;
+  typeCode: number | null;
+  codecId: string;
+  codecPrivate: Uint8Array | null;
+  codecName: string | null;
+  name: string | null;
+  language: string | null;
+  defaultDurationNs: number | null;
+  codecDelayNs: number | null;
+  seekPreRollNs: number | null;
+  enabled: boolean;
+  isDefault: boolean;
+  lacing: boolean;
+  contentEncoded: boolean;
+  video: { pixelWidth: number | null; pixelHeight: number | null; displayWidth: number | null; displayHeight: number | null; interlaced: number | null; frameRate: number | null } | null;
+  audio: { samplingFrequency: number; outputSamplingFrequency: number | null; channels: number; bitDepth: number | null } | null;
+}
+
+interface SimpleTagBuilder {
+  name: string;
+  value: string | null;
+  binary: Uint8Array | null;
+  language: string | null;
+  isDefault: boolean;
+  children: SimpleTag[];
+}
+
+/**
+ * Turns bytes into typed Matroska events: EBML header, Info, Tracks, Tags, Cluster and one {@link Frame}
+ * per (laced) frame. Push chunks with {@link push}; call {@link end} at end of input.
+ */
+export class MatroskaDemuxer implements EbmlSink {
+  /** The fragment number stamped on frames; the KVS layer sets it as fragments' tags arrive. */
+  fragmentNumber: string | null = null;
+
+  private readonly emit: (event: MatroskaEvent) => void;
+  private readonly reader: EbmlReader;
+  private readonly layout = new BlockLayout();
+
+  private timecodeScale = 1_000_000;
+  private msPerTick = 1;
+  private tracks = new Map<number, Track>();
+
+  // EBML header / Info
+  private docType = "matroska";
+  private docTypeVersion = 1;
+  private docTypeReadVersion = 1;
+  private ebmlVersion = 1;
+  private info = { durationTicks: null as number | null, title: null as string | null, muxingApp: null as string | null, writingApp: null as string | null, dateUtcMs: null as number | null };
+
+  // Tracks
+  private trackList: Track[] = [];
+  private track: TrackBuilder | null = null;
+
+  // Tags
+  private tagList: Tag[] = [];
+  private tagTargets = { typeValue: null as number | null, type: null as string | null, trackUids: [] as string[] };
+  private tagSimple: SimpleTag[] = [];
+  private simpleStack: SimpleTagBuilder[] = [];
+
+  // Cluster / blocks
+  private clusterSeen = false;
+  private clusterOffset = 0;
+  private clusterSize: number | null = null;
+  private clusterTimecode = 0;
+  private clusterAnnounced = false;
+  private groupBuf: Uint8Array | null = null;
+  private groupStart = 0;
+  private groupEnd = 0;
+  private groupDataOffset = 0;
+  private groupHasReference = false;
+  private groupDuration: number | null = null;
+
+  /** Creates a demuxer that calls `emit` for every event, synchronously. */
+  constructor(emit: (event: MatroskaEvent) => void, options: DemuxerOptions = {}) {
+    this.emit = emit;
+    this.reader = new EbmlReader(this, { ...options, schema: matroskaSchema });
+  }
+
+  /** Feeds the next chunk of the stream. */
+  push(chunk: Uint8Array): void {
+    this.reader.push(chunk);
+  }
+
+  /** Ends the stream: flushes open unknown-size elements; throws TRUNCATED for a cut element. */
+  end(): void {
+    this.reader.end();
+  }
+
+  /** Bytes consumed so far. */
+  get offset(): number {
+    return this.reader.offset;
+  }
+
+  /** @internal EbmlSink */
+  masterStart(id: number, offset: number, dataOffset: number, size: number): void {
+    switch (id) {
+      case ID.Cluster:
+        this.clusterSeen = true;
+        this.clusterOffset = offset;
+        this.clusterSize = size < 0 ? null : size;
+        this.clusterTimecode = 0;
+        this.clusterAnnounced = false;
+        break;
+      case ID.BlockGroup:
+        this.groupBuf = null;
+        this.groupHasReference = false;
+        this.groupDuration = null;
+        break;
+      case ID.SimpleTag:
+        this.simpleStack.push({ name: "", value: null, binary: null, language: null, isDefault: true, children: [] });
+        break;
+      case ID.Tag:
+        this.tagTargets = { typeValue: null, type: null, trackUids: [] };
+        this.tagSimple = [];
+        break;
+      case ID.Tags:
+        this.tagList = [];
+        break;
+      case ID.TrackEntry:
+        this.track = {
+          number: 0, uid: null, typeCode: null, codecId: "", codecPrivate: null, codecName: null, name: null, language: null,
+          defaultDurationNs: null, codecDelayNs: null, seekPreRollNs: null, enabled: true, isDefault: true, lacing: true,
+          contentEncoded: false, video: null, audio: null,
+        };
+        break;
+      case ID.Video:
+        if (this.track) this.track.video = { pixelWidth: null, pixelHeight: null, displayWidth: null, displayHeight: null, interlaced: null, frameRate: null };
+        break;
+      case ID.Audio:
+        if (this.track) this.track.audio = { samplingFrequency: 8000, outputSamplingFrequency: null, channels: 1, bitDepth: null };
+        break;
+      case ID.ContentEncodings:
+        if (this.track) this.track.contentEncoded = true;
+        break;
+      case ID.Tracks:
+        this.trackList = [];
+        break;
+      case ID.Info:
+        this.info = { durationTicks: null, title: null, muxingApp: null, writingApp: null, dateUtcMs: null };
+        break;
+      case ID.Segment:
+        this.timecodeScale = 1_000_000;
+        this.msPerTick = 1;
+        this.tracks = new Map();
+        this.clusterSeen = false;
+        this.emit({ type: "segmentStart", offset, dataOffset, size: size < 0 ? null : size });
+        break;
+      case ID.EBML:
+        this.docType = "matroska";
+        this.docTypeVersion = 1;
+        this.docTypeReadVersion = 1;
+        this.ebmlVersion = 1;
+        break;
+    }
+    void dataOffset;
+  }
+
+  /** @internal EbmlSink */
+  masterEnd(id: number, offset: number, endOffset: number): void {
+    switch (id) {
+      case ID.BlockGroup:
+        if (this.groupBuf !== null) {
+          const buf = this.groupBuf;
+          this.groupBuf = null;
+          this.emitBlock(buf, this.groupStart, this.groupEnd, this.groupDataOffset, !this.groupHasReference, this.groupDuration, false);
+        }
+        break;
+      case ID.Cluster:
+        this.groupBuf = null;
+        break;
+      case ID.SimpleTag: {
+        const b = this.simpleStack.pop();
+        if (!b) break;
+        const tag: SimpleTag = { name: b.name, value: b.value, binary: b.binary, language: b.language, isDefault: b.isDefault, children: b.children };
+        const parent = this.simpleStack[this.simpleStack.length - 1];
+        if (parent) parent.children.push(tag);
+        else this.tagSimple.push(tag);
+        break;
+      }
+      case ID.Tag:
+        this.tagList.push({ targets: this.tagTargets, simpleTags: this.tagSimple });
+        break;
+      case ID.Tags:
+        this.emit({ type: "tags", offset, endOffset, afterCluster: this.clusterSeen, tags: this.tagList });
+        this.tagList = [];
+        break;
+      case ID.TrackEntry: {
+        const t = this.track;
+        this.track = null;
+        if (!t) break;
+        const track: Track = {
+          number: t.number, uid: t.uid, kind: KINDS[t.typeCode ?? -1] ?? "unknown", typeCode: t.typeCode, codecId: t.codecId,
+          codecPrivate: t.codecPrivate, codecName: t.codecName, name: t.name, language: t.language,
+          defaultDurationNs: t.defaultDurationNs, codecDelayNs: t.codecDelayNs, seekPreRollNs: t.seekPreRollNs,
+          enabled: t.enabled, isDefault: t.isDefault, lacing: t.lacing, contentEncoded: t.contentEncoded,
+          video: t.video as VideoSettings | null, audio: t.audio as AudioSettings | null,
+        };
+        this.trackList.push(track);
+        this.tracks.set(track.number, track);
+        break;
+      }
+      case ID.Tracks:
+        this.emit({ type: "tracks", offset, tracks: this.trackList });
+        break;
+      case ID.Info: {
+        const i = this.info;
+        this.emit({
+          type: "info", offset, timecodeScale: this.timecodeScale,
+          durationMs: i.durationTicks === null ? null : i.durationTicks * this.msPerTick,
+          title: i.title, muxingApp: i.muxingApp, writingApp: i.writingApp, dateUtcMs: i.dateUtcMs,
+        });
+        break;
+      }
+      case ID.Segment:
+        this.emit({ type: "segmentEnd", offset, endOffset });
+        break;
+      case ID.EBML:
+        this.emit({
+          type: "ebmlHeader", offset, docType: this.docType, docTypeVersion: this.docTypeVersion,
+          docTypeReadVersion: this.docTypeReadVersion, ebmlVersion: this.ebmlVersion,
+        });
+        break;
+    }
+  }
+
+  /** @internal EbmlSink */
+  data(id: number, buf: Uint8Array, s: number, e: number, offset: number, dataOffset: number): void {
+    switch (id) {
+      case ID.SimpleBlock: {
+        this.emitBlock(buf, s, e, dataOffset, null, null, true);
+        return;
+      }
+      case ID.Block:
+        this.groupBuf = buf;
+        this.groupStart = s;
+        this.groupEnd = e;
+        this.groupDataOffset = dataOffset;
+        return;
+      case ID.ReferenceBlock:
+        this.groupHasReference = true;
+        return;
+      case ID.BlockDuration:
+        this.groupDuration = readUint(buf, s, e);
+        return;
+      case ID.Timestamp:
+        this.clusterTimecode = readUint(buf, s, e);
+        this.announceCluster();
+        return;
+    }
+    const t = this.track;
+    if (t !== null) {
+      switch (id) {
+        case ID.TrackNumber: t.number = readUint(buf, s, e); return;
+        case ID.TrackUID: t.uid = readUintString(buf, s, e); return;
+        case ID.TrackType: t.typeCode = readUint(buf, s, e); return;
+        case ID.CodecID: t.codecId = readAscii(buf, s, e); return;
+        case ID.CodecPrivate: t.codecPrivate = buf.slice(s, e); return;
+        case ID.CodecName: t.codecName = readUtf8(buf, s, e); return;
+        case ID.Name: t.name = readUtf8(buf, s, e); return;
+        case ID.Language: t.language = readAscii(buf, s, e); return;
+        case ID.DefaultDuration: t.defaultDurationNs = readUint(buf, s, e); return;
+        case ID.CodecDelay: t.codecDelayNs = readUint(buf, s, e); return;
+        case ID.SeekPreRoll: t.seekPreRollNs = readUint(buf, s, e); return;
+        case ID.FlagEnabled: t.enabled = readUint(buf, s, e) !== 0; return;
+        case ID.FlagDefault: t.isDefault = readUint(buf, s, e) !== 0; return;
+        case ID.FlagLacing: t.lacing = readUint(buf, s, e) !== 0; return;
+        case ID.PixelWidth: if (t.video) t.video.pixelWidth = readUint(buf, s, e); return;
+        case ID.PixelHeight: if (t.video) t.video.pixelHeight = readUint(buf, s, e); return;
+        case ID.DisplayWidth: if (t.video) t.video.displayWidth = readUint(buf, s, e); return;
+        case ID.DisplayHeight: if (t.video) t.video.displayHeight = readUint(buf, s, e); return;
+        case ID.FlagInterlaced: if (t.video) t.video.interlaced = readUint(buf, s, e); return;
+        case ID.FrameRate: if (t.video) t.video.frameRate = readFloat(buf, s, e, offset); return;
+        case ID.SamplingFrequency: if (t.audio) t.audio.samplingFrequency = readFloat(buf, s, e, offset); return;
+        case ID.OutputSamplingFrequency: if (t.audio) t.audio.outputSamplingFrequency = readFloat(buf, s, e, offset); return;
+        case ID.Channels: if (t.audio) t.audio.channels = readUint(buf, s, e); return;
+        case ID.BitDepth: if (t.audio) t.audio.bitDepth = readUint(buf, s, e); return;
+      }
+    }
+    const st = this.simpleStack[this.simpleStack.length - 1];
+    if (st !== undefined) {
+      switch (id) {
+        case ID.TagName: st.name = readUtf8Exact(buf, s, e); return;
+        case ID.TagString: st.value = readUtf8Exact(buf, s, e); return;
+        case ID.TagBinary: st.binary = buf.slice(s, e); return;
+        case ID.TagLanguage: st.language = readAscii(buf, s, e); return;
+        case ID.TagDefault: st.isDefault = readUint(buf, s, e) !== 0; return;
+      }
+    }
+    switch (id) {
+      case ID.TargetTypeValue: this.tagTargets.typeValue = readUint(buf, s, e); return;
+      case ID.TargetType: this.tagTargets.type = readAscii(buf, s, e); return;
+      case ID.TagTrackUID: this.tagTargets.trackUids.push(readUintString(buf, s, e)); return;
+      case ID.TimestampScale: {
+        const scale = readUint(buf, s, e);
+        if (scale === 0) throw new MkvParseError("INVALID_VALUE", "TimestampScale is 0", offset, ["Segment", "Info"]);
+        this.timecodeScale = scale;
+        this.msPerTick = scale / 1_000_000;
+        return;
+      }
+      case ID.Duration: this.info.durationTicks = readFloat(buf, s, e, offset); return;
+      case ID.Title: this.info.title = readUtf8(buf, s, e); return;
+      case ID.MuxingApp: this.info.muxingApp = readUtf8(buf, s, e); return;
+      case ID.WritingApp: this.info.writingApp = readUtf8(buf, s, e); return;
+      case ID.DateUTC: this.info.dateUtcMs = MKV_EPOCH_MS + readInt(buf, s, e) / 1_000_000; return;
+      case ID.DocType: this.docType = readAscii(buf, s, e); return;
+      case ID.DocTypeVersion: this.docTypeVersion = readUint(buf, s, e); return;
+      case ID.DocTypeReadVersion: this.docTypeReadVersion = readUint(buf, s, e); return;
+      case ID.EBMLVersion: this.ebmlVersion = readUint(buf, s, e); return;
+    }
+  }
+
+  /** @internal EbmlSink */
+  skipped(id: number, offset: number, dataOffset: number, size: number, known: boolean): void {
+    if (!known) this.emit({ type: "unknownElement", id, offset, size, path: this.reader.path() });
+    void dataOffset;
+  }
+
+  /** @internal EbmlSink */
+  recovered(error: MkvParseError, resumeOffset: number): void {
+    this.groupBuf = null;
+    this.simpleStack.length = 0;
+    this.emit({ type: "recovered", error, offset: error.offset, resumeOffset, skippedBytes: Math.max(0, resumeOffset - error.offset) });
+  }
+
+  private announceCluster(): void {
+    if (this.clusterAnnounced) return;
+    this.clusterAnnounced = true;
+    this.emit({
+      type: "cluster", offset: this.clusterOffset, timecode: this.clusterTimecode,
+      timestampMs: this.clusterTimecode * this.msPerTick, size: this.clusterSize,
+    });
+  }
+
+  /** Emits the frames of a block; `keyframeOfGroup` is null for a SimpleBlock (its flag decides). */
+  private emitBlock(buf: Uint8Array, s: number, e: number, dataOffset: number, keyframeOfGroup: boolean | null, durationTicks: number | null, simple: boolean): void {
+    const layout = this.layout;
+    layout.parse(buf, s, e, dataOffset);
+    const keyframe = keyframeOfGroup ?? (layout.flags & 0x80) !== 0;
+    if (!this.clusterAnnounced) this.announceCluster();
+    const msPerTick = this.msPerTick;
+    const baseMs = (this.clusterTimecode + layout.relativeTimecode) * msPerTick;
+    const count = layout.frameCount;
+    const flags = layout.flags;
+    const invisible = (flags & 0x08) !== 0;
+    const discardable = simple && (flags & 0x01) !== 0;
+    const fragmentNumber = this.fragmentNumber;
+    let p = layout.payloadStart;
+    const sizes = layout.sizes;
+    const emit = this.emit;
+    if (count === 1) {
+      let durationMs: number | null = null;
+      if (durationTicks !== null) durationMs = durationTicks * msPerTick;
+      else {
+        const dd = this.tracks.get(layout.track)?.defaultDurationNs;
+        if (dd != null) durationMs = dd / 1_000_000;
+      }
+      const size = sizes[0]!;
+      emit(new Frame(layout.track, baseMs, keyframe, buf.subarray(p, p + size), dataOffset + (p - s), fragmentNumber, durationMs, invisible, discardable));
+      return;
+    }
+    const dd = this.tracks.get(layout.track)?.defaultDurationNs ?? null;
+    const frameMs = dd !== null ? dd / 1_000_000 : durationTicks !== null ? (durationTicks * msPerTick) / count : null;
+    for (let f = 0; f < count; f++) {
+      const size = sizes[f]!;
+      const ts = frameMs !== null && dd !== null ? baseMs + f * frameMs : baseMs;
+      emit(new Frame(layout.track, ts, keyframe, buf.subarray(p, p + size), dataOffset + (p - s), fragmentNumber, frameMs, invisible, discardable));
+      p += size;
+    }
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * One frame of one track. `data` is a view into the chunk it arrived in (no copy) unless its block
+ * straddled two chunks; a view keeps its whole chunk alive, so call {@link Frame.copy} to keep frames.
+ */
+export class Frame {
+  /** Discriminant. */
+  readonly type = "frame" as const;
+
+  /** Creates a frame; the demuxer makes these, apps rarely need to. */
+  constructor(
+    /** TrackNumber. */
+    readonly track: number,
+    /** Absolute presentation time in milliseconds (cluster timestamp + block offset, scaled). */
+    readonly timestampMs: number,
+    /** Key frame: SimpleBlock flag, or a Block with no ReferenceBlock. */
+    readonly keyframe: boolean,
+    /** The frame payload (after lacing). */
+    readonly data: Uint8Array,
+    /** Absolute byte offset of the payload in the stream. */
+    readonly offset: number,
+    /** The KVS fragment the frame belongs to, null outside KVS streams. */
+    readonly fragmentNumber: string | null,
+    /** BlockDuration (or the track's DefaultDuration) in ms, null when not given. */
+    readonly durationMs: number | null,
+    /** Invisible flag of the block. */
+    readonly invisible: boolean,
+    /** Discardable flag of a SimpleBlock. */
+    readonly discardable: boolean,
+  ) {}
+
+  /** Payload size in bytes. */
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** A copy whose payload no longer shares memory with the stream's chunks. */
+  copy(): Frame {
+    return new Frame(this.track, this.timestampMs, this.keyframe, this.data.slice(), this.offset, this.fragmentNumber, this.durationMs, this.invisible, this.discardable);
+  }
+
+  /** A plain JSON-friendly summary (no payload), as `kvs-parser inspect --json` prints it. */
+  toJSON(): { type: "frame"; track: number; timestampMs: number; size: number; keyframe: boolean; offset: number; fragmentNumber: string | null } {
+    return {
+      type: "frame",
+      track: this.track,
+      timestampMs: this.timestampMs,
+      size: this.data.length,
+      keyframe: this.keyframe,
+      offset: this.offset,
+      fragmentNumber: this.fragmentNumber,
+    };
+  }
+}
