@@ -390,6 +390,9 @@ export class EbmlReader {
   /** Resumes parsing at the magic ID found at `at`; `rest` holds header bytes already read after it. */
   private resumeAt(at: number, rest: Uint8Array): void {
     const magic = this.window;
+    const err = this.resyncError!;
+    this.resyncError = undefined;
+    this.sink.recovered?.(err, at);
     this.closeEnded(at);
     if (magic === EBML_MAGIC) {
       while (this.depth > 0) this.pop(at);
@@ -405,8 +408,5 @@ export class EbmlReader {
     this.hdr.set(rest, 4);
     this.hdrLen = 4 + rest.length;
     this.mode = HEADER;
-    const err = this.resyncError!;
-    this.resyncError = undefined;
-    this.sink.recovered?.(err, at);
   }
 }
