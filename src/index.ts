@@ -13,3 +13,6 @@ export { compareFragmentNumbers, isFragmentNumber } from "./kvs/fragment-number.
 export { KvsTag, isKvsTagName, parseKvsTimestamp } from "./kvs/tags.js";
 export { parseMkv, frames, fragments, type ParseOptions } from "./rx/parse.js";
 export type { ByteSource } from "./rx/source.js";
+export { mergeFragments, type MergeOptions, type MergeResult } from "./kvs/merge.js";
+export { parseAvcDecoderConfig, splitAvccNalUnits, avccToAnnexB, annexBNalTypes, type AvcDecoderConfig } from "./kvs/h264.js";
+export { concatBytes, element, encodeId, encodeSize, unknownSize, unknownSizeHeader, uintElement, intElement, floatElement, stringElement, type EbmlPayload } from "./ebml/writer.js";
