@@ -1,0 +1,203 @@
+import { GetMediaForFragmentListCommand, ListFragmentsCommand, type Fragment as SdkFragment } from "@aws-sdk/client-kinesis-video-archived-media";
+import { concatMap, defer, from, Observable } from "rxjs";
+import { compareFragmentNumbers } from "../kvs/fragment-number.js";
+import { KvsParser, type KvsEvent, type KvsParserOptions } from "../kvs/parser.js";
+import { sleep } from "./backoff.js";
+import { streamParams, type KvsClients, type StreamRef } from "./clients.js";
+import { KvsServiceError, toKvsServiceError } from "./errors.js";
+import type { Payload } from "./get-media.js";
+
+/** One archived fragment, as ListFragments describes it. */
+export interface FragmentInfo {
+  readonly fragmentNumber: string;
+  readonly sizeBytes: number;
+  readonly producerTimestamp: Date;
+  readonly serverTimestamp: Date;
+  readonly lengthMs: number;
+}
+
+/** A time range over server or producer timestamps. */
+export interface TimeRange {
+  readonly start: Date;
+  readonly end: Date;
+  /** Which timestamps the range is over (default SERVER_TIMESTAMP). */
+  readonly timestampType?: "SERVER_TIMESTAMP" | "PRODUCER_TIMESTAMP";
+}
+
+/** A requested fragment that GetMediaForFragmentList returned neither media nor an exception for. */
+export interface MissingFragmentEvent {
+  readonly type: "missingFragment";
+  readonly fragmentNumber: string;
+  readonly reason: string;
+}
+
+/** Events of the archive readers. */
+export type ArchiveEvent = KvsEvent | MissingFragmentEvent;
+
+function toInfo(f: SdkFragment): FragmentInfo {
+  return {
+    fragmentNumber: f.FragmentNumber ?? "",
+    sizeBytes: f.FragmentSizeInBytes ?? 0,
+    producerTimestamp: f.ProducerTimestamp ?? new Date(0),
+    serverTimestamp: f.ServerTimestamp ?? new Date(0),
+    lengthMs: f.FragmentLengthInMilliseconds ?? 0,
+  };
+}
+
+/**
+ * Lists the fragments in a time range, following every page, sorted by fragment number (the service
+ * returns them in no particular order). Errors are {@link KvsServiceError}.
+ */
+export async function listFragments(clients: KvsClients, stream: StreamRef, range: TimeRange, options: { pageSize?: number; signal?: AbortSignal } = {}): Promise<FragmentInfo[]> {
+  const endpoint = await clients.dataEndpoint(stream, "LIST_FRAGMENTS", options.signal);
+  const client = clients.archivedClient(endpoint);
+  const out: FragmentInfo[] = [];
+  let next: string | undefined;
+  const seenTokens = new Set<string>();
+  do {
+    try {
+      const page = await client.send(new ListFragmentsCommand({
+        ...streamParams(stream),
+        MaxResults: options.pageSize ?? 1000,
+        NextToken: next,
+        FragmentSelector: next ? undefined : { FragmentSelectorType: range.timestampType ?? "SERVER_TIMESTAMP", TimestampRange: { StartTimestamp: range.start, EndTimestamp: range.end } },
+      }), { abortSignal: options.signal });
+      for (const f of page.Fragments ?? []) out.push(toInfo(f));
+      next = page.NextToken || undefined;
+    } catch (e) {
+      throw toKvsServiceError(e, "ListFragments");
+    }
+    if (next !== undefined) {
+      if (seenTokens.has(next)) throw new KvsServiceError("ServiceError", "ListFragments", "the service repeated a NextToken");
+      seenTokens.add(next);
+    }
+  } while (next !== undefined);
+  const unique = new Map(out.map((f) => [f.fragmentNumber, f]));
+  return [...unique.values()].sort((a, b) => compareFragmentNumbers(a.fragmentNumber, b.fragmentNumber));
+}
+
+/** Largest batch GetMediaForFragmentList accepts. */
+export const MAX_FRAGMENTS_PER_CALL = 1000;
+
+/**
+ * Reads the media of the given fragments with GetMediaForFragmentList, in batches of at most 1000, in
+ * the order given. A fragment the service cannot return arrives as a `fragment` event whose `error` is
+ * set (its EXCEPTION tags); one that is absent altogether as a `missingFragment` event.
+ */
+export function mediaForFragments(clients: KvsClients, stream: StreamRef, fragmentNumbers: readonly string[], options: KvsParserOptions & { batchSize?: number; signal?: AbortSignal } = {}): Observable<ArchiveEvent> {
+  const size = Math.min(MAX_FRAGMENTS_PER_CALL, Math.max(1, options.batchSize ?? MAX_FRAGMENTS_PER_CALL));
+  const batches: string[][] = [];
+  for (let i = 0; i < fragmentNumbers.length; i += size) batches.push(fragmentNumbers.slice(i, i + size));
+  return from(batches).pipe(concatMap((batch) => mediaBatch(clients, stream, batch, options)));
+}
+
+function mediaBatch(clients: KvsClients, stream: StreamRef, batch: readonly string[], options: KvsParserOptions & { signal?: AbortSignal }): Observable<ArchiveEvent> {
+  return new Observable<ArchiveEvent>((subscriber) => {
+    const abort = new AbortController();
+    const onAbort = () => abort.abort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    let payload: Payload | undefined;
+    const seen = new Set<string>();
+    (async () => {
+      const endpoint = await clients.dataEndpoint(stream, "GET_MEDIA_FOR_FRAGMENT_LIST", abort.signal);
+      try {
+        const out = await clients.archivedClient(endpoint).send(new GetMediaForFragmentListCommand({ ...streamParams(stream), Fragments: [...batch] }), { abortSignal: abort.signal });
+        payload = out.Payload as unknown as Payload;
+        if (!payload) throw new KvsServiceError("ServiceError", "GetMediaForFragmentList", "response has no payload");
+        const parser = new KvsParser((ev) => {
+          if (ev.type === "fragment" && ev.fragmentNumber !== null) seen.add(ev.fragmentNumber);
+          subscriber.next(ev);
+        }, options);
+        for await (const chunk of payload) {
+          if (subscriber.closed) return;
+          parser.push(chunk);
+        }
+        parser.end();
+      } catch (e) {
+        if (subscriber.closed) return;
+        throw e instanceof Error && e.name === "MkvParseError" ? e : toKvsServiceError(e, "GetMediaForFragmentList");
+      }
+      for (const n of batch) {
+        if (!seen.has(n)) subscriber.next({ type: "missingFragment", fragmentNumber: n, reason: "not in the GetMediaForFragmentList response" });
+      }
+    })().then(
+      () => subscriber.complete(),
+      (e: unknown) => subscriber.error(e),
+    );
+    return () => {
+      options.signal?.removeEventListener("abort", onAbort);
+      payload?.destroy?.();
+      abort.abort();
+    };
+  });
+}
+
+/** The archive reader: every fragment of a time range, in fragment-number order, with its frames. */
+export function archivedMedia(clients: KvsClients, stream: StreamRef, range: TimeRange, options: KvsParserOptions & { signal?: AbortSignal } = {}): Observable<ArchiveEvent> {
+  return defer(() => listFragments(clients, stream, range, { signal: options.signal })).pipe(
+    concatMap((list) => mediaForFragments(clients, stream, list.map((f) => f.fragmentNumber), options)),
+  );
+}
+
+/** Options of {@link pollFragments}. */
+export interface PollOptions {
+  /** Start of the first poll's window (default: now). */
+  readonly since?: Date;
+  /** Time between polls (default 2000 ms). */
+  readonly intervalMs?: number;
+  /**
+   * Only fragments older than this are emitted, so that ListFragments (eventually consistent, usually
+   * within 1 s) has shown every fragment before them and order holds (default 1500 ms).
+   */
+  readonly settleMs?: number;
+  /** Clock (tests). */
+  readonly now?: () => number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * The polling reader (the Java ContinuousListMediaWorker role): lists fragments every interval and
+ * emits each new one once, in fragment-number order. Runs until unsubscribed or `signal` aborts.
+ */
+export function pollFragments(clients: KvsClients, stream: StreamRef, options: PollOptions = {}): Observable<FragmentInfo> {
+  return new Observable<FragmentInfo>((subscriber) => {
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const now = options.now ?? Date.now;
+    const interval = options.intervalMs ?? 2000;
+    const settle = options.settleMs ?? 1500;
+    let watermark = (options.since ?? new Date(now())).getTime();
+    let last: string | null = null;
+    (async () => {
+      while (!stop.signal.aborted) {
+        const until = now() - settle;
+        if (until > watermark) {
+          const list = await listFragments(clients, stream, { start: new Date(watermark), end: new Date(until) }, { signal: stop.signal });
+          for (const f of list) {
+            const t = f.serverTimestamp.getTime();
+            if (t < watermark || t >= until) continue; // the range is inclusive at both ends on the service
+            if (last !== null && compareFragmentNumbers(f.fragmentNumber, last) <= 0) continue;
+            last = f.fragmentNumber;
+            if (stop.signal.aborted) return;
+            subscriber.next(f);
+          }
+          watermark = until;
+        }
+        await sleep(interval, stop.signal);
+      }
+    })().then(
+      () => subscriber.complete(),
+      (e: unknown) => (stop.signal.aborted ? subscriber.complete() : subscriber.error(e)),
+    );
+    return () => {
+      options.signal?.removeEventListener("abort", onAbort);
+      stop.abort();
+    };
+  });
+}
+
+/** The polling media reader: new fragments found by {@link pollFragments}, with their media. */
+export function pollMedia(clients: KvsClients, stream: StreamRef, options: PollOptions & KvsParserOptions = {}): Observable<ArchiveEvent> {
+  return pollFragments(clients, stream, options).pipe(concatMap((f) => mediaForFragments(clients, stream, [f.fragmentNumber], options)));
+}
