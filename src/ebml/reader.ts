@@ -120,6 +120,8 @@ export class EbmlReader {
     while (i < n) {
       try {
         i = this.step(chunk, i, n, base);
+        // Close sized masters as soon as their last byte is in, not when the next element arrives.
+        if (this.mode === HEADER && this.hdrLen === 0 && this.depth > 0 && this.ends[this.depth - 1]! <= base + i) this.closeEnded(base + i);
       } catch (e) {
         if (e instanceof MkvParseError && this.recover && this.mode !== FAILED) {
           i = this.startResync(e, chunk, base);
