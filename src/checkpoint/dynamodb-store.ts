@@ -1,0 +1,137 @@
+import {
+  ConditionalCheckFailedException, CreateTableCommand, DescribeTableCommand, GetItemCommand, ResourceInUseException,
+  UpdateItemCommand, type AttributeValue, type DynamoDBClient,
+} from "@aws-sdk/client-dynamodb";
+import { sleep } from "../service/backoff.js";
+import type { LeaseState, LeaseTable } from "./lease.js";
+import { CheckpointConflictError, validateCheckpoint, type Checkpoint, type CheckpointStore, type PutOptions } from "./store.js";
+
+/** Fragment numbers have up to 128 digits: padded to this width they compare as strings. */
+const KEY_WIDTH = 128;
+
+/** The item key of a (stream, app) pair. */
+export function checkpointKey(stream: string, app: string): string {
+  return `${encodeURIComponent(stream)}|${encodeURIComponent(app)}`;
+}
+
+function sortable(fragmentNumber: string): string {
+  return fragmentNumber.replace(/^0+(?=\d)/, "").padStart(KEY_WIDTH, "0");
+}
+
+/** Creates the checkpoint/lease table (partition key `pk`, on-demand) if it does not exist, and waits until it is active. */
+export async function ensureCheckpointTable(client: DynamoDBClient, tableName: string, timeoutMs = 30_000): Promise<void> {
+  try {
+    await client.send(new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+      BillingMode: "PAY_PER_REQUEST",
+    }));
+  } catch (e) {
+    if (!(e instanceof ResourceInUseException)) throw e;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const d = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (d.Table?.TableStatus === "ACTIVE") return;
+    await sleep(100);
+  }
+  throw new Error(`table ${tableName} not active after ${timeoutMs} ms`);
+}
+
+/**
+ * Checkpoints (and leases, see {@link DynamoDbLeaseTable}) in one DynamoDB item per (stream, app), for
+ * apps spread over machines. Fragment numbers are stored as strings (DynamoDB numbers hold only 38
+ * digits); a conditional write on a zero-padded copy keeps checkpoints from moving backwards, and
+ * with `owner` only the lease holder can write.
+ */
+export class DynamoDbCheckpointStore implements CheckpointStore {
+  /** Uses `client` and an existing table (see ensureCheckpointTable). */
+  constructor(private readonly client: DynamoDBClient, readonly tableName: string) {}
+
+  /** @inheritdoc */
+  async get(stream: string, app: string): Promise<Checkpoint | null> {
+    const r = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: checkpointKey(stream, app) } }, ConsistentRead: true }));
+    const item = r.Item;
+    if (!item?.fragmentNumber?.S) return null;
+    return { fragmentNumber: item.fragmentNumber.S, continuationToken: item.continuationToken?.S ?? null, updatedAt: Number(item.updatedAt?.N ?? 0) };
+  }
+
+  /** @inheritdoc */
+  async put(stream: string, app: string, checkpoint: Checkpoint, options: PutOptions = {}): Promise<void> {
+    validateCheckpoint(checkpoint);
+    const values: Record<string, AttributeValue> = {
+      ":fn": { S: checkpoint.fragmentNumber },
+      ":fk": { S: sortable(checkpoint.fragmentNumber) },
+      ":ct": checkpoint.continuationToken === null ? { NULL: true } : { S: checkpoint.continuationToken },
+      ":ua": { N: String(checkpoint.updatedAt) },
+    };
+    let condition = "(attribute_not_exists(fragmentKey) OR fragmentKey <= :fk)";
+    if (options.owner !== undefined) {
+      condition += " AND leaseOwner = :owner";
+      values[":owner"] = { S: options.owner };
+    }
+    try {
+      await this.client.send(new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: checkpointKey(stream, app) } },
+        UpdateExpression: "SET fragmentNumber = :fn, fragmentKey = :fk, continuationToken = :ct, updatedAt = :ua",
+        ConditionExpression: condition,
+        ExpressionAttributeValues: values,
+      }));
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      // On a failed condition no item comes back: read it to say why.
+      const current = await this.get(stream, app);
+      const lease = await new DynamoDbLeaseTable(this.client, this.tableName).read(checkpointKey(stream, app));
+      const why = options.owner !== undefined && lease?.owner !== options.owner
+        ? `${options.owner} does not hold the lease (held by ${lease?.owner ?? "nobody"})`
+        : `checkpoint would move backwards from ${current?.fragmentNumber} to ${checkpoint.fragmentNumber}`;
+      throw new CheckpointConflictError(`${stream}/${app}: ${why}`, checkpoint, current);
+    }
+  }
+}
+
+/** Leases stored on the checkpoint items (attributes leaseOwner, leaseCounter), with conditional writes. */
+export class DynamoDbLeaseTable implements LeaseTable {
+  /** Uses `client` and an existing table (see ensureCheckpointTable). */
+  constructor(private readonly client: DynamoDBClient, readonly tableName: string) {}
+
+  /** @inheritdoc */
+  async read(key: string): Promise<LeaseState | null> {
+    const r = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: key } }, ConsistentRead: true, ProjectionExpression: "leaseOwner, leaseCounter" }));
+    if (!r.Item || r.Item.leaseCounter === undefined) return null;
+    return { owner: r.Item.leaseOwner?.S ?? null, counter: Number(r.Item.leaseCounter.N ?? 0) };
+  }
+
+  /** @inheritdoc */
+  async claim(key: string, owner: string, expected: LeaseState | null): Promise<boolean> {
+    const values: Record<string, AttributeValue> = { ":me": { S: owner }, ":one": { N: "1" } };
+    let condition = "attribute_not_exists(leaseCounter)";
+    if (expected !== null) {
+      condition = "leaseCounter = :c";
+      values[":c"] = { N: String(expected.counter) };
+    }
+    return this.conditional(key, "SET leaseOwner = :me ADD leaseCounter :one", condition, values);
+  }
+
+  /** @inheritdoc */
+  async renew(key: string, owner: string): Promise<boolean> {
+    return this.conditional(key, "ADD leaseCounter :one", "leaseOwner = :me", { ":me": { S: owner }, ":one": { N: "1" } });
+  }
+
+  /** @inheritdoc */
+  async release(key: string, owner: string): Promise<void> {
+    await this.conditional(key, "REMOVE leaseOwner ADD leaseCounter :one", "leaseOwner = :me", { ":me": { S: owner }, ":one": { N: "1" } });
+  }
+
+  private async conditional(key: string, update: string, condition: string, values: Record<string, AttributeValue>): Promise<boolean> {
+    try {
+      await this.client.send(new UpdateItemCommand({ TableName: this.tableName, Key: { pk: { S: key } }, UpdateExpression: update, ConditionExpression: condition, ExpressionAttributeValues: values }));
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import { sleep } from "../service/backoff.js";
+
+/** The lease record of one (stream, app): who holds it and its heartbeat counter. */
+export interface LeaseState {
+  readonly owner: string | null;
+  readonly counter: number;
+}
+
+/** Storage for leases with conditional (compare-and-set) writes. */
+export interface LeaseTable {
+  /** The current lease record, or null when there is none. */
+  read(key: string): Promise<LeaseState | null>;
+  /** Sets `owner` and bumps the counter if the record still equals `expected`; true on success. */
+  claim(key: string, owner: string, expected: LeaseState | null): Promise<boolean>;
+  /** Bumps the counter if `owner` still holds the lease; false when it was lost. */
+  renew(key: string, owner: string): Promise<boolean>;
+  /** Gives the lease up if `owner` holds it. */
+  release(key: string, owner: string): Promise<void>;
+}
+
+/** Timing of a lease. */
+export interface LeaseOptions {
+  /** Who this worker is (unique per process). */
+  readonly owner: string;
+  /** How long a holder's counter must stand still before another worker takes over (default 10 000 ms). */
+  readonly failoverMs?: number;
+  /** How often the holder renews and others look (default failoverMs / 3). */
+  readonly renewMs?: number;
+}
+
+/** A held lease: renewed in the background until released or lost. */
+export interface Lease {
+  readonly key: string;
+  readonly owner: string;
+  /** Aborted when the lease is lost (another worker took it, or renewing failed) or released. */
+  readonly signal: AbortSignal;
+  /** Stops renewing and gives the lease up. */
+  release(): Promise<void>;
+}
+
+/**
+ * Waits until this worker holds the lease for `key` (KCL style: a holder proves it is alive by bumping
+ * a counter; a counter that stands still for failoverMs lets another worker take over with a
+ * conditional write), then keeps renewing it. Resolves null if `signal` aborts first.
+ */
+export async function acquireLease(table: LeaseTable, key: string, options: LeaseOptions, signal?: AbortSignal): Promise<Lease | null> {
+  const failoverMs = options.failoverMs ?? 10_000;
+  const renewMs = options.renewMs ?? Math.max(50, Math.floor(failoverMs / 3));
+  let observed: LeaseState | null = null;
+  let observedAt = 0;
+  while (!signal?.aborted) {
+    const current = await table.read(key);
+    const now = performance.now();
+    let take = false;
+    if (current === null || current.owner === null || current.owner === options.owner) take = true;
+    else if (observed && observed.owner === current.owner && observed.counter === current.counter) take = now - observedAt >= failoverMs;
+    else {
+      observed = current;
+      observedAt = now;
+    }
+    if (take && (await table.claim(key, options.owner, current))) return holdLease(table, key, options.owner, renewMs);
+    await sleep(renewMs, signal);
+  }
+  return null;
+}
+
+function holdLease(table: LeaseTable, key: string, owner: string, renewMs: number): Lease {
+  const ctl = new AbortController();
+  const loop = (async () => {
+    while (!ctl.signal.aborted) {
+      await sleep(renewMs, ctl.signal);
+      if (ctl.signal.aborted) break;
+      let ok = false;
+      try {
+        ok = await table.renew(key, owner);
+      } catch {
+        ok = false;
+      }
+      if (!ok) ctl.abort(new Error(`lease ${key} lost by ${owner}`));
+    }
+  })();
+  return {
+    key,
+    owner,
+    signal: ctl.signal,
+    async release() {
+      ctl.abort();
+      await loop;
+      await table.release(key, owner);
+    },
+  };
+}
+
+/** Leases in memory (tests, several workers in one process). */
+export class MemoryLeaseTable implements LeaseTable {
+  private readonly items = new Map<string, LeaseState>();
+  /** @inheritdoc */
+  async read(key: string): Promise<LeaseState | null> {
+    return this.items.get(key) ?? null;
+  }
+  /** @inheritdoc */
+  async claim(key: string, owner: string, expected: LeaseState | null): Promise<boolean> {
+    const cur = this.items.get(key) ?? null;
+    if ((cur?.owner ?? null) !== (expected?.owner ?? null) || (cur?.counter ?? 0) !== (expected?.counter ?? 0)) return false;
+    this.items.set(key, { owner, counter: (cur?.counter ?? 0) + 1 });
+    return true;
+  }
+  /** @inheritdoc */
+  async renew(key: string, owner: string): Promise<boolean> {
+    const cur = this.items.get(key);
+    if (!cur || cur.owner !== owner) return false;
+    this.items.set(key, { owner, counter: cur.counter + 1 });
+    return true;
+  }
+  /** @inheritdoc */
+  async release(key: string, owner: string): Promise<void> {
+    const cur = this.items.get(key);
+    if (cur?.owner === owner) this.items.set(key, { owner: null, counter: cur.counter + 1 });
+  }
+}
