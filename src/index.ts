@@ -11,7 +11,7 @@ export { KvsParser, type KvsEvent, type KvsParserOptions } from "./kvs/parser.js
 export type { FragmentEvent, FragmentError } from "./kvs/fragment.js";
 export { compareFragmentNumbers, isFragmentNumber } from "./kvs/fragment-number.js";
 export { KvsTag, isKvsTagName, parseKvsTimestamp } from "./kvs/tags.js";
-export { parseMkv, frames, fragments, type ParseOptions } from "./rx/parse.js";
+export { parseMkv, frames, fragments, withFrames, type ParseOptions, type FragmentWithFrames } from "./rx/parse.js";
 export type { ByteSource } from "./rx/source.js";
 export { mergeFragments, type MergeOptions, type MergeResult } from "./kvs/merge.js";
 export { parseAvcDecoderConfig, splitAvccNalUnits, avccToAnnexB, annexBNalTypes, type AvcDecoderConfig } from "./kvs/h264.js";
@@ -23,3 +23,10 @@ export {
   type KvsConfig, type StreamRef, type KvsServiceErrorCode, type StartFrom, type GetMediaOptions, type LiveMediaOptions,
   type LiveStatus, type RetryPolicy, type FragmentInfo, type TimeRange, type ArchiveEvent, type MissingFragmentEvent, type PollOptions,
 } from "./service/index.js";
+export {
+  CheckpointConflictError, MemoryCheckpointStore, FileCheckpointStore, DynamoDbCheckpointStore, DynamoDbLeaseTable,
+  ensureCheckpointTable, checkpointKey, acquireLease, MemoryLeaseTable, consume, FanOutHub,
+  type Checkpoint, type CheckpointStore, type PutOptions, type BeforeRenameHook, type Lease, type LeaseOptions,
+  type LeaseState, type LeaseTable, type ConsumeOptions, type Consumer, type ConsumerSummary, type FragmentSource, type Lag,
+  type FanOutOptions,
+} from "./checkpoint/index.js";

@@ -55,3 +55,29 @@ export function frames(): OperatorFunction<KvsEvent, Frame> {
 export function fragments(): OperatorFunction<KvsEvent, FragmentEvent> {
   return filter((ev: KvsEvent): ev is FragmentEvent => ev.type === "fragment");
 }
+
+/** A fragment with the frames it holds (views into the stream's chunks; see Frame.copy). */
+export interface FragmentWithFrames {
+  readonly fragment: FragmentEvent;
+  readonly frames: readonly Frame[];
+}
+
+/** Groups frames with their fragment: one item per `fragment` event, holding its frames. */
+export function withFrames(): OperatorFunction<KvsEvent, FragmentWithFrames> {
+  return (source) =>
+    new Observable<FragmentWithFrames>((subscriber) => {
+      let frames: Frame[] = [];
+      return source.subscribe({
+        next(ev) {
+          if (ev.type === "frame") frames.push(ev);
+          else if (ev.type === "fragment") {
+            const mine = frames;
+            frames = [];
+            subscriber.next({ fragment: ev, frames: mine });
+          }
+        },
+        error: (e: unknown) => subscriber.error(e),
+        complete: () => subscriber.complete(),
+      });
+    });
+}

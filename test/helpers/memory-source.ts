@@ -1,0 +1,44 @@
+import { Observable } from "rxjs";
+import type { Checkpoint } from "../../src/checkpoint/store.js";
+import type { FragmentEvent } from "../../src/kvs/fragment.js";
+import { compareFragmentNumbers } from "../../src/kvs/fragment-number.js";
+import type { KvsEvent } from "../../src/kvs/parser.js";
+import { parseChunked, readFixture } from "./fixtures.js";
+
+/** The events of a capture grouped per fragment, for sources that start after a checkpoint. */
+export function fragmentsOf(file: string): { number: string; events: KvsEvent[] }[] {
+  const out: { number: string; events: KvsEvent[] }[] = [];
+  let cur: KvsEvent[] = [];
+  for (const ev of parseChunked(readFixture(file)).events) {
+    cur.push(ev);
+    if (ev.type === "fragment") {
+      out.push({ number: (ev as FragmentEvent).fragmentNumber!, events: cur });
+      cur = [];
+    }
+  }
+  return out;
+}
+
+/** A source that replays a capture's fragments after the checkpoint, asynchronously, then completes. */
+export function memorySource(file: string, opened?: (after: string | null) => void) {
+  const frags = fragmentsOf(file);
+  return (after: Checkpoint | null) =>
+    new Observable<KvsEvent>((s) => {
+      opened?.(after?.fragmentNumber ?? null);
+      let stopped = false;
+      (async () => {
+        for (const f of frags) {
+          if (after && compareFragmentNumbers(f.number, after.fragmentNumber) <= 0) continue;
+          for (const ev of f.events) {
+            if (stopped) return;
+            s.next(ev);
+          }
+          await new Promise((r) => setImmediate(r));
+        }
+        s.complete();
+      })();
+      return () => {
+        stopped = true;
+      };
+    });
+}
