@@ -1,0 +1,196 @@
+// One adapter per parser: load() resolves to prepare(chunks), which returns run(): parse every chunk and
+// return { frames, payloadBytes } (or a promise of it). prepare() is not timed.
+// Frames = SimpleBlock/Block payloads (after the block header); peers do not split laces, and the
+// bench inputs have no lacing, so counts are comparable to ffprobe's packets.
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+
+function concat(chunks) {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+/** Block header length: track varint + 2 timecode bytes + flags. */
+function blockHeaderLength(first) {
+  return Math.clz32(first) - 23 + 3;
+}
+
+export const adapters = {
+  /** kvs-parser: the KvsParser callback API (what parseMkv wraps). */
+  async "kvs-parser"() {
+    const { KvsParser } = await import("../../dist/index.js");
+    return (chunks) => () => {
+      let frames = 0;
+      let payloadBytes = 0;
+      const p = new KvsParser((ev) => {
+        if (ev.type === "frame") {
+          frames++;
+          payloadBytes += ev.data.length;
+        }
+      });
+      for (const c of chunks) p.push(c);
+      p.end();
+      return { frames, payloadBytes };
+    };
+  },
+
+  /** kvs-parser through parseMkv(...).pipe(frames()): the RxJS edge. */
+  async "kvs-parser (rx)"() {
+    const { parseMkv, frames: framesOp } = await import("../../dist/index.js");
+    return (chunks) => () => {
+      let frames = 0;
+      let payloadBytes = 0;
+      parseMkv(chunks).pipe(framesOp()).subscribe((f) => {
+        frames++;
+        payloadBytes += f.data.length;
+      });
+      return { frames, payloadBytes };
+    };
+  },
+
+  /** ts-ebml's Decoder (decode(ArrayBuffer) per chunk). */
+  async "ts-ebml"() {
+    const { Decoder } = require("ts-ebml");
+    return (chunks) => {
+      const buffers = chunks.map((c) => c.slice().buffer);
+      return () => {
+      const d = new Decoder();
+      let frames = 0;
+      let payloadBytes = 0;
+      for (const ab of buffers) {
+        for (const el of d.decode(ab)) {
+          if (el.name === "SimpleBlock" || el.name === "Block") {
+            frames++;
+            payloadBytes += el.data.length - blockHeaderLength(el.data[0]);
+          }
+        }
+      }
+      return { frames, payloadBytes };
+      };
+    };
+  },
+
+  /** ebml-stream's EbmlStreamDecoder (a Transform), written synchronously. */
+  async "ebml-stream"() {
+    const { EbmlStreamDecoder, EbmlTagId } = require("ebml-stream");
+    return (chunks) => () =>
+      new Promise((resolve, reject) => {
+        const d = new EbmlStreamDecoder();
+        let frames = 0;
+        let payloadBytes = 0;
+        d.on("data", (tag) => {
+          if (tag.id === EbmlTagId.SimpleBlock || tag.id === EbmlTagId.Block) {
+            frames++;
+            payloadBytes += tag.payload.length;
+          }
+        });
+        d.on("error", reject);
+        d.on("finish", () => resolve({ frames, payloadBytes }));
+        for (const c of chunks) d.write(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+        d.end();
+      });
+  },
+
+  /** mediabunny: Input over the whole buffer, packets of every track. */
+  async mediabunny() {
+    const mb = await import("mediabunny");
+    return (chunks) => {
+      const whole = concat(chunks); // mediabunny reads a whole buffer (or random-access source), not pushed chunks
+      return async () => {
+      const input = new mb.Input({ source: new mb.BufferSource(whole), formats: [mb.MATROSKA, mb.WEBM] });
+      let frames = 0;
+      let payloadBytes = 0;
+      for (const track of await input.getTracks()) {
+        const sink = new mb.EncodedPacketSink(track);
+        for await (const packet of sink.packets(undefined, undefined, { metadataOnly: false })) {
+          frames++;
+          payloadBytes += packet.byteLength;
+        }
+      }
+      return { frames, payloadBytes };
+      };
+    };
+  },
+
+  /** matroska (npm): its streaming Decoder (a Writable) building a document tree. */
+  async matroska() {
+    const { Decoder } = require("matroska");
+    return (chunks) => () =>
+      new Promise((resolve, reject) => {
+        const d = new Decoder();
+        d.on("error", reject);
+        d.on("finish", () => {
+          let frames = 0;
+          let payloadBytes = 0;
+          const walk = (node) => {
+            for (const ch of node.children ?? []) {
+              if (ch.name === "SimpleBlock" || ch.name === "Block") {
+                frames++;
+                const size = ch.getDataSize?.() ?? ch.dataSize ?? ch.data?.length ?? 0;
+                payloadBytes += size - (ch.data ? blockHeaderLength(ch.data[0]) : 4);
+              }
+              walk(ch);
+            }
+          };
+          walk(d.document);
+          resolve({ frames, payloadBytes });
+        });
+        for (const c of chunks) d.write(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+        d.end();
+      });
+  },
+
+  /** Baseline: receive the chunks and touch their first and last byte (no parsing at all). */
+  async "baseline: bytes only"() {
+    return (chunks) => () => {
+      let x = 0;
+      for (const c of chunks) x ^= c[0] ^ c[c.length - 1];
+      return { frames: null, payloadBytes: null, checksum: x };
+    };
+  },
+
+  /** Baseline: a minimal EBML walker over the whole buffer (headers only, blocks counted). */
+  async "baseline: minimal walker"() {
+    const MASTERS = new Set([0x1a45dfa3, 0x18538067, 0x1f43b675, 0xa0, 0x1654ae6b, 0xae, 0x1254c367, 0x7373, 0x67c8, 0x114d9b74, 0x1549a966, 0x1c53bb6b]);
+    return (chunks) => {
+      const buf = concat(chunks);
+      return () => {
+      let frames = 0;
+      let payloadBytes = 0;
+      let p = 0;
+      const n = buf.length;
+      while (p < n) {
+        const b0 = buf[p];
+        const il = Math.clz32(b0) - 23;
+        let id = b0;
+        for (let k = 1; k < il; k++) id = id * 256 + buf[p + k];
+        p += il;
+        const s0 = buf[p];
+        const sl = Math.clz32(s0) - 23;
+        let size = s0 & (0xff >> sl);
+        let ones = size === 0xff >> sl;
+        for (let k = 1; k < sl; k++) {
+          const b = buf[p + k];
+          size = size * 256 + b;
+          if (b !== 0xff) ones = false;
+        }
+        p += sl;
+        if (MASTERS.has(id)) continue; // descend
+        if (ones) break;
+        if (id === 0xa3 || id === 0xa1) {
+          frames++;
+          payloadBytes += size - blockHeaderLength(buf[p]);
+        }
+        p += size;
+      }
+      return { frames, payloadBytes };
+      };
+    };
+  },
+};

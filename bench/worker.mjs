@@ -1,0 +1,34 @@
+// Runs one parser on one input in this process: node bench/worker.mjs PARSER FILE CHUNK RUNS
+// Prints one JSON line: { parser, ok, frames, payloadBytes, seconds[], peakRssMB, error? }.
+import { readFileSync } from "node:fs";
+import { adapters } from "./parsers/adapters.mjs";
+
+const [name, file, chunkArg, runsArg] = process.argv.slice(2);
+const chunkSize = Number(chunkArg);
+const runs = Number(runsArg);
+let peakRss = process.memoryUsage().rss;
+const sample = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 20);
+
+try {
+  const bytes = new Uint8Array(readFileSync(file));
+  const chunks = [];
+  // Each chunk its own ArrayBuffer, as sockets deliver them.
+  for (let i = 0; i < bytes.length; i += chunkSize) chunks.push(bytes.slice(i, i + chunkSize));
+  const run = (await adapters[name]())(chunks);
+  let result = await run(); // warm-up, and the counts
+  const warm = Math.max(1, Math.min(3, runs));
+  for (let i = 1; i < warm; i++) await run();
+  const seconds = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    result = await run();
+    seconds.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }
+  clearInterval(sample);
+  console.log(JSON.stringify({ parser: name, ok: true, bytes: bytes.length, frames: result.frames, payloadBytes: result.payloadBytes, seconds, peakRssMB: peakRss / 2 ** 20 }));
+} catch (e) {
+  clearInterval(sample);
+  console.log(JSON.stringify({ parser: name, ok: false, error: String(e?.stack ?? e).split("\n").slice(0, 3).join(" | "), peakRssMB: peakRss / 2 ** 20 }));
+}
+process.exit(0);
