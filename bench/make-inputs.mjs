@@ -2,7 +2,7 @@
 //   node bench/make-inputs.mjs [--quick]
 // - h264-aac-720p.mkv: 720p H.264 + AAC from ffmpeg (~60 MB; --quick: ~10 MB), clusters every 300 ms
 // - h264-aac-720p.getmedia.mkv: the same media in GetMedia form (one EBML document per cluster with KVS
-//   tags, unknown-size Segments and Clusters), made with kvs-parser/testing's fragment writer
+//   tags, unknown-size Segments and Clusters), made with kvs-parser's toGetMediaForm
 // - tiny-frames.mkv: 1.2 M SimpleBlocks of 8 bytes (synthetic, written with kvs-parser's EBML writer)
 // and <input>.expected.json with the frame count and payload bytes (ffprobe's for the ffmpeg output).
 import { execFileSync } from "node:child_process";
@@ -52,9 +52,7 @@ inputs["720p H.264+AAC (plain MKV)"] = { file: video, expected: cachedTotals(vid
 const getmedia = join(dir, "h264-aac-720p.getmedia.mkv");
 const TINY_ONLY = process.env.BENCH_SKIP_GETMEDIA === "1";
 if (!TINY_ONLY && !existsSync(getmedia)) {
-  const testing = await import("../dist/testing/index.js");
-  if (typeof testing.toGetMediaForm !== "function") throw new Error("kvs-parser/testing lacks toGetMediaForm");
-  writeFileSync(getmedia, testing.toGetMediaForm(new Uint8Array(readFileSync(video)), { unknownSizeClusters: true }));
+  writeFileSync(getmedia, w.toGetMediaForm(new Uint8Array(readFileSync(video)), { unknownSizeClusters: true }));
 }
 if (!TINY_ONLY) inputs["720p H.264+AAC (GetMedia form)"] = { file: getmedia, expected: cachedTotals(video, () => ffprobeTotals(video)) };
 
