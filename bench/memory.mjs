@@ -10,8 +10,9 @@ const target = Number(process.argv[3]) * 2 ** 20;
 const chunk = 65536;
 let produced = 0;
 function* chunks() {
+  // Whole copies of the file until the target is reached, so the stream ends on a fragment boundary.
   while (produced < target) {
-    for (let i = 0; i < file.length && produced < target; i += chunk) {
+    for (let i = 0; i < file.length; i += chunk) {
       const c = file.slice(i, i + chunk); // a fresh buffer per chunk, as a socket delivers them
       produced += c.length;
       yield c;

@@ -13,7 +13,8 @@ const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const { inputs } = await import("./make-inputs.mjs");
 
 const PARSERS = ["kvs-parser", "kvs-parser (rx)", "ts-ebml", "ebml-stream", "mediabunny", "matroska", "baseline: bytes only", "baseline: minimal walker"];
-const RUNS = quick ? 3 : 7;
+const RUNS = quick ? 5 : 7;
+const MIN_SECONDS = quick ? "0.25" : "0.5";
 const TIMEOUT = quick ? 30_000 : 120_000;
 
 async function worker(args, timeout = TIMEOUT) {
@@ -31,7 +32,7 @@ for (const [inputName, { file, expected }] of Object.entries(inputs)) {
   const chunkSizes = inputName.startsWith("tiny") ? [65536] : [65536, 4096];
   for (const chunk of chunkSizes) {
     for (const parser of PARSERS) {
-      const r = await worker([here("./worker.mjs"), parser, file, String(chunk), String(RUNS)]);
+      const r = await worker([here("./worker.mjs"), parser, file, String(chunk), String(RUNS), MIN_SECONDS]);
       const row = { input: inputName, chunk, parser, ok: r.ok, error: r.error ?? null, peakRssMB: r.peakRssMB ?? null };
       if (r.ok) {
         const secs = r.seconds;

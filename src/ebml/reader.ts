@@ -46,6 +46,12 @@ const EBML_MAGIC = 0x1a45dfa3;
 const CLUSTER_MAGIC = 0x1f43b675;
 const EMPTY = new Uint8Array(0);
 
+/** A buffer for one straddling element: Node's allocUnsafeSlow skips zero-filling bytes we overwrite at once. */
+const allocate: (size: number) => Uint8Array =
+  typeof (globalThis as { Buffer?: { allocUnsafeSlow?: (n: number) => Uint8Array } }).Buffer?.allocUnsafeSlow === "function"
+    ? (n) => (globalThis as unknown as { Buffer: { allocUnsafeSlow: (n: number) => Uint8Array } }).Buffer.allocUnsafeSlow(n)
+    : (n) => new Uint8Array(n);
+
 /**
  * A push parser for EBML: feed it chunks of any size with {@link push}, then call {@link end}.
  * It keeps at most one element header (12 bytes) and, when a data element straddles chunks, that one
@@ -309,7 +315,7 @@ export class EbmlReader {
       this.deliver(id, chunk, i, i + size, start, dataStart);
       return i + size;
     }
-    const buf = new Uint8Array(size);
+    const buf = allocate(size);
     buf.set(chunk.subarray(i, n), 0);
     this.dataBuf = buf;
     this.dataFill = n - i;

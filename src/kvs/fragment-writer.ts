@@ -85,15 +85,17 @@ function tagsElement(pairs: readonly [string, string][]): Uint8Array {
  * Writes one fragment the way GetMedia sends it: EBML header, unknown-size Segment, Info, Tracks,
  * Tags with FRAGMENT_NUMBER / SERVER_TIMESTAMP / PRODUCER_TIMESTAMP, the Cluster (unknown size when
  * `unknownSizeCluster`, as near the live edge), then Tags with MILLIS_BEHIND_NOW and CONTINUATION_TOKEN.
+ * With `style: "fragmentList"` it writes GetMediaForFragmentList's tag names (…_SERVER_SIDE_TIMESTAMP).
  */
-export function writeKvsFragment(cluster: ProducerCluster, tags: KvsFragmentTags, options: { unknownSizeCluster?: boolean } = {}): Uint8Array {
+export function writeKvsFragment(cluster: ProducerCluster, tags: KvsFragmentTags, options: { unknownSizeCluster?: boolean; style?: "getMedia" | "fragmentList" } = {}): Uint8Array {
+  const list = options.style === "fragmentList";
   const head = tagsElement([
     [KvsTag.FragmentNumber, tags.fragmentNumber],
-    [KvsTag.ServerTimestamp, formatKvsTimestamp(tags.serverTimestampMs)],
-    [KvsTag.ProducerTimestamp, formatKvsTimestamp(tags.producerTimestampMs)],
+    [list ? KvsTag.ServerSideTimestamp : KvsTag.ServerTimestamp, formatKvsTimestamp(tags.serverTimestampMs)],
+    [list ? KvsTag.ProducerSideTimestamp : KvsTag.ProducerTimestamp, formatKvsTimestamp(tags.producerTimestampMs)],
   ]);
   const body = options.unknownSizeCluster ? concatBytes([unknownSizeHeader(ID.Cluster), cluster.clusterBody]) : element(ID.Cluster, cluster.clusterBody);
-  const tail = tags.millisBehindNow === undefined ? new Uint8Array(0) : tagsElement([
+  const tail = tags.millisBehindNow === undefined || list ? new Uint8Array(0) : tagsElement([
     [KvsTag.MillisBehindNow, String(tags.millisBehindNow)],
     [KvsTag.ContinuationToken, tags.continuationToken ?? tags.fragmentNumber],
   ]);
@@ -115,4 +117,13 @@ export function toGetMediaForm(mkv: Uint8Array, options: { unknownSizeClusters?:
     producerTimestampMs: c.timestampMs,
     millisBehindNow: 0,
   }, { unknownSizeCluster: options.unknownSizeClusters })));
+}
+
+/** A small document reporting a fragment GetMediaForFragmentList could not return (its EXCEPTION tags). */
+export function writeFragmentException(fragmentNumber: string, errorCode: string, message: string, ebmlHeader: Uint8Array): Uint8Array {
+  return concatBytes([ebmlHeader, unknownSizeHeader(ID.Segment), tagsElement([
+    [KvsTag.FragmentNumber, fragmentNumber],
+    [KvsTag.ExceptionErrorCode, errorCode],
+    [KvsTag.ExceptionMessage, message],
+  ])]);
 }
