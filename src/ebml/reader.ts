@@ -46,10 +46,17 @@ const EBML_MAGIC = 0x1a45dfa3;
 const CLUSTER_MAGIC = 0x1f43b675;
 const EMPTY = new Uint8Array(0);
 
-/** A buffer for one straddling element: Node's allocUnsafeSlow skips zero-filling bytes we overwrite at once. */
+/**
+ * A buffer for one straddling element. On Node, Buffer.allocUnsafeSlow skips zero-filling bytes that are
+ * overwritten at once; it is wrapped as a plain Uint8Array so that every payload has the same type.
+ */
+const nodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow?: (n: number) => Uint8Array } }).Buffer;
 const allocate: (size: number) => Uint8Array =
-  typeof (globalThis as { Buffer?: { allocUnsafeSlow?: (n: number) => Uint8Array } }).Buffer?.allocUnsafeSlow === "function"
-    ? (n) => (globalThis as unknown as { Buffer: { allocUnsafeSlow: (n: number) => Uint8Array } }).Buffer.allocUnsafeSlow(n)
+  typeof nodeBuffer?.allocUnsafeSlow === "function"
+    ? (n) => {
+        const b = nodeBuffer.allocUnsafeSlow!(n);
+        return new Uint8Array(b.buffer, b.byteOffset, n);
+      }
     : (n) => new Uint8Array(n);
 
 /**
