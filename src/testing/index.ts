@@ -1,2 +1,2 @@
-// Test helpers for apps built on kvs-parser (exported as "kvs-parser/testing").
-export {};
+// kvs-parser/testing: a local KVS-compatible endpoint for tests and demos.
+export { LocalKvs, startLocalKvs, type Fault, type FragmentWritten, type LocalKvsOptions, type LocalKvsStats, type LocalStreamOptions, type StoredFragment } from "./local-kvs.js";

@@ -1,0 +1,529 @@
+import { EventEmitter } from "node:events";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { compareFragmentNumbers } from "../kvs/fragment-number.js";
+import { splitClusters, syntheticFragmentNumber, writeFragmentException, writeKvsFragment, type ProducerCluster } from "../kvs/fragment-writer.js";
+
+/** A fault the endpoint injects into a GetMedia / GetMediaForFragmentList response. */
+export type Fault =
+  /** Destroy the socket after `afterBytes` of body (the client sees ECONNRESET). */
+  | { readonly kind: "reset"; readonly afterBytes?: number }
+  /** Stop writing after `afterBytes` and keep the socket open (a stalled body). */
+  | { readonly kind: "stall"; readonly afterBytes?: number }
+  /** Answer with HTTP 500 InternalFailure (or 503 with status: 503). */
+  | { readonly kind: "http5xx"; readonly status?: 500 | 503 }
+  /** Answer with 400 ClientLimitExceededException. */
+  | { readonly kind: "throttle" }
+  /** Send the body in `pieceBytes` pieces, `delayMs` apart. */
+  | { readonly kind: "slowDrip"; readonly pieceBytes?: number; readonly delayMs?: number }
+  /** Send half of the next fragment, then end the response normally. */
+  | { readonly kind: "truncate" };
+
+/** A stream the endpoint serves. */
+export interface LocalStreamOptions {
+  /** Producer MKV bytes to ingest at start (one fragment per Cluster). */
+  readonly mkv?: Uint8Array;
+}
+
+/** Options of {@link startLocalKvs}. */
+export interface LocalKvsOptions {
+  /** Streams to create, by name. */
+  readonly streams?: Readonly<Record<string, LocalStreamOptions>>;
+  /** Faults for the next responses of each stream, applied in order. */
+  readonly faults?: Readonly<Record<string, readonly Fault[]>>;
+  /** Concurrent GetMedia connections per stream (default 3, as KVS). */
+  readonly maxConnections?: number;
+  /** GetMedia calls per second per stream (default 5, as KVS). */
+  readonly maxCallsPerSecond?: number;
+  /** End a GetMedia response after this long with nothing new to send (default 3000 ms, as KVS). */
+  readonly idleEndMs?: number;
+  /** End a GetMedia response after this long in any case (default 45 min, as KVS). */
+  readonly maxResponseMs?: number;
+  /** Write clusters with unknown size, as KVS does near the live edge (default false). */
+  readonly unknownSizeClusters?: boolean;
+  /** Server clock in ms (default Date.now). */
+  readonly now?: () => number;
+  /** Seed of the order ListFragments returns fragments in (default 1). */
+  readonly seed?: number;
+}
+
+/** A stored fragment. */
+export interface StoredFragment {
+  readonly fragmentNumber: string;
+  readonly serverTimestampMs: number;
+  readonly producerTimestampMs: number;
+  readonly lengthMs: number;
+  readonly cluster: ProducerCluster;
+  /** GetMedia bytes without the closing (MILLIS_BEHIND_NOW / CONTINUATION_TOKEN) tags, which are written per response. */
+  readonly sizeBytes: number;
+}
+
+interface StreamState {
+  readonly name: string;
+  readonly arn: string;
+  readonly created: Date;
+  readonly fragments: StoredFragment[];
+  readonly faults: Fault[];
+  readonly calls: number[];
+  open: number;
+  readonly wakers: Set<() => void>;
+  nextIndex: number;
+}
+
+/** Counters for tests and benchmarks. */
+export interface LocalKvsStats {
+  readonly requests: Record<string, number>;
+  bytesSent: number;
+  fragmentsSent: number;
+}
+
+/** Event payload of `fragmentWritten`: a fragment's last byte was handed to a GetMedia socket. */
+export interface FragmentWritten {
+  readonly stream: string;
+  readonly fragmentNumber: string;
+  readonly at: number;
+}
+
+class ServiceFailure extends Error {
+  constructor(readonly status: number, readonly type: string, message: string) {
+    super(message);
+  }
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A KVS-compatible HTTP endpoint on 127.0.0.1 for tests and demos: the unmodified AWS SDK clients talk
+ * to it over sockets. Serves GetDataEndpoint, DescribeStream, GetMedia (live, with KVS's connection and
+ * call limits and idle end), ListFragments (unordered pages), GetMediaForFragmentList (missing fragments
+ * as EXCEPTION tags) and a PutMedia-style ingest, and injects faults on demand.
+ */
+export class LocalKvs extends EventEmitter {
+  /** Base URL, e.g. http://127.0.0.1:41234. */
+  endpoint = "";
+  /** Request and byte counters. */
+  readonly stats: LocalKvsStats = { requests: {}, bytesSent: 0, fragmentsSent: 0 };
+  private readonly server: Server;
+  private readonly streams = new Map<string, StreamState>();
+  private readonly sockets = new Set<Socket>();
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly responses = new Set<ServerResponse>();
+  private readonly now: () => number;
+  private closed = false;
+  private randomTimer: ReturnType<typeof setInterval> | null = null;
+
+  /** Use {@link startLocalKvs}. */
+  constructor(private readonly options: LocalKvsOptions = {}) {
+    super();
+    this.now = options.now ?? Date.now;
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.on("connection", (s) => {
+      this.sockets.add(s);
+      s.on("close", () => this.sockets.delete(s));
+    });
+    for (const [name, s] of Object.entries(options.streams ?? {})) {
+      this.createStream(name);
+      if (s.mkv) this.putMedia(name, s.mkv);
+    }
+    for (const [name, faults] of Object.entries(options.faults ?? {})) for (const f of faults) this.injectFault(name, f);
+  }
+
+  /** Starts listening on a free loopback port. */
+  async listen(): Promise<this> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(0, "127.0.0.1", () => resolve());
+    });
+    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  /** Creates an empty stream (no-op if it exists). */
+  createStream(name: string): void {
+    if (this.streams.has(name)) return;
+    this.streams.set(name, {
+      name, arn: `arn:aws:kinesisvideo:us-east-1:000000000000:stream/${name}/1234567890123`, created: new Date(this.now()),
+      fragments: [], faults: [], calls: [], open: 0, wakers: new Set(), nextIndex: 0,
+    });
+  }
+
+  /** Ingests a producer MKV: one fragment per Cluster, new fragment numbers, server time now; wakes live readers. */
+  putMedia(stream: string, mkv: Uint8Array): StoredFragment[] {
+    return this.appendClusters(stream, splitClusters(mkv));
+  }
+
+  /** Appends already split clusters as new fragments (see splitClusters). */
+  appendClusters(stream: string, clusters: readonly ProducerCluster[]): StoredFragment[] {
+    const s = this.stream(stream);
+    const added: StoredFragment[] = [];
+    for (let i = 0; i < clusters.length; i++) {
+      const c = clusters[i]!;
+      const next = clusters[i + 1];
+      const f: StoredFragment = {
+        fragmentNumber: syntheticFragmentNumber(s.nextIndex++),
+        serverTimestampMs: this.now(),
+        producerTimestampMs: c.timestampMs,
+        lengthMs: next ? Math.max(0, next.timestampMs - c.timestampMs) : 1000,
+        cluster: c,
+        sizeBytes: c.clusterBody.length + c.tracks.length + c.info.length + c.ebmlHeader.length,
+      };
+      s.fragments.push(f);
+      added.push(f);
+    }
+    for (const wake of [...s.wakers]) wake();
+    return added;
+  }
+
+  /** The stream's fragments, oldest first. */
+  fragments(stream: string): readonly StoredFragment[] {
+    return this.stream(stream).fragments;
+  }
+
+  /** Queues a fault for the stream's next response. */
+  injectFault(stream: string, fault: Fault): void {
+    this.stream(stream).faults.push(fault);
+  }
+
+  /**
+   * Injects random faults every `everyMs` into open GetMedia responses (reset, stall, truncate) and
+   * the next calls (5xx, throttle), from a seeded generator. Returns a function that stops it.
+   */
+  randomFaults(options: { seed?: number; everyMs?: number; kinds?: readonly Fault["kind"][] } = {}): () => void {
+    const random = mulberry32(options.seed ?? 7);
+    const kinds = options.kinds ?? ["reset", "stall", "truncate", "http5xx", "throttle"];
+    this.randomTimer = setInterval(() => {
+      for (const s of this.streams.values()) {
+        const kind = kinds[Math.floor(random() * kinds.length)]!;
+        const open = [...(this.interrupt.get(s.name) ?? [])];
+        open[Math.floor(random() * open.length)]?.(kind);
+        if (kind === "http5xx" || kind === "throttle") s.faults.push({ kind } as Fault);
+      }
+    }, options.everyMs ?? 300);
+    return () => {
+      if (this.randomTimer) clearInterval(this.randomTimer);
+      this.randomTimer = null;
+    };
+  }
+
+  /** Open TCP connections to the server. */
+  openConnections(): number {
+    return this.sockets.size;
+  }
+
+  /** Open GetMedia responses on a stream. */
+  openGetMedia(stream: string): number {
+    return this.stream(stream).open;
+  }
+
+  /** Ends every response, destroys every socket, clears every timer and stops listening. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.randomTimer) clearInterval(this.randomTimer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const s of this.streams.values()) for (const w of [...s.wakers]) w();
+    for (const r of this.responses) r.destroy();
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  // ---- HTTP ----
+
+  /** Per stream, how to interrupt each open GetMedia response. */
+  private readonly interrupt = new Map<string, Set<(kind: Fault["kind"]) => void>>();
+
+  private stream(name: string): StreamState {
+    const s = this.streams.get(name);
+    if (!s) throw new ServiceFailure(404, "ResourceNotFoundException", `Stream ${name} is not found`);
+    return s;
+  }
+
+  private streamOf(body: { StreamName?: string; StreamARN?: string }): StreamState {
+    if (body.StreamARN) {
+      for (const s of this.streams.values()) if (s.arn === body.StreamARN) return s;
+      throw new ServiceFailure(404, "ResourceNotFoundException", `Stream ${body.StreamARN} is not found`);
+    }
+    if (!body.StreamName) throw new ServiceFailure(400, "InvalidArgumentException", "StreamName or StreamARN is required");
+    return this.stream(body.StreamName);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        resolve();
+      }, ms);
+      this.timers.add(t);
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const op = (req.url ?? "/").replace(/^\//, "").split("?")[0]!;
+    this.stats.requests[op] = (this.stats.requests[op] ?? 0) + 1;
+    try {
+      if (req.method !== "POST") throw new ServiceFailure(405, "InvalidArgumentException", "POST only");
+      const raw = await readBody(req);
+      if (op === "putMedia") return this.json(res, { acks: this.putMedia(String(req.headers["x-amzn-stream-name"] ?? ""), raw).map((f) => ({ EventType: "PERSISTED", FragmentNumber: f.fragmentNumber })) });
+      const body = raw.length ? (JSON.parse(Buffer.from(raw).toString("utf8")) as Record<string, unknown>) : {};
+      switch (op) {
+        case "getDataEndpoint":
+          this.streamOf(body);
+          return this.json(res, { DataEndpoint: this.endpoint });
+        case "describeStream": {
+          const s = this.streamOf(body);
+          return this.json(res, { StreamInfo: { StreamName: s.name, StreamARN: s.arn, Status: "ACTIVE", CreationTime: s.created.getTime() / 1000, DataRetentionInHours: 24, MediaType: "video/h264", Version: "1" } });
+        }
+        case "getMedia":
+          return await this.getMedia(body, res);
+        case "listFragments":
+          return this.listFragments(body, res);
+        case "getMediaForFragmentList":
+          return await this.getMediaForFragmentList(body, res);
+        default:
+          throw new ServiceFailure(404, "UnknownOperationException", `unknown operation ${op}`);
+      }
+    } catch (e) {
+      const f = e instanceof ServiceFailure ? e : new ServiceFailure(500, "InternalFailure", String(e));
+      if (!res.headersSent) {
+        res.writeHead(f.status, { "content-type": "application/json", "x-amzn-errortype": `${f.type}:http://internal.amazon.com/coral/com.amazon.kinesis.video.v20170930/` });
+        res.end(JSON.stringify({ message: f.message }));
+      } else res.destroy();
+    }
+  }
+
+  private json(res: ServerResponse, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private startIndex(s: StreamState, sel: Record<string, unknown> | undefined): number {
+    const type = String(sel?.StartSelectorType ?? "");
+    const list = s.fragments;
+    switch (type) {
+      case "NOW":
+        return list.length;
+      case "EARLIEST":
+        return 0;
+      case "FRAGMENT_NUMBER": {
+        const n = String(sel?.AfterFragmentNumber ?? "");
+        const i = list.findIndex((f) => compareFragmentNumbers(f.fragmentNumber, n) >= 0);
+        if (i < 0 && !list.some((f) => f.fragmentNumber === n)) throw new ServiceFailure(404, "ResourceNotFoundException", `fragment ${n} not found`);
+        return i < 0 ? list.length : i;
+      }
+      case "SERVER_TIMESTAMP":
+      case "PRODUCER_TIMESTAMP": {
+        const ms = Number(sel?.StartTimestamp) * 1000;
+        const i = list.findIndex((f) => (type === "SERVER_TIMESTAMP" ? f.serverTimestampMs : f.producerTimestampMs) >= ms);
+        return i < 0 ? list.length : i;
+      }
+      case "CONTINUATION_TOKEN": {
+        const token = String(sel?.ContinuationToken ?? "");
+        const i = list.findIndex((f) => f.fragmentNumber === token);
+        if (i < 0) throw new ServiceFailure(400, "InvalidArgumentException", `invalid continuation token ${token}`);
+        return i + 1;
+      }
+      default:
+        throw new ServiceFailure(400, "InvalidArgumentException", `bad StartSelectorType ${type}`);
+    }
+  }
+
+  private takeFault(s: StreamState): Fault | undefined {
+    return s.faults.shift();
+  }
+
+  private async getMedia(body: Record<string, unknown>, res: ServerResponse): Promise<void> {
+    const s = this.streamOf(body);
+    const t = this.now();
+    while (s.calls.length && s.calls[0]! <= t - 1000) s.calls.shift();
+    if (s.calls.length >= (this.options.maxCallsPerSecond ?? 5)) throw new ServiceFailure(400, "ClientLimitExceededException", "GetMedia calls per second exceeded for the stream");
+    s.calls.push(t);
+    if (s.open >= (this.options.maxConnections ?? 3)) throw new ServiceFailure(400, "ConnectionLimitExceededException", "Too many GetMedia connections to the stream");
+    let index = this.startIndex(s, body.StartSelector as Record<string, unknown> | undefined);
+    const fault = this.takeFault(s);
+    if (fault?.kind === "http5xx") throw new ServiceFailure(fault.status ?? 500, fault.status === 503 ? "ServiceUnavailable" : "InternalFailure", "injected failure");
+    if (fault?.kind === "throttle") throw new ServiceFailure(400, "ClientLimitExceededException", "injected throttle");
+    s.open++;
+    this.responses.add(res);
+    res.writeHead(200, { "content-type": "video/webm" });
+    res.flushHeaders(); // as KVS: the response starts at once, the body follows as fragments arrive
+    const started = performance.now();
+    let sent = 0;
+    let ended = false;
+    // Where the body is cut: a queued reset/stall after N bytes, or a random interrupt from now on.
+    let cut: { kind: "reset" | "stall"; at: number } | null = fault && (fault.kind === "reset" || fault.kind === "stall") ? { kind: fault.kind, at: fault.afterBytes ?? 0 } : null;
+    let truncateNext = fault?.kind === "truncate";
+    let wakeIdle: (() => void) | null = null;
+    const interrupt = (kind: Fault["kind"]) => {
+      if (kind === "reset") res.socket?.destroy();
+      else if (kind === "stall") {
+        cut = { kind: "stall", at: sent };
+        wakeIdle?.();
+      } else if (kind === "truncate") truncateNext = true;
+    };
+    let interrupts = this.interrupt.get(s.name);
+    if (!interrupts) this.interrupt.set(s.name, (interrupts = new Set()));
+    interrupts.add(interrupt);
+    const finish = () => {
+      if (ended) return;
+      ended = true;
+      s.open--;
+      this.responses.delete(res);
+    };
+    res.on("close", finish);
+    const write = async (bytes: Uint8Array): Promise<boolean> => {
+      if (res.destroyed || this.closed) return false;
+      let chunk = bytes;
+      if (cut) chunk = chunk.subarray(0, Math.max(0, Math.min(chunk.length, cut.at - sent)));
+      const piece = fault?.kind === "slowDrip" ? (fault.pieceBytes ?? 512) : Math.max(1, chunk.length);
+      for (let o = 0; o < chunk.length; o += piece) {
+        const part = chunk.subarray(o, o + piece);
+        const ok = res.write(part);
+        sent += part.length;
+        this.stats.bytesSent += part.length;
+        if (!ok) await new Promise<void>((r) => res.once("drain", r));
+        if (fault?.kind === "slowDrip") await this.sleep(fault.delayMs ?? 20);
+        if (res.destroyed) return false;
+      }
+      if (cut && sent >= cut.at) {
+        if (cut.kind === "reset") res.socket?.destroy();
+        else if (!res.destroyed) await new Promise<void>((r) => res.once("close", r)); // stalled: until the client gives up
+        return false;
+      }
+      return true;
+    };
+    const idleEnd = this.options.idleEndMs ?? 3000;
+    const maxMs = this.options.maxResponseMs ?? 45 * 60_000;
+    try {
+      while (!res.destroyed && !this.closed && performance.now() - started < maxMs) {
+        if (index < s.fragments.length) {
+          const f = s.fragments[index++]!;
+          const head = writeKvsFragment(f.cluster, { fragmentNumber: f.fragmentNumber, serverTimestampMs: f.serverTimestampMs, producerTimestampMs: f.producerTimestampMs }, { unknownSizeCluster: this.options.unknownSizeClusters });
+          if (truncateNext) {
+            await write(head.subarray(0, Math.floor(head.length / 2)));
+            break;
+          }
+          if (!(await write(head))) return;
+          const tail = writeKvsFragment(f.cluster, { fragmentNumber: f.fragmentNumber, serverTimestampMs: f.serverTimestampMs, producerTimestampMs: f.producerTimestampMs, millisBehindNow: Math.max(0, this.now() - f.serverTimestampMs) }).subarray(head.length);
+          if (!(await write(tail))) return;
+          this.stats.fragmentsSent++;
+          this.emit("fragmentWritten", { stream: s.name, fragmentNumber: f.fragmentNumber, at: performance.now() } satisfies FragmentWritten);
+          continue;
+        }
+        // Caught up: wait for a new fragment, or end the response after the idle gap.
+        const woke = await new Promise<boolean>((resolve) => {
+          const t = setTimeout(() => {
+            this.timers.delete(t);
+            s.wakers.delete(wake);
+            resolve(false);
+          }, idleEnd);
+          this.timers.add(t);
+          const wake = () => {
+            clearTimeout(t);
+            this.timers.delete(t);
+            s.wakers.delete(wake);
+            wakeIdle = null;
+            resolve(true);
+          };
+          wakeIdle = wake;
+          s.wakers.add(wake);
+          res.once("close", wake);
+        });
+        if (cut !== null && sent >= (cut as { at: number }).at) {
+          if (!res.destroyed) await new Promise<void>((r) => res.once("close", r));
+          return;
+        }
+        if (!woke) break;
+      }
+      if (!res.destroyed) res.end();
+    } finally {
+      interrupts.delete(interrupt);
+      if (res.writableEnded) finish();
+    }
+  }
+
+  private listFragments(body: Record<string, unknown>, res: ServerResponse): void {
+    const s = this.streamOf(body);
+    const max = Math.max(1, Math.min(1000, Number(body.MaxResults ?? 100)));
+    let matching: StoredFragment[];
+    let offset = 0;
+    if (typeof body.NextToken === "string" && body.NextToken) {
+      const [from, order] = JSON.parse(Buffer.from(body.NextToken, "base64").toString("utf8")) as [number, string[]];
+      offset = from;
+      const byNumber = new Map(s.fragments.map((f) => [f.fragmentNumber, f]));
+      matching = order.map((n) => byNumber.get(n)!).filter(Boolean);
+    } else {
+      const sel = body.FragmentSelector as { FragmentSelectorType?: string; TimestampRange?: { StartTimestamp?: number; EndTimestamp?: number } } | undefined;
+      const start = Number(sel?.TimestampRange?.StartTimestamp ?? -Infinity) * 1000;
+      const end = Number(sel?.TimestampRange?.EndTimestamp ?? Infinity) * 1000;
+      const producer = sel?.FragmentSelectorType === "PRODUCER_TIMESTAMP";
+      matching = s.fragments.filter((f) => {
+        const t = producer ? f.producerTimestampMs : f.serverTimestampMs;
+        return t >= start && t <= end;
+      });
+      // No particular order, like the service: a seeded shuffle.
+      const random = mulberry32((this.options.seed ?? 1) + matching.length);
+      matching = [...matching];
+      for (let i = matching.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [matching[i], matching[j]] = [matching[j]!, matching[i]!];
+      }
+    }
+    const page = matching.slice(offset, offset + max);
+    const more = offset + max < matching.length;
+    this.json(res, {
+      Fragments: page.map((f) => ({
+        FragmentNumber: f.fragmentNumber, FragmentSizeInBytes: f.sizeBytes, ProducerTimestamp: f.producerTimestampMs / 1000,
+        ServerTimestamp: f.serverTimestampMs / 1000, FragmentLengthInMilliseconds: f.lengthMs,
+      })),
+      NextToken: more ? Buffer.from(JSON.stringify([offset + max, matching.map((f) => f.fragmentNumber)])).toString("base64") : undefined,
+    });
+  }
+
+  private async getMediaForFragmentList(body: Record<string, unknown>, res: ServerResponse): Promise<void> {
+    const s = this.streamOf(body);
+    const numbers = Array.isArray(body.Fragments) ? body.Fragments.map(String) : [];
+    if (numbers.length < 1 || numbers.length > 1000) throw new ServiceFailure(400, "InvalidArgumentException", `Fragments must hold 1 to 1000 fragment numbers, got ${numbers.length}`);
+    const fault = this.takeFault(s);
+    if (fault?.kind === "http5xx") throw new ServiceFailure(fault.status ?? 500, "InternalFailure", "injected failure");
+    if (fault?.kind === "throttle") throw new ServiceFailure(400, "ClientLimitExceededException", "injected throttle");
+    const byNumber = new Map(s.fragments.map((f) => [f.fragmentNumber, f]));
+    const header = s.fragments[0]?.cluster.ebmlHeader ?? new Uint8Array(0);
+    res.writeHead(200, { "content-type": "video/webm" });
+    this.responses.add(res);
+    try {
+      for (const n of numbers) {
+        const f = byNumber.get(n);
+        const bytes = f
+          ? writeKvsFragment(f.cluster, { fragmentNumber: f.fragmentNumber, serverTimestampMs: f.serverTimestampMs, producerTimestampMs: f.producerTimestampMs }, { style: "fragmentList" })
+          : writeFragmentException(n, "404", `Fragment ${n} was not found`, header);
+        if (!res.write(bytes)) await new Promise<void>((r) => res.once("drain", r));
+        this.stats.bytesSent += bytes.length;
+        if (res.destroyed) return;
+      }
+      res.end();
+    } finally {
+      this.responses.delete(res);
+    }
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<Uint8Array> {
+  const parts: Buffer[] = [];
+  for await (const c of req) parts.push(c as Buffer);
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+/** Starts a {@link LocalKvs} on a free port of 127.0.0.1. */
+export function startLocalKvs(options: LocalKvsOptions = {}): Promise<LocalKvs> {
+  return new LocalKvs(options).listen();
+}

@@ -1,0 +1,32 @@
+import { lastValueFrom, toArray, type Observable } from "rxjs";
+import type { FragmentEvent } from "../../src/kvs/fragment.js";
+import type { KvsEvent } from "../../src/kvs/parser.js";
+import { KvsClients } from "../../src/service/clients.js";
+import { startLocalKvs, type LocalKvs, type LocalKvsOptions } from "../../src/testing/local-kvs.js";
+
+/** A local endpoint and clients pointed at it; close() releases both. */
+export interface Harness {
+  kvs: LocalKvs;
+  clients: KvsClients;
+  close(): Promise<void>;
+}
+
+/** Starts the local KVS endpoint and SDK clients for it (fake credentials, loopback only). */
+export async function harness(options: LocalKvsOptions = {}): Promise<Harness> {
+  const kvs = await startLocalKvs(options);
+  const clients = new KvsClients({ region: "us-east-1", endpoint: kvs.endpoint, credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local" } });
+  return {
+    kvs,
+    clients,
+    async close() {
+      clients.destroy();
+      await kvs.close();
+    },
+  };
+}
+
+/** The fragment numbers an observable of events produced. */
+export async function fragmentNumbers(events: Observable<KvsEvent | { type: string }>): Promise<(string | null)[]> {
+  const all = await lastValueFrom(events.pipe(toArray()));
+  return all.filter((e): e is FragmentEvent => e.type === "fragment").map((f) => f.fragmentNumber);
+}

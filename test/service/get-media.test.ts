@@ -1,0 +1,47 @@
+import { lastValueFrom, toArray } from "rxjs";
+import { afterEach, describe, expect, it } from "vitest";
+import { getMedia } from "../../src/service/get-media.js";
+import { KvsServiceError } from "../../src/service/errors.js";
+import { readFixture } from "../helpers/fixtures.js";
+import { fragmentNumbers, harness, type Harness } from "../helpers/local-kvs.js";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+describe("getMedia() over the real SDK client", () => {
+  it("starts where each StartSelector says", async () => {
+    h = await harness({ streams: { cam: { mkv: readFixture("clusters.mkv") } }, idleEndMs: 150, maxCallsPerSecond: 100 });
+    const all = h.kvs.fragments("cam");
+    const numbers = all.map((f) => f.fragmentNumber);
+    const read = (from: Parameters<typeof getMedia>[2]) => fragmentNumbers(getMedia(h!.clients, "cam", from));
+    expect(await read("EARLIEST")).toEqual(numbers);
+    expect(await read({ type: "FRAGMENT_NUMBER", fragmentNumber: numbers[3]! })).toEqual(numbers.slice(3));
+    expect(await read({ type: "CONTINUATION_TOKEN", token: numbers[3]! })).toEqual(numbers.slice(4));
+    expect(await read({ type: "SERVER_TIMESTAMP", timestamp: new Date(all[0]!.serverTimestampMs) })).toEqual(numbers);
+    expect(await read({ type: "PRODUCER_TIMESTAMP", timestamp: new Date(5998) })).toEqual(numbers.slice(3));
+    expect(await read("NOW")).toEqual([]);
+  });
+
+  it("accepts the stream ARN", async () => {
+    h = await harness({ streams: { cam: { mkv: readFixture("clusters.mkv") } }, idleEndMs: 100 });
+    const arn = "arn:aws:kinesisvideo:us-east-1:000000000000:stream/cam/1234567890123";
+    expect((await fragmentNumbers(getMedia(h.clients, arn, "EARLIEST"))).length).toBe(8);
+  });
+
+  it("maps service errors to KvsServiceError with retry advice", async () => {
+    h = await harness({ streams: { cam: {} } });
+    const err = await lastValueFrom(getMedia(h.clients, "missing", "NOW")).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KvsServiceError);
+    expect(err).toMatchObject({ code: "ResourceNotFoundException", retryable: false, operation: "GetDataEndpoint" });
+  });
+
+  it("a reset mid-body errors with a retryable NetworkError", async () => {
+    h = await harness({ streams: { cam: { mkv: readFixture("clusters.mkv") } }, faults: { cam: [{ kind: "reset", afterBytes: 100_000 }] } });
+    const err = await lastValueFrom(getMedia(h.clients, "cam", "EARLIEST").pipe(toArray())).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KvsServiceError);
+    expect(err).toMatchObject({ code: "NetworkError", retryable: true });
+  });
+});
