@@ -3,7 +3,8 @@ import { createReadStream } from "node:fs";
 import { inspect } from "./inspect.js";
 
 const USAGE = `usage:
-  kvs-parser inspect FILE|- [--json] [--recover]   summarise an MKV / KVS GetMedia capture (- = stdin)`;
+  kvs-parser inspect FILE|- [--json] [--recover]   summarise an MKV / KVS GetMedia capture (- = stdin)
+  kvs-parser demo                                  three checkpointed apps reading a local KVS stream`;
 
 /** Runs the command line; resolves to the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -15,6 +16,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     const source = file === "-" ? process.stdin : createReadStream(file);
     await inspect(source, { json: flags.has("--json"), recover: flags.has("--recover"), write: (l) => process.stdout.write(l + "\n") });
     return 0;
+  }
+  if (command === "demo") {
+    const { runDemo } = await import("./demo.js");
+    return runDemo({ write: (l) => process.stdout.write(l + "\n") });
   }
   process.stderr.write(USAGE + "\n");
   return command === undefined || command === "--help" || command === "help" ? 0 : 2;

@@ -421,19 +421,17 @@ export class LocalKvs extends EventEmitter {
         }
         // Caught up: wait for a new fragment, or end the response after the idle gap.
         const woke = await new Promise<boolean>((resolve) => {
-          const t = setTimeout(() => {
-            this.timers.delete(t);
-            s.wakers.delete(wake);
-            resolve(false);
-          }, idleEnd);
-          this.timers.add(t);
-          const wake = () => {
+          const settle = (value: boolean) => {
             clearTimeout(t);
             this.timers.delete(t);
             s.wakers.delete(wake);
+            res.off("close", wake);
             wakeIdle = null;
-            resolve(true);
+            resolve(value);
           };
+          const wake = () => settle(true);
+          const t = setTimeout(() => settle(false), idleEnd);
+          this.timers.add(t);
           wakeIdle = wake;
           s.wakers.add(wake);
           res.once("close", wake);
