@@ -1,8 +1,10 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { startLocalKvs } from "../src/testing/local-kvs.js";
+import { readFixture } from "./helpers/fixtures.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -12,20 +14,52 @@ function snippets(): string[] {
   return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((s) => s.includes('from "kvs-parser"'));
 }
 
+/** Writes a snippet into a temp folder inside the repository, where "kvs-parser" resolves to this package. */
+function withSnippet<T>(code: string, run: (file: string, dir: string) => T): T {
+  const dir = mkdtempSync(join(root, "test", ".readme-"));
+  const file = join(dir, "example.mjs");
+  writeFileSync(file, code);
+  try {
+    return run(file, dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe("README examples run as written", () => {
   it("the parse example prints fragment numbers and frames", () => {
     const [parse] = snippets();
-    expect(parse).toBeDefined();
-    // Inside the repository, "kvs-parser" resolves to this package through its exports map.
+    const out = withSnippet(parse!, (file) => execFileSync(process.execPath, [file], { cwd: root, encoding: "utf8" }));
+    expect(out).toContain("91343852333181432392682062607743920146159169392 1511852109126 60");
+    expect(out.trim().split("\n").filter((l) => /^2 \d+ true \d+$/.test(l)).length).toBe(1425);
+  });
+
+  it("the consume example reads a live stream from the local endpoint, checkpoints, and stops on SIGINT", async () => {
+    const app = snippets()[1]!;
+    const kvs = await startLocalKvs({ streams: { "my-camera": { mkv: readFixture("clusters.mkv") } }, idleEndMs: 500 });
     const dir = mkdtempSync(join(root, "test", ".readme-"));
     try {
-      const file = join(dir, "example.mjs");
-      writeFileSync(file, parse!);
-      const out = execFileSync(process.execPath, [file], { cwd: root, encoding: "utf8" });
-      expect(out).toContain("91343852333181432392682062607743920146159169392 1511852109126 60");
-      expect(out.trim().split("\n").filter((l) => /^2 \d+ true \d+$/.test(l)).length).toBe(1425);
+      writeFileSync(join(dir, "app.mjs"), app);
+      const child = spawn(process.execPath, [join(dir, "app.mjs")], {
+        cwd: dir,
+        env: { ...process.env, KVS_ENDPOINT: kvs.endpoint, AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local", AWS_REGION: "us-east-1", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+      });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+      const deadline = Date.now() + 15_000;
+      while (out.split("\n").filter((l) => /^\d{47} \d+ \d+ \d+$/.test(l)).length < 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      child.kill("SIGINT");
+      const code = await new Promise<number | null>((r) => child.on("exit", r));
+      const lines = out.split("\n").filter((l) => /^\d{47} \d+ \d+ \d+$/.test(l));
+      expect(lines.map((l) => l.split(" ")[0])).toEqual(kvs.fragments("my-camera").map((f) => f.fragmentNumber));
+      expect(lines.reduce((n, l) => n + Number(l.split(" ")[1]), 0)).toBe(444);
+      expect(out).toContain(`stopped 8 ${kvs.fragments("my-camera").at(-1)!.fragmentNumber}`);
+      expect(code).toBe(0);
+      expect(readdirSync(join(dir, ".kvs-checkpoints"))).toEqual(["my-camera__detector.json"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+      await kvs.close();
     }
   });
 });
