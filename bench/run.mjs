@@ -51,6 +51,7 @@ for (const [inputName, { file, expected }] of Object.entries(inputs)) {
 const gm = inputs["720p H.264+AAC (GetMedia form)"];
 const latency = await worker([here("./latency.mjs"), gm.file]);
 const memory = await worker([here("./memory.mjs"), gm.file, String(quick ? 256 : 1024)], 600_000);
+const service = await worker([here("./service.mjs"), ...(quick ? ["--quick"] : [])], 600_000);
 
 const fmt = (n, d = 0) => (n === null || n === undefined ? "-" : n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }));
 const lines = [];
@@ -68,11 +69,18 @@ if (latency.raw) {
 } else lines.push(`Parse latency: failed: ${latency.error}`);
 if (memory.bytes) lines.push(`Memory: ${fmt(memory.bytes / 2 ** 20)} MiB of GetMedia-form stream through parseMkv(Readable), 64 KiB chunks: peak RSS ${fmt(memory.peakRssMB)} MB (start ${fmt(memory.startRssMB)} MB), ${fmt(memory.bytes / memory.seconds / 1e6)} MB/s`);
 else lines.push(`Memory: failed: ${memory.error}`);
+if (service.getMediaLatency) {
+  const g = service.getMediaLatency;
+  lines.push(`GetMedia over loopback (fragment's last byte written by the local endpoint → its fragment event, ${g.samples} fragments): p50 ${fmt(g.p50ms, 2)} ms, p99 ${fmt(g.p99ms, 2)} ms`);
+  const base = service.fanOut[0];
+  lines.push(`Fan-out (apps sharing one connection, same measure at each app's handler): ${service.fanOut.map((f) => `${f.apps} app${f.apps > 1 ? "s" : ""}: p50 ${fmt(f.p50ms, 2)} ms, p99 ${fmt(f.p99ms, 2)} ms (+${fmt(f.p99ms - base.p99ms, 2)} ms), ${f.samples}/${f.expected} deliveries`).join("; ")}`);
+  lines.push(`Checkpoint writes/s: file store ${fmt(service.fileCheckpoints.perSecond)} (fsync + rename each), DynamoDB store on dynalite ${fmt(service.dynamoCheckpoints.perSecond)}`);
+} else lines.push(`Service figures: failed: ${service.error}`);
 const table = lines.join("\n");
 console.log(table);
 
 const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform };
-const result = { date: new Date().toISOString(), quick, machine, runsPerCase: RUNS, inputs, throughput: rows, latency, memory, table };
+const result = { date: new Date().toISOString(), quick, machine, runsPerCase: RUNS, inputs, throughput: rows, latency, memory, service, table };
 mkdirSync(here("./results"), { recursive: true });
 writeFileSync(here("./results/latest.json"), JSON.stringify(result, null, 1));
 writeFileSync(here("./results/latest.svg"), renderSvg(rows.filter((r) => r.chunk === 65536 && r.input.includes("GetMedia")), "MB/s, 720p H.264+AAC in GetMedia form, 64 KiB chunks"));

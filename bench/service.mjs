@@ -1,0 +1,82 @@
+// Service-side figures, one JSON line: GetMedia latency over loopback (a fragment's last byte written
+// by the local endpoint → its fragment event in the app), fan-out scale (apps sharing one connection vs
+// added latency) and checkpoint writes per second (file store, DynamoDB store on dynalite).
+//   node bench/service.mjs [--quick]
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { consume, DynamoDbCheckpointStore, ensureCheckpointTable, FanOutHub, FileCheckpointStore, KvsClients, liveMedia, MemoryCheckpointStore, splitClusters, syntheticFragmentNumber } from "../dist/index.js";
+import { startLocalKvs } from "../dist/testing/index.js";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+const quick = process.argv.includes("--quick");
+const clusters = splitClusters(new Uint8Array(readFileSync(fileURLToPath(new URL("../fixtures/clusters.mkv", import.meta.url)))));
+const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
+
+/** Latency of `apps` consumers sharing one connection (apps = 0: a bare liveMedia subscriber). */
+async function latency(apps, fragments, intervalMs) {
+  const kvs = await startLocalKvs({ streams: { cam: {} }, idleEndMs: 5000 });
+  const clients = new KvsClients({ region: "us-east-1", endpoint: kvs.endpoint, credentials: { accessKeyId: "b", secretAccessKey: "b" } });
+  const written = new Map();
+  kvs.on("fragmentWritten", (e) => written.set(e.fragmentNumber, e.at));
+  const samples = [];
+  const stops = [];
+  let hub;
+  if (apps === 0) {
+    const sub = liveMedia(clients, "cam", { from: "EARLIEST" }).subscribe((ev) => {
+      if (ev.type === "fragment") samples.push(performance.now() - written.get(ev.fragmentNumber));
+    });
+    stops.push(async () => sub.unsubscribe());
+  } else {
+    hub = new FanOutHub(clients, "cam", { from: "EARLIEST" });
+    const store = new MemoryCheckpointStore();
+    for (let i = 0; i < apps; i++) {
+      const c = consume(null, "cam", { app: `app${i}`, store, source: hub.source(), handler: ({ fragment }) => { samples.push(performance.now() - written.get(fragment.fragmentNumber)); } });
+      stops.push(() => c.stop());
+    }
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  for (let k = 0; k < fragments; k++) {
+    kvs.appendClusters("cam", [clusters[k % clusters.length]]);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  await Promise.all(stops.map((s) => s()));
+  hub?.close();
+  clients.destroy();
+  await kvs.close();
+  const expected = fragments * Math.max(1, apps);
+  // The first fragments pay for the connection and the JIT: leave out the first 10% as warm-up.
+  const steady = samples.slice(Math.ceil(samples.length / 10));
+  return { apps, fragments, samples: samples.length, expected, p50ms: pct(steady, 50), p99ms: pct(steady, 99), maxMs: Math.max(...steady) };
+}
+
+async function checkpointRate(store, n) {
+  const t0 = performance.now();
+  for (let k = 0; k < n; k++) await store.put("cam", "bench", { fragmentNumber: syntheticFragmentNumber(k), continuationToken: null, updatedAt: Date.now() });
+  return { writes: n, perSecond: n / ((performance.now() - t0) / 1000) };
+}
+
+const out = {};
+const frags = quick ? 40 : 120;
+out.getMediaLatency = await latency(0, frags, 50);
+out.fanOut = [];
+for (const apps of quick ? [1, 50] : [1, 10, 50, 100]) out.fanOut.push(await latency(apps, quick ? 30 : 80, 50));
+
+const dir = mkdtempSync(join(tmpdir(), "kvs-bench-ckpt-"));
+out.fileCheckpoints = await checkpointRate(new FileCheckpointStore(dir), quick ? 300 : 2000);
+rmSync(dir, { recursive: true, force: true });
+
+const require = createRequire(import.meta.url);
+const dynalite = require("dynalite")({ createTableMs: 0 });
+await new Promise((r) => dynalite.listen(0, "127.0.0.1", r));
+const ddb = new DynamoDBClient({ endpoint: `http://127.0.0.1:${dynalite.address().port}`, region: "us-east-1", credentials: { accessKeyId: "b", secretAccessKey: "b" } });
+await ensureCheckpointTable(ddb, "bench");
+out.dynamoCheckpoints = await checkpointRate(new DynamoDbCheckpointStore(ddb, "bench"), quick ? 100 : 500);
+ddb.destroy();
+await new Promise((r) => dynalite.close(r));
+console.log(JSON.stringify(out));
