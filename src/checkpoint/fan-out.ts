@@ -47,7 +47,10 @@ export class FanOutHub {
     return (after) => this.subscribe(after);
   }
 
-  /** Events after `after` (null: from the shared connection's current position). */
+  /**
+   * Events after `after`. With null (an app without checkpoint) the app gets the fragments still in the
+   * buffer and everything after; the first subscriber opens the shared connection from its own position.
+   */
   subscribe(after: Checkpoint | null): Observable<KvsEvent> {
     return new Observable<KvsEvent>((subscriber) => {
       const n = after?.fragmentNumber ?? null;

@@ -359,7 +359,10 @@ export class MatroskaDemuxer implements EbmlSink {
     const keyframe = keyframeOfGroup ?? (layout.flags & 0x80) !== 0;
     if (!this.clusterAnnounced) this.announceCluster();
     const msPerTick = this.msPerTick;
-    const baseMs = (this.clusterTimecode + layout.relativeTimecode) * msPerTick;
+    const track = this.tracks.get(layout.track);
+    // CodecDelay (e.g. Opus pre-skip) is subtracted from block timestamps (RFC 9559, CodecDelay).
+    const delayMs = track?.codecDelayNs ? track.codecDelayNs / 1_000_000 : 0;
+    const baseMs = (this.clusterTimecode + layout.relativeTimecode) * msPerTick - delayMs;
     const count = layout.frameCount;
     const flags = layout.flags;
     const invisible = (flags & 0x08) !== 0;
@@ -372,14 +375,14 @@ export class MatroskaDemuxer implements EbmlSink {
       let durationMs: number | null = null;
       if (durationTicks !== null) durationMs = durationTicks * msPerTick;
       else {
-        const dd = this.tracks.get(layout.track)?.defaultDurationNs;
+        const dd = track?.defaultDurationNs;
         if (dd != null) durationMs = dd / 1_000_000;
       }
       const size = sizes[0]!;
       emit(new Frame(layout.track, baseMs, keyframe, buf.subarray(p, p + size), dataOffset + (p - s), fragmentNumber, durationMs, invisible, discardable));
       return;
     }
-    const dd = this.tracks.get(layout.track)?.defaultDurationNs ?? null;
+    const dd = track?.defaultDurationNs ?? null;
     const frameMs = dd !== null ? dd / 1_000_000 : durationTicks !== null ? (durationTicks * msPerTick) / count : null;
     for (let f = 0; f < count; f++) {
       const size = sizes[f]!;

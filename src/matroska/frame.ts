@@ -10,7 +10,7 @@ export class Frame {
   constructor(
     /** TrackNumber. */
     readonly track: number,
-    /** Absolute presentation time in milliseconds (cluster timestamp + block offset, scaled). */
+    /** Presentation time in ms: (cluster timestamp + block offset) × TimestampScale, minus the track's CodecDelay. */
     readonly timestampMs: number,
     /** Key frame: SimpleBlock flag, or a Block with no ReferenceBlock. */
     readonly keyframe: boolean,
