@@ -62,7 +62,11 @@ if (!existsSync(tiny)) {
     w.element(w.ID.EBML, [w.stringElement(w.ID.DocType, "matroska"), w.uintElement(w.ID.DocTypeVersion, 4)]),
     w.unknownSizeHeader(w.ID.Segment),
     w.element(w.ID.Info, [w.uintElement(w.ID.TimestampScale, 1_000_000)]),
-    w.element(w.ID.Tracks, [w.element(w.ID.TrackEntry, [w.uintElement(w.ID.TrackNumber, 1), w.uintElement(w.ID.TrackType, 0x11), w.stringElement(w.ID.CodecID, "S_TEXT/UTF8")])]),
+    // 16-bit mono PCM at 8 kHz: every 8-byte frame is 4 samples (a track every peer can read).
+    w.element(w.ID.Tracks, [w.element(w.ID.TrackEntry, [
+      w.uintElement(w.ID.TrackNumber, 1), w.uintElement(w.ID.TrackUID, 1), w.uintElement(w.ID.TrackType, 2), w.stringElement(w.ID.CodecID, "A_PCM/INT/LIT"),
+      w.element(w.ID.Audio, [w.floatElement(w.ID.SamplingFrequency, 8000), w.uintElement(w.ID.Channels, 1), w.uintElement(w.ID.BitDepth, 16)]),
+    ])]),
   ];
   const payload = new Uint8Array([0x81, 0, 0, 0x80, 1, 2, 3, 4, 5, 6, 7, 8]);
   const block = w.element(w.ID.SimpleBlock, payload);
@@ -76,7 +80,7 @@ if (!existsSync(tiny)) {
   writeFileSync(tiny, w.concatBytes(parts));
   writeFileSync(`${tiny}.expected.json`, JSON.stringify({ frames: clusters * perCluster, payloadBytes: clusters * perCluster * 8, source: "generator" }));
 }
-inputs["tiny frames (8 B)"] = { file: tiny, expected: JSON.parse(readFileSync(`${tiny}.expected.json`, "utf8")) };
+inputs["tiny frames (8 B PCM)"] = { file: tiny, expected: JSON.parse(readFileSync(`${tiny}.expected.json`, "utf8")) };
 
 function cachedTotals(file, make) {
   const f = `${file}.expected.json`;

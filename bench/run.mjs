@@ -12,7 +12,7 @@ const quick = process.argv.includes("--quick");
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const { inputs } = await import("./make-inputs.mjs");
 
-const PARSERS = ["kvs-parser", "kvs-parser (rx)", "ts-ebml", "ebml-stream", "mediabunny", "matroska", "baseline: bytes only", "baseline: minimal walker"];
+const PARSERS = ["kvs-parser", "kvs-parser (rx)", "ts-ebml", "ebml-stream", "mediabunny", "matroska", "baseline: read bytes only", "baseline: minimal walker"];
 const RUNS = quick ? 5 : 7;
 const MIN_SECONDS = quick ? "0.25" : "0.5";
 const TIMEOUT = quick ? 30_000 : 120_000;

@@ -2,53 +2,57 @@
 // by the local endpoint → its fragment event in the app), fan-out scale (apps sharing one connection vs
 // added latency) and checkpoint writes per second (file store, DynamoDB store on dynalite).
 //   node bench/service.mjs [--quick]
+import { fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readFileSync } from "node:fs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { consume, DynamoDbCheckpointStore, ensureCheckpointTable, FanOutHub, FileCheckpointStore, KvsClients, liveMedia, MemoryCheckpointStore, splitClusters, syntheticFragmentNumber } from "../dist/index.js";
-import { startLocalKvs } from "../dist/testing/index.js";
+import { consume, DynamoDbCheckpointStore, ensureCheckpointTable, FanOutHub, FileCheckpointStore, KvsClients, liveMedia, MemoryCheckpointStore, syntheticFragmentNumber } from "../dist/index.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 const quick = process.argv.includes("--quick");
-const clusters = splitClusters(new Uint8Array(readFileSync(fileURLToPath(new URL("../fixtures/clusters.mkv", import.meta.url)))));
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
 
-/** Latency of `apps` consumers sharing one connection (apps = 0: a bare liveMedia subscriber). */
+/** Latency of `apps` consumers sharing one connection (apps = 0: a bare liveMedia subscriber); the endpoint runs in a child process. */
 async function latency(apps, fragments, intervalMs) {
-  const kvs = await startLocalKvs({ streams: { cam: {} }, idleEndMs: 5000 });
-  const clients = new KvsClients({ region: "us-east-1", endpoint: kvs.endpoint, credentials: { accessKeyId: "b", secretAccessKey: "b" } });
+  const child = fork(fileURLToPath(new URL("./kvs-server-child.mjs", import.meta.url)));
   const written = new Map();
-  kvs.on("fragmentWritten", (e) => written.set(e.fragmentNumber, e.at));
-  const samples = [];
+  const endpoint = await new Promise((resolve) => child.on("message", (m) => {
+    if (m.endpoint) resolve(m.endpoint);
+    if (m.written) written.set(m.written, m.at);
+  }));
+  const clients = new KvsClients({ region: "us-east-1", endpoint, credentials: { accessKeyId: "b", secretAccessKey: "b" } });
+  const arrivals = [];
+  const now = () => performance.timeOrigin + performance.now();
   const stops = [];
   let hub;
   if (apps === 0) {
     const sub = liveMedia(clients, "cam", { from: "EARLIEST" }).subscribe((ev) => {
-      if (ev.type === "fragment") samples.push(performance.now() - written.get(ev.fragmentNumber));
+      if (ev.type === "fragment") arrivals.push([ev.fragmentNumber, now()]);
     });
     stops.push(async () => sub.unsubscribe());
   } else {
     hub = new FanOutHub(clients, "cam", { from: "EARLIEST" });
     const store = new MemoryCheckpointStore();
     for (let i = 0; i < apps; i++) {
-      const c = consume(null, "cam", { app: `app${i}`, store, source: hub.source(), handler: ({ fragment }) => { samples.push(performance.now() - written.get(fragment.fragmentNumber)); } });
+      const c = consume(null, "cam", { app: `app${i}`, store, source: hub.source(), handler: ({ fragment }) => { arrivals.push([fragment.fragmentNumber, now()]); } });
       stops.push(() => c.stop());
     }
   }
   await new Promise((r) => setTimeout(r, 300));
   for (let k = 0; k < fragments; k++) {
-    kvs.appendClusters("cam", [clusters[k % clusters.length]]);
+    child.send({ append: k });
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  await new Promise((r) => setTimeout(r, 300));
+  await new Promise((r) => setTimeout(r, 500));
   await Promise.all(stops.map((s) => s()));
   hub?.close();
   clients.destroy();
-  await kvs.close();
+  child.send({ close: true });
+  await new Promise((r) => child.on("exit", r));
+  const samples = arrivals.map(([n, at]) => at - written.get(n));
   const expected = fragments * Math.max(1, apps);
   // The first fragments pay for the connection and the JIT: leave out the first 10% as warm-up.
   const steady = samples.slice(Math.ceil(samples.length / 10));

@@ -17,7 +17,7 @@ try {
   const chunks = [];
   // Each chunk its own ArrayBuffer, as sockets deliver them.
   for (let i = 0; i < bytes.length; i += chunkSize) chunks.push(bytes.slice(i, i + chunkSize));
-  const run = (await adapters[name]())(chunks);
+  const run = (await adapters[name]())(chunks, file);
   let result = await run(); // warm-up, and the counts
   const warm = Math.max(1, Math.min(3, runs));
   for (let i = 1; i < warm; i++) await run();
@@ -35,6 +35,7 @@ try {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
   }
   clearInterval(sample);
+  if (result.bytes !== undefined && result.bytes !== bytes.length) throw new Error(`read ${result.bytes} of ${bytes.length} bytes`);
   console.log(JSON.stringify({ parser: name, ok: true, bytes: bytes.length, frames: result.frames, payloadBytes: result.payloadBytes, seconds, peakRssMB: peakRss / 2 ** 20 }));
 } catch (e) {
   clearInterval(sample);
