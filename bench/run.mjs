@@ -13,7 +13,7 @@ const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const { inputs } = await import("./make-inputs.mjs");
 
 const PARSERS = ["kvs-parser", "kvs-parser (rx)", "ts-ebml", "ebml-stream", "mediabunny", "matroska", "baseline: read bytes only", "baseline: minimal walker"];
-const RUNS = quick ? 5 : 7;
+const RUNS = quick ? 3 : 7;
 const MIN_SECONDS = quick ? "0.25" : "0.5";
 const TIMEOUT = quick ? 30_000 : 120_000;
 

@@ -50,15 +50,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const thumbs = join(work, "keyframes");
   mkdirSync(thumbs, { recursive: true });
   try {
-    const clusters = ["kinesis_video_renderer_example_output.mkv", "clusters.mkv", "vogels_480.mkv"].flatMap((f) => {
-      try {
-        return splitClusters(new Uint8Array(readFileSync(join(fixtures, f))));
-      } catch {
-        return [];
-      }
-    }).filter((c) => c.tracks.length > 0);
-    // The plain MKVs: clusters.mkv (8 clusters) and vogels_480.mkv (9): 17 fragments, produced live, twice.
-    const produced = [...clusters.slice(8), ...clusters.slice(8)];
+    // The plain MKVs clusters.mkv (8 clusters) and vogels_480.mkv (9): 17 fragments, produced live, twice.
+    const clusters = ["clusters.mkv", "vogels_480.mkv"].flatMap((f) => splitClusters(new Uint8Array(readFileSync(join(fixtures, f)))));
+    const produced = [...clusters, ...clusters];
     write(`local KVS endpoint ${kvs.endpoint}, stream demo-camera; producing ${produced.length} fragments, one every ${interval} ms`);
     write(`checkpoints in ${join(work, "checkpoints")}`);
 

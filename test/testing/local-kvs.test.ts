@@ -69,6 +69,14 @@ describe("local KVS endpoint with the real AWS SDK v3 clients", () => {
     await expect(call()).rejects.toMatchObject({ name: "ClientLimitExceededException" });
   });
 
+  it("ingests a producer MKV posted to /putMedia as one fragment per cluster", async () => {
+    h = await harness({ streams: { cam: {} } });
+    const res = await fetch(`${h.kvs.endpoint}/putMedia`, { method: "POST", headers: { "x-amzn-stream-name": "cam" }, body: readFixture("clusters.mkv") });
+    const body = (await res.json()) as { acks: { EventType: string; FragmentNumber: string }[] };
+    expect(body.acks.map((a) => a.EventType)).toEqual(Array(8).fill("PERSISTED"));
+    expect(body.acks.map((a) => a.FragmentNumber)).toEqual(h.kvs.fragments("cam").map((f) => f.fragmentNumber));
+  });
+
   it("close() leaves no open sockets", async () => {
     h = await harness({ streams: { cam: { mkv: readFixture("clusters.mkv") } }, idleEndMs: 10_000 });
     const out = await h.clients.mediaClient(h.kvs.endpoint).send(new GetMediaCommand({ StreamName: "cam", StartSelector: { StartSelectorType: "EARLIEST" } }));
