@@ -116,8 +116,7 @@ export class KvsParser {
     if (ev.type === "segmentEnd") {
       if (this.current) this.finish(ev.endOffset);
       this.lingering = false;
-    }
-    else if (ev.type === "tags" && ev.afterCluster && this.current && this.current.kvsTags[KvsTag.ContinuationToken] !== undefined) {
+    } else if (ev.type === "tags" && ev.afterCluster && this.current && this.current.kvsTags[KvsTag.ContinuationToken] !== undefined) {
       this.finish(ev.endOffset);
       this.lingering = true;
     }
