@@ -71,7 +71,7 @@ describe("local KVS endpoint with the real AWS SDK v3 clients", () => {
 
   it("ingests a producer MKV posted to /putMedia as one fragment per cluster", async () => {
     h = await harness({ streams: { cam: {} } });
-    const res = await fetch(`${h.kvs.endpoint}/putMedia`, { method: "POST", headers: { "x-amzn-stream-name": "cam" }, body: readFixture("clusters.mkv") });
+    const res = await fetch(`${h.kvs.endpoint}/putMedia`, { method: "POST", headers: { "x-amzn-stream-name": "cam" }, body: Buffer.from(readFixture("clusters.mkv")) });
     const body = (await res.json()) as { acks: { EventType: string; FragmentNumber: string }[] };
     expect(body.acks.map((a) => a.EventType)).toEqual(Array(8).fill("PERSISTED"));
     expect(body.acks.map((a) => a.FragmentNumber)).toEqual(h.kvs.fragments("cam").map((f) => f.fragmentNumber));
