@@ -30,4 +30,4 @@ export {
   type LeaseState, type LeaseTable, type ConsumeOptions, type Consumer, type ConsumerSummary, type FragmentSource, type Lag,
   type FanOutOptions,
 } from "./checkpoint/index.js";
-export { splitClusters, writeKvsFragment, writeFragmentException, toGetMediaForm, formatKvsTimestamp, syntheticFragmentNumber, type ProducerCluster, type KvsFragmentTags } from "./kvs/fragment-writer.js";
+export { splitClusters, writeKvsFragment, writeKvsClosingTags, writeFragmentException, toGetMediaForm, formatKvsTimestamp, syntheticFragmentNumber, type ProducerCluster, type KvsFragmentTags } from "./kvs/fragment-writer.js";

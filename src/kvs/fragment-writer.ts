@@ -95,11 +95,16 @@ export function writeKvsFragment(cluster: ProducerCluster, tags: KvsFragmentTags
     [list ? KvsTag.ProducerSideTimestamp : KvsTag.ProducerTimestamp, formatKvsTimestamp(tags.producerTimestampMs)],
   ]);
   const body = options.unknownSizeCluster ? concatBytes([unknownSizeHeader(ID.Cluster), cluster.clusterBody]) : element(ID.Cluster, cluster.clusterBody);
-  const tail = tags.millisBehindNow === undefined || list ? new Uint8Array(0) : tagsElement([
-    [KvsTag.MillisBehindNow, String(tags.millisBehindNow)],
-    [KvsTag.ContinuationToken, tags.continuationToken ?? tags.fragmentNumber],
-  ]);
+  const tail = tags.millisBehindNow === undefined || list ? new Uint8Array(0) : writeKvsClosingTags(tags.fragmentNumber, tags.millisBehindNow, tags.continuationToken);
   return concatBytes([cluster.ebmlHeader, unknownSizeHeader(ID.Segment), cluster.info, cluster.tracks, head, body, tail]);
+}
+
+/** The Tags GetMedia sends after a fragment's Cluster: MILLIS_BEHIND_NOW and CONTINUATION_TOKEN (default: the fragment number). */
+export function writeKvsClosingTags(fragmentNumber: string, millisBehindNow: number, continuationToken?: string): Uint8Array {
+  return tagsElement([
+    [KvsTag.MillisBehindNow, String(millisBehindNow)],
+    [KvsTag.ContinuationToken, continuationToken ?? fragmentNumber],
+  ]);
 }
 
 /** Fragment number k of a synthetic stream: 47 digits, increasing, like real ones. */

@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { compareFragmentNumbers } from "../kvs/fragment-number.js";
-import { splitClusters, syntheticFragmentNumber, writeFragmentException, writeKvsFragment, type ProducerCluster } from "../kvs/fragment-writer.js";
+import { splitClusters, syntheticFragmentNumber, writeFragmentException, writeKvsClosingTags, writeKvsFragment, type ProducerCluster } from "../kvs/fragment-writer.js";
 
 /** A fault the endpoint injects into a GetMedia / GetMediaForFragmentList response. */
 export type Fault =
@@ -413,7 +413,7 @@ export class LocalKvs extends EventEmitter {
             break;
           }
           if (!(await write(head))) return;
-          const tail = writeKvsFragment(f.cluster, { fragmentNumber: f.fragmentNumber, serverTimestampMs: f.serverTimestampMs, producerTimestampMs: f.producerTimestampMs, millisBehindNow: Math.max(0, this.now() - f.serverTimestampMs) }).subarray(head.length);
+          const tail = writeKvsClosingTags(f.fragmentNumber, Math.max(0, this.now() - f.serverTimestampMs));
           if (!(await write(tail))) return;
           this.stats.fragmentsSent++;
           this.emit("fragmentWritten", { stream: s.name, fragmentNumber: f.fragmentNumber, at: performance.now() } satisfies FragmentWritten);
