@@ -17,10 +17,10 @@ export { mergeFragments, type MergeOptions, type MergeResult } from "./kvs/merge
 export { parseAvcDecoderConfig, splitAvccNalUnits, avccToAnnexB, annexBNalTypes, type AvcDecoderConfig } from "./kvs/h264.js";
 export { concatBytes, element, encodeId, encodeSize, unknownSize, unknownSizeHeader, uintElement, intElement, floatElement, stringElement, type EbmlPayload } from "./ebml/writer.js";
 export {
-  KvsClients, streamParams, streamKey, KvsServiceError, toKvsServiceError, getMedia, openGetMedia, toStartSelector,
+  KvsClients, streamParams, streamKey, KvsServiceError, toKvsServiceError, getMedia, openGetMedia, pumpGetMedia, toStartSelector,
   liveMedia, FragmentDeduper, ReadPosition, backoffDelay, sleep, listFragments, mediaForFragments, archivedMedia,
   pollFragments, pollMedia, MAX_FRAGMENTS_PER_CALL,
-  type KvsConfig, type StreamRef, type KvsServiceErrorCode, type StartFrom, type GetMediaOptions, type LiveMediaOptions,
+  type KvsConfig, type StreamRef, type KvsServiceErrorCode, type StartFrom, type GetMediaOptions, type PumpOptions, type LiveMediaOptions,
   type LiveStatus, type RetryPolicy, type FragmentInfo, type TimeRange, type ArchiveEvent, type MissingFragmentEvent, type PollOptions,
 } from "./service/index.js";
 export {

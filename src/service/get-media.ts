@@ -57,51 +57,87 @@ export async function openGetMedia(clients: KvsClients, stream: StreamRef, from:
   }
 }
 
+/** Options of {@link pumpGetMedia}. */
+export interface PumpOptions {
+  /** Abort the response when no byte arrived for this long (0 or absent: never). */
+  readonly idleTimeoutMs?: number;
+  /** Stops the call; the pump then resolves quietly. */
+  readonly signal: AbortSignal;
+  /** Called once the response has started. */
+  readonly onConnected?: () => void;
+}
+
+/**
+ * Opens GetMedia and hands every body chunk to `onChunk` until the response ends (resolves), the signal
+ * aborts (resolves), or it fails: KvsServiceError for the call or the connection (IdleTimeout when the
+ * watchdog fired), or whatever `onChunk` threw (e.g. MkvParseError). The body is released in every case.
+ */
+export async function pumpGetMedia(clients: KvsClients, stream: StreamRef, from: StartFrom, options: PumpOptions, onChunk: (chunk: Uint8Array) => void): Promise<void> {
+  const conn = new AbortController();
+  const onStop = () => conn.abort();
+  options.signal.addEventListener("abort", onStop, { once: true });
+  const idleMs = options.idleTimeoutMs ?? 0;
+  let payload: Payload | undefined;
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  let idleError: KvsServiceError | undefined;
+  let chunkError: { error: unknown } | undefined;
+  const arm = () => {
+    if (!idleMs) return;
+    clearTimeout(idle);
+    idle = setTimeout(() => {
+      idleError = new KvsServiceError("IdleTimeout", "GetMedia", `no data for ${idleMs} ms`);
+      payload?.destroy?.(idleError);
+      conn.abort(idleError);
+    }, idleMs);
+  };
+  try {
+    arm();
+    payload = await openGetMedia(clients, stream, from, conn.signal);
+    options.onConnected?.();
+    for await (const chunk of payload) {
+      if (options.signal.aborted) return;
+      arm();
+      try {
+        onChunk(chunk);
+      } catch (e) {
+        chunkError = { error: e };
+        throw e;
+      }
+    }
+  } catch (e) {
+    if (chunkError) throw chunkError.error;
+    if (options.signal.aborted) return;
+    throw idleError ?? toKvsServiceError(e, "GetMedia");
+  } finally {
+    clearTimeout(idle);
+    options.signal.removeEventListener("abort", onStop);
+    payload?.destroy?.();
+    conn.abort();
+  }
+}
+
 /**
  * One GetMedia call as an Observable of events: completes when the service ends the response (it does
- * after ~3 s without new fragments), errors with {@link KvsServiceError} or MkvParseError. For a reader
- * that reconnects and never loses or repeats a fragment, use liveMedia().
+ * after ~3 s without new fragments) or `signal` aborts, errors with {@link KvsServiceError} or
+ * MkvParseError. For a reader that reconnects and never loses or repeats a fragment, use liveMedia().
  */
 export function getMedia(clients: KvsClients, stream: StreamRef, from: StartFrom, options: GetMediaOptions = {}): Observable<KvsEvent> {
   return new Observable<KvsEvent>((subscriber) => {
     const abort = new AbortController();
     const onAbort = () => abort.abort(options.signal?.reason);
     options.signal?.addEventListener("abort", onAbort, { once: true });
-    let payload: Payload | undefined;
-    let idle: ReturnType<typeof setTimeout> | undefined;
-    const arm = () => {
-      if (!options.idleTimeoutMs) return;
-      clearTimeout(idle);
-      idle = setTimeout(() => {
-        const err = new KvsServiceError("IdleTimeout", "GetMedia", `no data for ${options.idleTimeoutMs} ms`);
-        payload?.destroy?.(err);
-        abort.abort(err);
-        subscriber.error(err);
-      }, options.idleTimeoutMs);
-    };
-    (async () => {
-      arm();
-      payload = await openGetMedia(clients, stream, from, abort.signal);
-      const parser = new KvsParser((ev) => subscriber.next(ev), options);
-      try {
-        for await (const chunk of payload) {
-          if (subscriber.closed) return;
-          arm();
-          parser.push(chunk);
-        }
-      } catch (e) {
+    if (options.signal?.aborted) abort.abort();
+    const parser = new KvsParser((ev) => subscriber.next(ev), options);
+    pumpGetMedia(clients, stream, from, { idleTimeoutMs: options.idleTimeoutMs, signal: abort.signal }, (chunk) => parser.push(chunk)).then(
+      () => {
         if (subscriber.closed) return;
-        throw toKvsServiceError(e, "GetMedia");
-      }
-      parser.end();
-    })().then(
-      () => subscriber.complete(),
+        if (!abort.signal.aborted) parser.end();
+        subscriber.complete();
+      },
       (e: unknown) => subscriber.error(e),
     );
     return () => {
-      clearTimeout(idle);
       options.signal?.removeEventListener("abort", onAbort);
-      payload?.destroy?.();
       abort.abort();
     };
   });

@@ -1,7 +1,7 @@
 // The KVS consumers on the AWS SDK v3 clients.
 export { KvsClients, streamParams, streamKey, type KvsConfig, type StreamRef } from "./clients.js";
 export { KvsServiceError, toKvsServiceError, type KvsServiceErrorCode } from "./errors.js";
-export { getMedia, openGetMedia, toStartSelector, type StartFrom, type GetMediaOptions } from "./get-media.js";
+export { getMedia, openGetMedia, pumpGetMedia, toStartSelector, type StartFrom, type GetMediaOptions, type PumpOptions } from "./get-media.js";
 export { liveMedia, type LiveMediaOptions, type LiveStatus } from "./live-media.js";
 export { FragmentDeduper, ReadPosition } from "./dedupe.js";
 export { backoffDelay, sleep, type RetryPolicy } from "./backoff.js";

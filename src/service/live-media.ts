@@ -4,8 +4,8 @@ import { KvsParser } from "../kvs/parser.js";
 import { backoffDelay, sleep, type RetryPolicy } from "./backoff.js";
 import type { KvsClients, StreamRef } from "./clients.js";
 import { FragmentDeduper, ReadPosition } from "./dedupe.js";
-import { KvsServiceError, toKvsServiceError } from "./errors.js";
-import { openGetMedia, type Payload, type StartFrom } from "./get-media.js";
+import { toKvsServiceError, type KvsServiceError } from "./errors.js";
+import { pumpGetMedia, type StartFrom } from "./get-media.js";
 
 /** What the live reader is doing, for logs and metrics. */
 export type LiveStatus =
@@ -64,46 +64,15 @@ export function liveMedia(clients: KvsClients, stream: StreamRef, options: LiveM
 
     /** One GetMedia response, start to end; resolves with the fragments it completed. */
     const connect = async (from: StartFrom): Promise<number> => {
-      const conn = new AbortController();
-      const onStop = () => conn.abort();
-      stop.signal.addEventListener("abort", onStop, { once: true });
-      let payload: Payload | undefined;
-      let idle: ReturnType<typeof setTimeout> | undefined;
-      let idleError: KvsServiceError | undefined;
-      const arm = () => {
-        clearTimeout(idle);
-        idle = setTimeout(() => {
-          idleError = new KvsServiceError("IdleTimeout", "GetMedia", `no data for ${idleMs} ms`);
-          payload?.destroy?.(idleError);
-          conn.abort(idleError);
-        }, idleMs);
-      };
       let completed = 0;
-      try {
-        arm();
-        payload = await openGetMedia(clients, stream, from, conn.signal);
-        options.onStatus?.({ type: "connected", from });
-        const deduper = new FragmentDeduper(position, (ev) => {
-          if (ev.type === "fragment") completed++;
-          subscriber.next(ev);
-        });
-        const parser = new KvsParser((ev) => deduper.push(ev), parserOptions);
-        for await (const chunk of payload) {
-          if (stop.signal.aborted) break;
-          arm();
-          parser.push(chunk);
-        }
-        // No parser.end(): a fragment is whole only once its closing tags arrived; a cut one is fetched again.
-        return completed;
-      } catch (e) {
-        if (stop.signal.aborted) return completed;
-        throw idleError ?? toKvsServiceError(e, "GetMedia");
-      } finally {
-        clearTimeout(idle);
-        stop.signal.removeEventListener("abort", onStop);
-        payload?.destroy?.();
-        conn.abort();
-      }
+      const deduper = new FragmentDeduper(position, (ev) => {
+        if (ev.type === "fragment") completed++;
+        subscriber.next(ev);
+      });
+      const parser = new KvsParser((ev) => deduper.push(ev), parserOptions);
+      // No parser.end(): a fragment is whole only once its closing tags arrived; a cut one is fetched again.
+      await pumpGetMedia(clients, stream, from, { idleTimeoutMs: idleMs, signal: stop.signal, onConnected: () => options.onStatus?.({ type: "connected", from }) }, (chunk) => parser.push(chunk));
+      return completed;
     };
 
     const run = async () => {
