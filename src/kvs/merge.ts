@@ -32,6 +32,8 @@ export interface MergeResult {
 interface Child {
   id: number;
   start: number;
+  /** First payload byte (masters only). */
+  dataStart: number;
   end: number;
   tcStart: number;
   tcDataOffset: number;
@@ -63,7 +65,7 @@ class LayoutSink implements EbmlSink {
       this.docs.push({ ebmlStart: this.pendingEbml[0], ebmlEnd: this.pendingEbml[1], segStart: offset, segDataStart: dataOffset, segKnown: size >= 0, children: [] });
       this.pendingEbml = [-1, -1];
       this.inSegment = true;
-    } else if (d === 1 && this.inSegment) this.openChild(id, offset);
+    } else if (d === 1 && this.inSegment) this.openChild(id, offset).dataStart = dataOffset;
   }
 
   masterEnd(id: number, offset: number, endOffset: number): void {
@@ -105,7 +107,7 @@ class LayoutSink implements EbmlSink {
   }
 
   private openChild(id: number, offset: number): Child {
-    const c: Child = { id, start: offset, end: offset, tcStart: -1, tcDataOffset: -1, tcLength: 0, timecode: null, blockTimecodes: [] };
+    const c: Child = { id, start: offset, dataStart: offset, end: offset, tcStart: -1, tcDataOffset: -1, tcLength: 0, timecode: null, blockTimecodes: [] };
     this.docs[this.docs.length - 1]?.children.push(c);
     this.child = c;
     return c;
@@ -224,7 +226,7 @@ export function mergeFragments(input: Uint8Array, options: MergeOptions = {}): M
       }
       // The new timestamp needs more bytes: rebuild the Cluster header and its Timestamp element.
       const body = concatBytes([
-        input.subarray(findDataStart(input, c.start), c.tcStart),
+        input.subarray(c.dataStart, c.tcStart),
         element(ID.Timestamp, fixedWidthUint(tc, 8)!),
         input.subarray(c.tcDataOffset + c.tcLength, c.end),
       ]);
@@ -244,11 +246,4 @@ function segmentTracks(input: Uint8Array, docs: readonly Doc[], joins: readonly 
   while (j > 0 && joins[j]) j--;
   const t = docs[j]!.children.find((c) => c.id === ID.Tracks);
   return t ? input.subarray(t.start, t.end) : null;
-}
-
-/** Offset of the first payload byte of the element starting at `start`. */
-function findDataStart(buf: Uint8Array, start: number): number {
-  const idLen = Math.clz32(buf[start]!) - 23;
-  const sizeLen = Math.clz32(buf[start + idLen]!) - 23;
-  return start + idLen + sizeLen;
 }
