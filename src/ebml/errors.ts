@@ -10,6 +10,8 @@ export type MkvParseErrorCode =
   | "INVALID_BLOCK"
   | "INVALID_LACING"
   | "INVALID_VALUE"
+  | "NOT_EBML"
+  | "UNSUPPORTED_ENCODING"
   | "ENDED";
 
 /** Thrown (or reported, with `recover: true`) when input is not valid EBML/Matroska. */

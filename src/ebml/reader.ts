@@ -1,5 +1,6 @@
 import { MkvParseError, type MkvParseErrorCode } from "./errors.js";
 import { EbmlSchema, ID, matroskaSchema, type ElementInfo } from "./schema.js";
+import { describeNonEbml } from "./sniff.js";
 
 /**
  * Receives the elements an {@link EbmlReader} finds, synchronously and in stream order.
@@ -15,7 +16,7 @@ export interface EbmlSink {
    * element lay inside one chunk, otherwise a fresh buffer the reader no longer touches.
    */
   data(id: number, buf: Uint8Array, start: number, end: number, offset: number, dataOffset: number): void;
-  /** An element whose payload the reader skipped: Void (`known` true) or an ID the schema lacks. */
+  /** An element whose payload the reader skipped: one the sink does not want or Void (`known` true), or an ID the schema lacks. */
   skipped(id: number, offset: number, dataOffset: number, size: number, known: boolean): void;
   /** With `recover: true`: an error was met and bytes `[error.offset, resumeOffset)` were passed over. */
   recovered?(error: MkvParseError, resumeOffset: number): void;
@@ -23,7 +24,7 @@ export interface EbmlSink {
 
 /** Limits and behaviour of an {@link EbmlReader}. */
 export interface EbmlReaderOptions {
-  /** Largest payload of a non-block data element, in bytes (default 64 MiB). */
+  /** Largest payload of a non-block data element the sink is handed, in bytes (default 64 MiB); skipped elements have no limit. */
   maxElementSize?: number;
   /** Largest SimpleBlock/Block payload, in bytes (default 256 MiB). */
   maxBlockSize?: number;
@@ -33,6 +34,16 @@ export interface EbmlReaderOptions {
   recover?: boolean;
   /** The element table (default: Matroska). */
   schema?: EbmlSchema;
+  /**
+   * IDs the sink needs (default: all). Any other element the schema knows is streamed past by its size,
+   * whatever that size, and reported with `skipped`; a master of unknown size is still entered.
+   */
+  wanted?: ReadonlySet<number>;
+  /**
+   * The input is a document: it must start with an EBML header or a Segment (or a Segment's child, for a
+   * stream picked up mid-way); anything else is NOT_EBML, with what it looks like (default false).
+   */
+  expectDocument?: boolean;
 }
 
 const HEADER = 0;
@@ -45,6 +56,21 @@ const ENDED = 5;
 const EBML_MAGIC = 0x1a45dfa3;
 const CLUSTER_MAGIC = 0x1f43b675;
 const EMPTY = new Uint8Array(0);
+
+/** IDs RFC 8794 reserves: all value bits 0 or all 1 (0x80, 0xFF, 0x4000, 0x7FFF, …); valid only where the schema defines one (Matroska's ChapterDisplay is 0x80). */
+function isReservedId(id: number): boolean {
+  const len = id >= 0x1000000 ? 4 : id >= 0x10000 ? 3 : id >= 0x100 ? 2 : 1;
+  const marker = 2 ** (8 * len - len);
+  const value = id - marker;
+  return value === 0 || value === marker - 1;
+}
+
+/** True when `bytes` (4 or more) begin with an EBML header, a Segment, or a Segment's child (a stream picked up mid-way). */
+function isDocumentStart(bytes: Uint8Array, schema: EbmlSchema): boolean {
+  if (bytes[0]! < 0x10 || bytes[0]! > 0x1f) return false; // top-level and level-1 IDs are 4 bytes long
+  const id = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
+  return id === ID.EBML || id === ID.Segment || (schema.get(id)?.parents.includes(ID.Segment) ?? false);
+}
 
 /**
  * A buffer for one straddling element. On Node, Buffer.allocUnsafeSlow skips zero-filling bytes that are
@@ -71,6 +97,10 @@ export class EbmlReader {
   private readonly maxBlockSize: number;
   private readonly maxDepth: number;
   private readonly recover: boolean;
+  private readonly wanted: ReadonlySet<number> | null;
+  /** With `expectDocument`: the first bytes, held until they show the input is a document. */
+  private start: Uint8Array | null;
+  private startLen = 0;
 
   // Stack of open masters. ends[] holds the end offset, inherited from the parent for unknown sizes.
   private readonly ids: number[] = [];
@@ -109,6 +139,8 @@ export class EbmlReader {
     this.maxBlockSize = options.maxBlockSize ?? 256 * 1024 * 1024;
     this.maxDepth = options.maxDepth ?? 32;
     this.recover = options.recover ?? false;
+    this.wanted = options.wanted ?? null;
+    this.start = options.expectDocument && !this.recover ? new Uint8Array(192) : null;
   }
 
   /** Bytes consumed so far (the absolute offset of the next byte). */
@@ -127,6 +159,25 @@ export class EbmlReader {
   push(chunk: Uint8Array): void {
     if (this.mode === FAILED) throw this.failure;
     if (this.mode === ENDED) throw new MkvParseError("ENDED", "push() after end()", this.pos);
+    if (this.start !== null) {
+      // Checking that the input is a document: its first 4 bytes decide, the first 192 describe a failure.
+      const held = this.startLen;
+      const take = Math.min(chunk.length, this.start.length - held);
+      this.start.set(chunk.subarray(0, take), held);
+      this.startLen += take;
+      if (this.startLen < 4) return;
+      if (!isDocumentStart(this.start, this.schema)) {
+        if (this.startLen < this.start.length) return;
+        this.failStart();
+      }
+      const before = this.start.subarray(0, held);
+      this.start = null;
+      if (held > 0) this.consume(before);
+    }
+    this.consume(chunk);
+  }
+
+  private consume(chunk: Uint8Array): void {
     const n = chunk.length;
     const base = this.pos;
     let i = 0;
@@ -151,6 +202,16 @@ export class EbmlReader {
   end(): void {
     if (this.mode === FAILED) throw this.failure;
     if (this.mode === ENDED) return;
+    if (this.start !== null) {
+      const held = this.start.subarray(0, this.startLen);
+      this.start = null;
+      const looksCut = held.length < 4 && held[0]! >= 0x10 && held[0]! <= 0x1f; // a cut header: TRUNCATED below
+      if (held.length > 0 && !looksCut && (held.length < 4 || !isDocumentStart(held, this.schema))) {
+        this.start = held;
+        this.failStart();
+      }
+      if (held.length > 0) this.consume(held);
+    }
     const at = this.pos;
     let err: MkvParseError | undefined;
     if (this.mode === RESYNC) {
@@ -263,9 +324,6 @@ export class EbmlReader {
     if (e - s <= idLen) return 0;
     let id = b0;
     for (let k = 1; k < idLen; k++) id = id * 256 + buf[s + k]!;
-    if (idLen === 1 && (b0 === 0xff || b0 === 0x80)) {
-      throw this.error("INVALID_ID", `reserved element ID 0x${b0.toString(16)}`, at);
-    }
     const sb = buf[s + idLen]!;
     if (sb === 0) throw this.error("INVALID_VARINT", "element size varint longer than 8 bytes", at + idLen);
     const sizeLen = Math.clz32(sb) - 23;
@@ -291,11 +349,14 @@ export class EbmlReader {
     const size = this.hSize;
     const dataStart = start + this.hLen;
     const info = this.schema.get(id);
+    if (info === undefined && isReservedId(id)) throw this.error("INVALID_ID", `reserved element ID 0x${id.toString(16)}`, start);
     if (this.depth > 0 && this.unknown[this.depth - 1]) this.closeUnknownFor(id, info, start);
     const parentEnd = this.depth > 0 ? this.ends[this.depth - 1]! : Infinity;
     if (size >= 0 && dataStart + size > parentEnd) {
       throw this.error("SIZE_BEYOND_PARENT", `${this.schema.name(id)} of ${size} bytes overruns its parent by ${dataStart + size - parentEnd} bytes`, start);
     }
+    const wanted = this.wanted;
+    if (wanted !== null && info !== undefined && size >= 0 && !wanted.has(id)) return this.skip(id, i, n, start, dataStart, size, true);
     if (info !== undefined && info.type === "master") {
       const d = this.depth;
       if (d >= this.maxDepth) throw this.error("NESTING_TOO_DEEP", `${this.schema.name(id)} nested deeper than ${this.maxDepth}`, start);
@@ -308,14 +369,7 @@ export class EbmlReader {
       return i;
     }
     if (size < 0) throw this.error("UNKNOWN_SIZE_NOT_ALLOWED", `${this.schema.name(id)} has unknown size but is not a master element`, start);
-    if (info === undefined || id === ID.Void) {
-      this.sink.skipped(id, start, dataStart, size, info !== undefined);
-      if (n - i >= size) return i + size;
-      this.skipRemaining = size - (n - i);
-      this.skipOffset = start;
-      this.mode = SKIP;
-      return n;
-    }
+    if (info === undefined || id === ID.Void) return this.skip(id, i, n, start, dataStart, size, info !== undefined);
     const limit = id === ID.SimpleBlock || id === ID.Block ? this.maxBlockSize : this.maxElementSize;
     if (size > limit) throw this.error("ELEMENT_TOO_LARGE", `${this.schema.name(id)} of ${size} bytes exceeds the limit of ${limit}`, start);
     if (n - i >= size) {
@@ -331,6 +385,24 @@ export class EbmlReader {
     this.dataStart = dataStart;
     this.mode = DATA;
     return n;
+  }
+
+  /** Streams past an element's payload (any size, nothing buffered). */
+  private skip(id: number, i: number, n: number, start: number, dataStart: number, size: number, known: boolean): number {
+    this.sink.skipped(id, start, dataStart, size, known);
+    if (n - i >= size) return i + size;
+    this.skipRemaining = size - (n - i);
+    this.skipOffset = start;
+    this.mode = SKIP;
+    return n;
+  }
+
+  /** Fails with NOT_EBML, describing the held first bytes. */
+  private failStart(): never {
+    const err = new MkvParseError("NOT_EBML", `not EBML/Matroska: the input looks like ${describeNonEbml(this.start!.subarray(0, this.startLen))}`, 0, []);
+    this.start = null;
+    this.fail(err);
+    throw err;
   }
 
   /** Closes unknown-size masters that cannot contain element `id` (the EBML rule for unknown sizes). */

@@ -17,7 +17,8 @@ const T: Record<string, EbmlType> = {
   m: "master", u: "uint", i: "int", f: "float", s: "string", "8": "utf8", d: "date", b: "binary",
 };
 
-// The Matroska element table (RFC 9559 plus the widely used legacy elements).
+// The Matroska element table: every element of the Matroska specification's ebml_matroska.xml (RFC 9559
+// and the legacy elements it still lists) and the EBML header elements of RFC 8794.
 // parents: space-separated names; "" = top level; "*" = global.
 const ROWS: readonly Row[] = [
   [0x1a45dfa3, "EBML", "m", ""],
@@ -284,6 +285,7 @@ const ROWS: readonly Row[] = [
   [0x63c9, "TagEditionUID", "u", "Targets"],
   [0x63c4, "TagChapterUID", "u", "Targets"],
   [0x63c6, "TagAttachmentUID", "u", "Targets"],
+  [0x63c7, "TagBlockAddIDValue", "u", "Targets"],
   [0x67c8, "SimpleTag", "m", "Tag SimpleTag"],
   [0x45a3, "TagName", "8", "SimpleTag"],
   [0x447a, "TagLanguage", "s", "SimpleTag"],
@@ -320,6 +322,11 @@ export class EbmlSchema {
   /** The element definition for an ID, or undefined when the schema does not know it. */
   get(id: number): ElementInfo | undefined {
     return this.byId.get(id);
+  }
+
+  /** Every element definition, in table order. */
+  elements(): IterableIterator<ElementInfo> {
+    return this.byId.values();
   }
 
   /** The ID of a named element; throws for a name the schema does not hold. */
@@ -396,6 +403,18 @@ export const ID = {
   Channels: 0x9f,
   BitDepth: 0x6264,
   ContentEncodings: 0x6d80,
+  ContentEncoding: 0x6240,
+  ContentEncodingOrder: 0x5031,
+  ContentEncodingScope: 0x5032,
+  ContentEncodingType: 0x5033,
+  ContentCompression: 0x5034,
+  ContentCompAlgo: 0x4254,
+  ContentCompSettings: 0x4255,
+  ContentEncryption: 0x5035,
+  ContentEncAlgo: 0x47e1,
+  ContentEncKeyID: 0x47e2,
+  ContentEncAESSettings: 0x47e7,
+  AESSettingsCipherMode: 0x47e8,
   Cues: 0x1c53bb6b,
   Tags: 0x1254c367,
   Tag: 0x7373,

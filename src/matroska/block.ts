@@ -1,12 +1,15 @@
 import { MkvParseError } from "../ebml/errors.js";
 
 /** Lacing kinds, from block flag bits 0x06 (RFC 9559 §10.3). */
-export const enum Lacing {
-  None = 0,
-  Xiph = 1,
-  Fixed = 2,
-  Ebml = 3,
-}
+export const Lacing = {
+  None: 0,
+  Xiph: 1,
+  Fixed: 2,
+  Ebml: 3,
+} as const;
+
+/** One of the {@link Lacing} values. */
+export type Lacing = (typeof Lacing)[keyof typeof Lacing];
 
 /** A block header and the frame layout of its payload; reused between blocks to avoid allocation. */
 export class BlockLayout {
@@ -39,8 +42,8 @@ export class BlockLayout {
     const flags = buf[p + 2]!;
     this.flags = flags;
     p += 3;
-    const lacing = (flags >> 1) & 3;
-    if (lacing === Lacing.None) {
+    const lacing = (flags >> 1) & 3; // Lacing.None, Xiph, Fixed, Ebml
+    if (lacing === 0) {
       this.frameCount = 1;
       this.payloadStart = p;
       this.sizes[0] = e - p;
@@ -50,7 +53,7 @@ export class BlockLayout {
     const count = buf[p++]! + 1;
     const sizes = this.sizes;
     let total = 0;
-    if (lacing === Lacing.Fixed) {
+    if (lacing === 2) {
       const rem = e - p;
       if (rem % count !== 0) throw new MkvParseError("INVALID_LACING", `fixed lacing: ${rem} bytes do not split into ${count} equal frames`, dataOffset + (p - s));
       for (let f = 0; f < count; f++) sizes[f] = rem / count;
@@ -58,7 +61,7 @@ export class BlockLayout {
       this.payloadStart = p;
       return;
     }
-    if (lacing === Lacing.Xiph) {
+    if (lacing === 1) {
       for (let f = 0; f < count - 1; f++) {
         let size = 0;
         let b: number;

@@ -3,8 +3,10 @@ import { EbmlReader, type EbmlReaderOptions, type EbmlSink } from "../ebml/reade
 import { ID, matroskaSchema } from "../ebml/schema.js";
 import { readAscii, readFloat, readInt, readUint, readUintString, readUtf8, readUtf8Exact } from "../ebml/values.js";
 import { BlockLayout } from "./block.js";
-import { Frame } from "./frame.js";
-import type { AudioSettings, MatroskaEvent, SimpleTag, Tag, Track, TrackKind, VideoSettings } from "./model.js";
+import { codecFrameDuration, type FrameDuration } from "./codec-timing.js";
+import { contentDecoder, decodeCodecPrivate, type FrameDecoder } from "./content-encoding.js";
+import { Frame, type FrameEncryption } from "./frame.js";
+import type { AudioSettings, ContentEncoding, MatroskaEvent, SimpleTag, Tag, Track, TrackKind, VideoSettings } from "./model.js";
 
 /** Options of the demuxer: the EBML reader's limits and recovery. */
 export type DemuxerOptions = Omit<EbmlReaderOptions, "schema">;
@@ -31,10 +33,50 @@ interface TrackBuilder {
   enabled: boolean;
   isDefault: boolean;
   lacing: boolean;
-  contentEncoded: boolean;
+  contentEncodings: ContentEncoding[];
   video: { pixelWidth: number | null; pixelHeight: number | null; displayWidth: number | null; displayHeight: number | null; interlaced: number | null; frameRate: number | null } | null;
   audio: { samplingFrequency: number; outputSamplingFrequency: number | null; channels: number; bitDepth: number | null } | null;
 }
+
+interface EncodingBuilder {
+  order: number;
+  scope: number;
+  type: number;
+  compressionAlgorithm: number | null;
+  compressionSettings: Uint8Array | null;
+  encryptionAlgorithm: number | null;
+  keyId: Uint8Array | null;
+  cipherMode: number | null;
+}
+
+/** What the demuxer keeps per track for its blocks, worked out once when the track is defined. */
+interface TrackState {
+  readonly track: Track;
+  /** CodecDelay in ms, subtracted from block timestamps. */
+  readonly delayMs: number;
+  readonly defaultDurationMs: number | null;
+  /** Undoes the track's compression, null for tracks stored as is (their frames stay zero-copy). */
+  readonly decode: FrameDecoder | null;
+  readonly encryption: FrameEncryption | null;
+  /** Codec frame durations, for laced frames without DefaultDuration. */
+  readonly frameDuration: FrameDuration | null;
+}
+
+/** Elements the demuxer reads; everything else the schema knows (Cues, Attachments, Chapters…) is streamed past. */
+const WANTED: ReadonlySet<number> = new Set([
+  ID.EBML, ID.EBMLVersion, ID.DocType, ID.DocTypeVersion, ID.DocTypeReadVersion,
+  ID.Segment, ID.Info, ID.TimestampScale, ID.Duration, ID.DateUTC, ID.Title, ID.MuxingApp, ID.WritingApp,
+  ID.Tracks, ID.TrackEntry, ID.TrackNumber, ID.TrackUID, ID.TrackType, ID.FlagEnabled, ID.FlagDefault, ID.FlagLacing,
+  ID.DefaultDuration, ID.Name, ID.Language, ID.CodecID, ID.CodecPrivate, ID.CodecName, ID.CodecDelay, ID.SeekPreRoll,
+  ID.Video, ID.PixelWidth, ID.PixelHeight, ID.DisplayWidth, ID.DisplayHeight, ID.FlagInterlaced, ID.FrameRate,
+  ID.Audio, ID.SamplingFrequency, ID.OutputSamplingFrequency, ID.Channels, ID.BitDepth,
+  ID.ContentEncodings, ID.ContentEncoding, ID.ContentEncodingOrder, ID.ContentEncodingScope, ID.ContentEncodingType,
+  ID.ContentCompression, ID.ContentCompAlgo, ID.ContentCompSettings, ID.ContentEncryption, ID.ContentEncAlgo,
+  ID.ContentEncKeyID, ID.ContentEncAESSettings, ID.AESSettingsCipherMode,
+  ID.Cluster, ID.Timestamp, ID.SimpleBlock, ID.BlockGroup, ID.Block, ID.BlockDuration, ID.ReferenceBlock,
+  ID.Tags, ID.Tag, ID.Targets, ID.TargetTypeValue, ID.TargetType, ID.TagTrackUID, ID.SimpleTag, ID.TagName,
+  ID.TagLanguage, ID.TagDefault, ID.TagString, ID.TagBinary,
+]);
 
 interface SimpleTagBuilder {
   name: string;
@@ -56,10 +98,11 @@ export class MatroskaDemuxer implements EbmlSink {
   private readonly emit: (event: MatroskaEvent) => void;
   private readonly reader: EbmlReader;
   private readonly layout = new BlockLayout();
+  private readonly maxDecoded: number;
 
   private timecodeScale = 1_000_000;
   private msPerTick = 1;
-  private tracks = new Map<number, Track>();
+  private tracks = new Map<number, TrackState>();
 
   // EBML header / Info
   private docType = "matroska";
@@ -71,6 +114,7 @@ export class MatroskaDemuxer implements EbmlSink {
   // Tracks
   private trackList: Track[] = [];
   private track: TrackBuilder | null = null;
+  private encoding: EncodingBuilder | null = null;
 
   // Tags
   private tagList: Tag[] = [];
@@ -94,7 +138,8 @@ export class MatroskaDemuxer implements EbmlSink {
   /** Creates a demuxer that calls `emit` for every event, synchronously. */
   constructor(emit: (event: MatroskaEvent) => void, options: DemuxerOptions = {}) {
     this.emit = emit;
-    this.reader = new EbmlReader(this, { ...options, schema: matroskaSchema });
+    this.maxDecoded = options.maxBlockSize ?? 256 * 1024 * 1024;
+    this.reader = new EbmlReader(this, { ...options, schema: matroskaSchema, wanted: WANTED, expectDocument: true });
   }
 
   /** Feeds the next chunk of the stream. */
@@ -141,17 +186,24 @@ export class MatroskaDemuxer implements EbmlSink {
         this.track = {
           number: 0, uid: null, typeCode: null, codecId: "", codecPrivate: null, codecName: null, name: null, language: null,
           defaultDurationNs: null, codecDelayNs: null, seekPreRollNs: null, enabled: true, isDefault: true, lacing: true,
-          contentEncoded: false, video: null, audio: null,
+          contentEncodings: [], video: null, audio: null,
         };
+        break;
+      case ID.ContentEncoding:
+        // Defaults of RFC 9559: order 0, scope 1 (frames), type 0 (compression), ContentCompAlgo 0 (zlib).
+        this.encoding = { order: 0, scope: 1, type: 0, compressionAlgorithm: null, compressionSettings: null, encryptionAlgorithm: null, keyId: null, cipherMode: null };
+        break;
+      case ID.ContentCompression:
+        if (this.encoding) this.encoding.compressionAlgorithm = 0;
+        break;
+      case ID.ContentEncryption:
+        if (this.encoding) this.encoding.encryptionAlgorithm = 0;
         break;
       case ID.Video:
         if (this.track) this.track.video = { pixelWidth: null, pixelHeight: null, displayWidth: null, displayHeight: null, interlaced: null, frameRate: null };
         break;
       case ID.Audio:
         if (this.track) this.track.audio = { samplingFrequency: 8000, outputSamplingFrequency: null, channels: 1, bitDepth: null };
-        break;
-      case ID.ContentEncodings:
-        if (this.track) this.track.contentEncoded = true;
         break;
       case ID.Tracks:
         this.trackList = [];
@@ -205,19 +257,38 @@ export class MatroskaDemuxer implements EbmlSink {
         this.emit({ type: "tags", offset, endOffset, afterCluster: this.clusterSeen, tags: this.tagList });
         this.tagList = [];
         break;
+      case ID.ContentEncoding: {
+        const e = this.encoding;
+        this.encoding = null;
+        if (!e || !this.track) break;
+        this.track.contentEncodings.push({
+          order: e.order, scope: e.scope, type: e.type === 1 ? "encryption" : "compression",
+          compressionAlgorithm: e.type === 1 ? null : (e.compressionAlgorithm ?? 0), compressionSettings: e.compressionSettings,
+          encryptionAlgorithm: e.type === 1 ? (e.encryptionAlgorithm ?? 0) : null, keyId: e.keyId, cipherMode: e.cipherMode,
+        });
+        break;
+      }
       case ID.TrackEntry: {
         const t = this.track;
         this.track = null;
         if (!t) break;
         const track: Track = {
           number: t.number, uid: t.uid, kind: KINDS[t.typeCode ?? -1] ?? "unknown", typeCode: t.typeCode, codecId: t.codecId,
-          codecPrivate: t.codecPrivate, codecName: t.codecName, name: t.name, language: t.language,
+          codecPrivate: decodeCodecPrivate(t.codecPrivate, t.contentEncodings, t.number, offset, this.maxDecoded), codecName: t.codecName, name: t.name, language: t.language,
           defaultDurationNs: t.defaultDurationNs, codecDelayNs: t.codecDelayNs, seekPreRollNs: t.seekPreRollNs,
-          enabled: t.enabled, isDefault: t.isDefault, lacing: t.lacing, contentEncoded: t.contentEncoded,
+          enabled: t.enabled, isDefault: t.isDefault, lacing: t.lacing, contentEncodings: t.contentEncodings,
           video: t.video as VideoSettings | null, audio: t.audio as AudioSettings | null,
         };
         this.trackList.push(track);
-        this.tracks.set(track.number, track);
+        const encrypted = t.contentEncodings.find((e) => e.type === "encryption" && e.scope & 1);
+        this.tracks.set(track.number, {
+          track,
+          delayMs: track.codecDelayNs ? track.codecDelayNs / 1_000_000 : 0,
+          defaultDurationMs: track.defaultDurationNs !== null && track.defaultDurationNs > 0 ? track.defaultDurationNs / 1_000_000 : null,
+          decode: encrypted ? null : contentDecoder(track, this.maxDecoded),
+          encryption: encrypted ? { algorithm: encrypted.encryptionAlgorithm ?? 0, keyId: encrypted.keyId, cipherMode: encrypted.cipherMode } : null,
+          frameDuration: codecFrameDuration(track),
+        });
         break;
       }
       case ID.Tracks:
@@ -297,6 +368,19 @@ export class MatroskaDemuxer implements EbmlSink {
         case ID.BitDepth: if (t.audio) t.audio.bitDepth = readUint(buf, s, e); return;
       }
     }
+    const enc = this.encoding;
+    if (enc !== null) {
+      switch (id) {
+        case ID.ContentEncodingOrder: enc.order = readUint(buf, s, e); return;
+        case ID.ContentEncodingScope: enc.scope = readUint(buf, s, e); return;
+        case ID.ContentEncodingType: enc.type = readUint(buf, s, e); return;
+        case ID.ContentCompAlgo: enc.compressionAlgorithm = readUint(buf, s, e); return;
+        case ID.ContentCompSettings: enc.compressionSettings = buf.slice(s, e); return;
+        case ID.ContentEncAlgo: enc.encryptionAlgorithm = readUint(buf, s, e); return;
+        case ID.ContentEncKeyID: enc.keyId = buf.slice(s, e); return;
+        case ID.AESSettingsCipherMode: enc.cipherMode = readUint(buf, s, e); return;
+      }
+    }
     const st = this.simpleStack[this.simpleStack.length - 1];
     if (st !== undefined) {
       switch (id) {
@@ -339,6 +423,7 @@ export class MatroskaDemuxer implements EbmlSink {
   /** @internal EbmlSink */
   recovered(error: MkvParseError, resumeOffset: number): void {
     this.groupBuf = null;
+    this.encoding = null;
     this.simpleStack.length = 0;
     this.emit({ type: "recovered", error, offset: error.offset, resumeOffset, skippedBytes: Math.max(0, resumeOffset - error.offset) });
   }
@@ -359,35 +444,43 @@ export class MatroskaDemuxer implements EbmlSink {
     const keyframe = keyframeOfGroup ?? (layout.flags & 0x80) !== 0;
     if (!this.clusterAnnounced) this.announceCluster();
     const msPerTick = this.msPerTick;
-    const track = this.tracks.get(layout.track);
+    const state = this.tracks.get(layout.track);
     // CodecDelay (e.g. Opus pre-skip) is subtracted from block timestamps (RFC 9559, CodecDelay).
-    const delayMs = track?.codecDelayNs ? track.codecDelayNs / 1_000_000 : 0;
-    const baseMs = (this.clusterTimecode + layout.relativeTimecode) * msPerTick - delayMs;
+    const baseMs = (this.clusterTimecode + layout.relativeTimecode) * msPerTick - (state === undefined ? 0 : state.delayMs);
     const count = layout.frameCount;
     const flags = layout.flags;
     const invisible = (flags & 0x08) !== 0;
     const discardable = simple && (flags & 0x01) !== 0;
     const fragmentNumber = this.fragmentNumber;
+    const decode = state === undefined ? null : state.decode;
+    const encryption = state === undefined ? null : state.encryption;
     let p = layout.payloadStart;
     const sizes = layout.sizes;
     const emit = this.emit;
+    const dd = state === undefined ? null : state.defaultDurationMs;
+    // Without DefaultDuration, audio frames' durations come from their codec (each laced frame gets its own time).
+    const frameDuration = dd === null && encryption === null && state !== undefined ? state.frameDuration : null;
     if (count === 1) {
-      let durationMs: number | null = null;
-      if (durationTicks !== null) durationMs = durationTicks * msPerTick;
-      else {
-        const dd = track?.defaultDurationNs;
-        if (dd != null) durationMs = dd / 1_000_000;
-      }
       const size = sizes[0]!;
-      emit(new Frame(layout.track, baseMs, keyframe, buf.subarray(p, p + size), dataOffset + (p - s), fragmentNumber, durationMs, invisible, discardable));
+      const at = dataOffset + (p - s);
+      const data = decode === null ? buf.subarray(p, p + size) : decode(buf.subarray(p, p + size), at);
+      const codecMs = frameDuration === null ? null : frameDuration(data);
+      const durationMs = durationTicks !== null ? durationTicks * msPerTick : (dd ?? codecMs);
+      emit(new Frame(layout.track, baseMs, keyframe, data, at, fragmentNumber, durationMs, invisible, discardable, encryption));
       return;
     }
-    const dd = track?.defaultDurationNs ?? null;
-    const frameMs = dd !== null ? dd / 1_000_000 : durationTicks !== null ? (durationTicks * msPerTick) / count : null;
+    // Laced frames: each gets its own time from DefaultDuration, else from its codec, else BlockDuration split evenly.
+    const evenMs = dd ?? (durationTicks !== null ? (durationTicks * msPerTick) / count : null);
+    let next = baseMs;
     for (let f = 0; f < count; f++) {
       const size = sizes[f]!;
-      const ts = frameMs !== null && dd !== null ? baseMs + f * frameMs : baseMs;
-      emit(new Frame(layout.track, ts, keyframe, buf.subarray(p, p + size), dataOffset + (p - s), fragmentNumber, frameMs, invisible, discardable));
+      const at = dataOffset + (p - s);
+      const data = decode === null ? buf.subarray(p, p + size) : decode(buf.subarray(p, p + size), at);
+      const codecMs = frameDuration === null ? null : frameDuration(data);
+      const ts = codecMs === null && evenMs !== null ? baseMs + f * evenMs : next;
+      const durationMs = codecMs ?? evenMs;
+      emit(new Frame(layout.track, ts, keyframe, data, at, fragmentNumber, durationMs, invisible, discardable, encryption));
+      next = durationMs === null ? baseMs : ts + durationMs;
       p += size;
     }
   }

@@ -1,3 +1,13 @@
+/** How a frame of an encrypted track is encrypted (shared by all frames of the track). */
+export interface FrameEncryption {
+  /** ContentEncAlgo (5 = AES). */
+  readonly algorithm: number;
+  /** ContentEncKeyID: which key decrypts the frame. */
+  readonly keyId: Uint8Array | null;
+  /** AESSettingsCipherMode (1 = CTR, 2 = CBC), when given. */
+  readonly cipherMode: number | null;
+}
+
 /**
  * One frame of one track. `data` is a view into the chunk it arrived in (no copy) unless its block
  * straddled two chunks; a view keeps its whole chunk alive, so call {@link Frame.copy} to keep frames.
@@ -26,7 +36,14 @@ export class Frame {
     readonly invisible: boolean,
     /** Discardable flag of a SimpleBlock. */
     readonly discardable: boolean,
+    /** Set when the track is encrypted (ContentEncryption): `data` is the bytes as stored, not decrypted. */
+    readonly encryption: FrameEncryption | null = null,
   ) {}
+
+  /** True when `data` is encrypted (see {@link Frame.encryption}). */
+  get encrypted(): boolean {
+    return this.encryption !== null;
+  }
 
   /** Payload size in bytes. */
   get size(): number {
@@ -35,7 +52,7 @@ export class Frame {
 
   /** A copy whose payload no longer shares memory with the stream's chunks. */
   copy(): Frame {
-    return new Frame(this.track, this.timestampMs, this.keyframe, this.data.slice(), this.offset, this.fragmentNumber, this.durationMs, this.invisible, this.discardable);
+    return new Frame(this.track, this.timestampMs, this.keyframe, this.data.slice(), this.offset, this.fragmentNumber, this.durationMs, this.invisible, this.discardable, this.encryption);
   }
 
   /** A plain JSON-friendly summary (no payload), as `kvs-parser inspect --json` prints it. */

@@ -44,10 +44,32 @@ export interface Track {
   readonly enabled: boolean;
   readonly isDefault: boolean;
   readonly lacing: boolean;
-  /** True when the track declares ContentEncodings (compression or encryption): frames are passed as stored. */
-  readonly contentEncoded: boolean;
+  /**
+   * The track's ContentEncodings, in stored order. Compressed frames (zlib, header stripping) are handed
+   * out decoded; frames of an encrypted track are marked (`Frame.encryption`) and passed as stored.
+   */
+  readonly contentEncodings: readonly ContentEncoding[];
   readonly video: VideoSettings | null;
   readonly audio: AudioSettings | null;
+}
+
+/** One `ContentEncoding` of a track: a compression or an encryption of its frames (and/or CodecPrivate). */
+export interface ContentEncoding {
+  /** ContentEncodingOrder: decoding starts with the highest. */
+  readonly order: number;
+  /** ContentEncodingScope bits: 1 frames, 2 CodecPrivate, 4 the next ContentEncoding. */
+  readonly scope: number;
+  readonly type: "compression" | "encryption";
+  /** ContentCompAlgo: 0 zlib, 1 bzlib, 2 lzo1x, 3 header stripping. */
+  readonly compressionAlgorithm: number | null;
+  /** ContentCompSettings: for header stripping, the bytes removed from the front of every frame. */
+  readonly compressionSettings: Uint8Array | null;
+  /** ContentEncAlgo: 0 none (signed only), 1 DES, 2 3DES, 3 Twofish, 4 Blowfish, 5 AES. */
+  readonly encryptionAlgorithm: number | null;
+  /** ContentEncKeyID. */
+  readonly keyId: Uint8Array | null;
+  /** AESSettingsCipherMode: 1 AES-CTR, 2 AES-CBC. */
+  readonly cipherMode: number | null;
 }
 
 /** One `SimpleTag`, with its nested tags. */

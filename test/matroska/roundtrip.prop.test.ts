@@ -122,14 +122,36 @@ const docArb: fc.Arbitrary<DocSpec> = fc.integer({ min: 1, max: 3 }).chain((n) =
   tags: fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 12 }), fc.string({ maxLength: 20 })), { maxLength: 4 }),
 }));
 
+/** An Opus packet's length in ms from its TOC byte (RFC 6716 §3.1), written out independently of src/. */
+function opusMs(packet: Uint8Array): number | null {
+  if (packet.length === 0) return null;
+  const config = packet[0]! >> 3;
+  const frame = config < 12 ? [10, 20, 40, 60][config % 4]! : config < 16 ? [10, 20][config % 2]! : [2.5, 5, 10, 20][config % 4]!;
+  const code = packet[0]! & 3;
+  const n = code === 0 ? 1 : code < 3 ? 2 : packet.length > 1 ? packet[1]! & 63 : 0;
+  return n === 0 ? null : frame * n;
+}
+
 function expectedFrames(doc: DocSpec) {
   const msPerTick = doc.timecodeScale / 1_000_000;
   return doc.clusters.flatMap((c) => c.blocks.flatMap((b) => {
-    const dd = doc.tracks[b.track - 1]!.defaultDurationNs;
+    const t = doc.tracks[b.track - 1]!;
+    const dd = t.defaultDurationNs;
     const base = (c.timecode + b.rel) * msPerTick;
+    // Laced frames: DefaultDuration, else the codec's frame length (Opus TOC), else BlockDuration split evenly.
+    const evenMs = dd !== null ? dd / 1_000_000 : b.group && b.duration !== null ? (b.duration * msPerTick) / b.frames.length : null;
+    let next = base;
+    const times = b.frames.map((f, i) => {
+      if (b.frames.length === 1) return base;
+      const codecMs = dd === null && t.codecId === "A_OPUS" ? opusMs(f) : null;
+      const at = codecMs === null && evenMs !== null ? base + i * evenMs : next;
+      const duration = codecMs ?? evenMs;
+      next = duration === null ? base : at + duration;
+      return at;
+    });
     return b.frames.map((f, i) => ({
       track: b.track,
-      timestampMs: b.frames.length > 1 && dd !== null ? base + i * (dd / 1_000_000) : base,
+      timestampMs: times[i]!,
       keyframe: b.group ? !b.reference : b.keyframe,
       data: Buffer.from(f).toString("hex"),
     }));
