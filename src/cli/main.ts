@@ -1,28 +1,57 @@
 #!/usr/bin/env node
-import { createReadStream } from "node:fs";
-import { inspect } from "./inspect.js";
+import { parseCommandArgs, UsageError, type CliIo, type Command } from "./args.js";
+import { inspectCommand } from "./inspect.js";
 
-const USAGE = `usage:
-  kvs-parser inspect FILE|- [--json] [--recover]   summarise an MKV / KVS GetMedia capture (- = stdin)
-  kvs-parser demo                                  three checkpointed apps reading a local KVS stream`;
+// Commands that need the AWS SDK or child processes load their code only when run.
+const demoCommand: Command = {
+  name: "demo",
+  summary: "three checkpointed apps reading a local KVS stream (no AWS account)",
+  usage: `usage: kvs-parser demo
+
+Starts a KVS-compatible endpoint on 127.0.0.1 fed live from the package's sample media, runs three
+checkpointed apps on one shared GetMedia connection, kills one mid-stream and restarts it, and prints
+per app the fragments read, where it resumed, duplicates, gaps and lag.`,
+  options: {},
+  async run(_values, positionals, io) {
+    if (positionals.length > 0) throw new UsageError("demo takes no arguments");
+    const { runDemo } = await import("./demo.js");
+    return runDemo({ write: io.out });
+  },
+};
+
+const COMMANDS: readonly Command[] = [inspectCommand, demoCommand];
+
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `usage: kvs-parser COMMAND [options]   (kvs-parser COMMAND --help for its options)\n\n${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}`;
+}
 
 /** Runs the command line; resolves to the process exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  const flags = new Set(rest.filter((a) => a.startsWith("--")));
-  const args = rest.filter((a) => !a.startsWith("--") || a === "-");
-  if (command === "inspect" && args.length === 1) {
-    const file = args[0]!;
-    const source = file === "-" ? process.stdin : createReadStream(file);
-    await inspect(source, { json: flags.has("--json"), recover: flags.has("--recover"), write: (l) => process.stdout.write(l + "\n") });
-    return 0;
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.out(overview());
+    return name === undefined ? 2 : 0;
   }
-  if (command === "demo") {
-    const { runDemo } = await import("./demo.js");
-    return runDemo({ write: (l) => process.stdout.write(l + "\n") });
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    io.err(`kvs-parser: unknown command ${JSON.stringify(name)}\n${overview()}`);
+    return 2;
   }
-  process.stderr.write(USAGE + "\n");
-  return command === undefined || command === "--help" || command === "help" ? 0 : 2;
+  try {
+    const parsed = parseCommandArgs(command, rest);
+    if (parsed.help) {
+      io.out(command.usage);
+      return 0;
+    }
+    return await command.run(parsed.values, parsed.positionals, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`kvs-parser ${name}: ${e.message}\n${command.usage}`);
+      return 2;
+    }
+    throw e;
+  }
 }
 
 process.stdout.on("error", (err: NodeJS.ErrnoException) => {
@@ -30,7 +59,10 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-main(process.argv.slice(2)).then(
+const stop = new AbortController();
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => stop.abort());
+const io: CliIo = { out: (l) => process.stdout.write(l + "\n"), err: (l) => process.stderr.write(l + "\n"), tty: process.stdout.isTTY === true, signal: stop.signal };
+main(process.argv.slice(2), io).then(
   (code) => {
     process.exitCode = code;
   },

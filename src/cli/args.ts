@@ -1,0 +1,47 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/** A command-line verb: its usage text, its options (strict: an unknown flag is an error) and what it does. */
+export interface Command {
+  readonly name: string;
+  /** One line for the list of commands. */
+  readonly summary: string;
+  /** The full help text (`kvs-parser NAME --help`). */
+  readonly usage: string;
+  readonly options: NonNullable<ParseArgsConfig["options"]>;
+  /** Runs with the parsed values and positionals; resolves to the exit code. */
+  run(values: Record<string, string | boolean | string[] | boolean[] | undefined>, positionals: string[], io: CliIo): Promise<number>;
+}
+
+/** Where a command writes; tests capture it. */
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+  /** True when standard output is a terminal (progress lines). */
+  readonly tty: boolean;
+  /** Aborted on SIGINT/SIGTERM. */
+  readonly signal: AbortSignal;
+}
+
+/** A usage error: printed with the command's usage, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** Parses argv for `command` strictly; `--help` anywhere prints its usage. */
+export function parseCommandArgs(command: Command, argv: readonly string[]): { help: true } | { help: false; values: Record<string, string | boolean | string[] | boolean[] | undefined>; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args: [...argv], options: { ...command.options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
+    if (values.help) return { help: true };
+    return { help: false, values, positionals };
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** A positive integer option value, or a UsageError naming the flag. */
+export function intOption(value: unknown, flag: string, fallback?: number): number | undefined {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} needs a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
