@@ -1,6 +1,7 @@
 import { BehaviorSubject, Observable, type Subscription } from "rxjs";
 import type { KvsEvent } from "../kvs/parser.js";
 import { withFrames, type FragmentWithFrames } from "../rx/parse.js";
+import { linkedAbort } from "../service/abort.js";
 import { sleep } from "../service/backoff.js";
 import type { KvsClients } from "../service/clients.js";
 import type { StartFrom } from "../service/get-media.js";
@@ -81,8 +82,7 @@ export interface Consumer {
  * fragment.
  */
 export function consume(clients: KvsClients | null, stream: string, options: ConsumeOptions): Consumer {
-  const stop = new AbortController();
-  options.signal?.addEventListener("abort", () => stop.abort(), { once: true });
+  const stop = linkedAbort(options.signal);
   const app = options.app;
   const everyN = Math.max(1, options.checkpointEvery?.fragments ?? 1);
   const everyMs = options.checkpointEvery?.ms ?? 0;

@@ -2,6 +2,7 @@ import { GetMediaForFragmentListCommand, ListFragmentsCommand, type Fragment as 
 import { concatMap, defer, from, Observable } from "rxjs";
 import { compareFragmentNumbers } from "../kvs/fragment-number.js";
 import { KvsParser, type KvsEvent, type KvsParserOptions } from "../kvs/parser.js";
+import { linkedAbort } from "./abort.js";
 import { sleep } from "./backoff.js";
 import { streamParams, type KvsClients, type StreamRef } from "./clients.js";
 import { KvsServiceError, toKvsServiceError } from "./errors.js";
@@ -49,6 +50,7 @@ function toInfo(f: SdkFragment): FragmentInfo {
  * returns them in no particular order). Errors are {@link KvsServiceError}.
  */
 export async function listFragments(clients: KvsClients, stream: StreamRef, range: TimeRange, options: { pageSize?: number; signal?: AbortSignal } = {}): Promise<FragmentInfo[]> {
+  options.signal?.throwIfAborted();
   const endpoint = await clients.dataEndpoint(stream, "LIST_FRAGMENTS", options.signal);
   const client = clients.archivedClient(endpoint);
   const out: FragmentInfo[] = [];
@@ -58,7 +60,7 @@ export async function listFragments(clients: KvsClients, stream: StreamRef, rang
     try {
       const page = await client.send(new ListFragmentsCommand({
         ...streamParams(stream),
-        MaxResults: options.pageSize ?? 1000,
+        MaxResults: Math.min(1000, Math.max(1, Math.floor(options.pageSize ?? 1000))), // the service takes 1 to 1000
         NextToken: next,
         FragmentSelector: next ? undefined : { FragmentSelectorType: range.timestampType ?? "SERVER_TIMESTAMP", TimestampRange: { StartTimestamp: range.start, EndTimestamp: range.end } },
       }), { abortSignal: options.signal });
@@ -93,12 +95,11 @@ export function mediaForFragments(clients: KvsClients, stream: StreamRef, fragme
 
 function mediaBatch(clients: KvsClients, stream: StreamRef, batch: readonly string[], options: KvsParserOptions & { signal?: AbortSignal }): Observable<ArchiveEvent> {
   return new Observable<ArchiveEvent>((subscriber) => {
-    const abort = new AbortController();
-    const onAbort = () => abort.abort();
-    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const abort = linkedAbort(options.signal);
     let payload: Payload | undefined;
     const seen = new Set<string>();
     (async () => {
+      abort.signal.throwIfAborted();
       const endpoint = await clients.dataEndpoint(stream, "GET_MEDIA_FOR_FRAGMENT_LIST", abort.signal);
       try {
         const out = await clients.archivedClient(endpoint).send(new GetMediaForFragmentListCommand({ ...streamParams(stream), Fragments: [...batch] }), { abortSignal: abort.signal });
@@ -122,10 +123,9 @@ function mediaBatch(clients: KvsClients, stream: StreamRef, batch: readonly stri
       }
     })().then(
       () => subscriber.complete(),
-      (e: unknown) => subscriber.error(e),
+      (e: unknown) => (abort.signal.aborted ? subscriber.complete() : subscriber.error(e)),
     );
     return () => {
-      options.signal?.removeEventListener("abort", onAbort);
       payload?.destroy?.();
       abort.abort();
     };
@@ -134,7 +134,7 @@ function mediaBatch(clients: KvsClients, stream: StreamRef, batch: readonly stri
 
 /** The archive reader: every fragment of a time range, in fragment-number order, with its frames. */
 export function archivedMedia(clients: KvsClients, stream: StreamRef, range: TimeRange, options: KvsParserOptions & { signal?: AbortSignal } = {}): Observable<ArchiveEvent> {
-  return defer(() => listFragments(clients, stream, range, { signal: options.signal })).pipe(
+  return defer(() => (options.signal?.aborted ? Promise.resolve([]) : listFragments(clients, stream, range, { signal: options.signal }))).pipe(
     concatMap((list) => mediaForFragments(clients, stream, list.map((f) => f.fragmentNumber), options)),
   );
 }
@@ -161,9 +161,7 @@ export interface PollOptions {
  */
 export function pollFragments(clients: KvsClients, stream: StreamRef, options: PollOptions = {}): Observable<FragmentInfo> {
   return new Observable<FragmentInfo>((subscriber) => {
-    const stop = new AbortController();
-    const onAbort = () => stop.abort();
-    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const stop = linkedAbort(options.signal);
     const now = options.now ?? Date.now;
     const interval = options.intervalMs ?? 2000;
     const settle = options.settleMs ?? 1500;
@@ -190,10 +188,7 @@ export function pollFragments(clients: KvsClients, stream: StreamRef, options: P
       () => subscriber.complete(),
       (e: unknown) => (stop.signal.aborted ? subscriber.complete() : subscriber.error(e)),
     );
-    return () => {
-      options.signal?.removeEventListener("abort", onAbort);
-      stop.abort();
-    };
+    return () => stop.abort();
   });
 }
 

@@ -1,6 +1,7 @@
 import { KinesisVideoClient, GetDataEndpointCommand, type APIName, type KinesisVideoClientConfig } from "@aws-sdk/client-kinesis-video";
 import { KinesisVideoArchivedMediaClient } from "@aws-sdk/client-kinesis-video-archived-media";
 import { KinesisVideoMediaClient } from "@aws-sdk/client-kinesis-video-media";
+import { raceAbort } from "./abort.js";
 import { toKvsServiceError } from "./errors.js";
 
 /** A stream, by name or ARN ("arn:aws:kinesisvideo:…" strings are taken as ARNs). */
@@ -45,13 +46,16 @@ export class KvsClients {
     this.control = new KinesisVideoClient({ region: config.region, credentials: config.credentials, endpoint: config.endpoint, maxAttempts: config.maxAttempts ?? 3 });
   }
 
-  /** The data endpoint for a stream and API, from the cache or GetDataEndpoint. */
+  /**
+   * The data endpoint for a stream and API, from the cache or GetDataEndpoint. Callers share one request;
+   * `signal` stops only this caller's wait, never the shared request others wait on.
+   */
   dataEndpoint(stream: StreamRef, api: APIName, signal?: AbortSignal): Promise<string> {
     const key = `${streamKey(stream)}|${api}`;
     let p = this.endpoints.get(key);
     if (!p) {
       p = this.control
-        .send(new GetDataEndpointCommand({ ...streamParams(stream), APIName: api }), { abortSignal: signal })
+        .send(new GetDataEndpointCommand({ ...streamParams(stream), APIName: api }))
         .then((r) => {
           if (!r.DataEndpoint) throw new Error("GetDataEndpoint returned no DataEndpoint");
           return r.DataEndpoint;
@@ -62,7 +66,7 @@ export class KvsClients {
         });
       this.endpoints.set(key, p);
     }
-    return p;
+    return raceAbort(p, signal);
   }
 
   /** Forgets a cached endpoint (after repeated failures or InvalidEndpoint). */

@@ -1,6 +1,7 @@
 import { GetMediaCommand, type StartSelector } from "@aws-sdk/client-kinesis-video-media";
 import { Observable } from "rxjs";
 import { KvsParser, type KvsEvent, type KvsParserOptions } from "../kvs/parser.js";
+import { linkedAbort } from "./abort.js";
 import { streamParams, type KvsClients, type StreamRef } from "./clients.js";
 import { KvsServiceError, toKvsServiceError } from "./errors.js";
 
@@ -73,9 +74,7 @@ export interface PumpOptions {
  * watchdog fired), or whatever `onChunk` threw (e.g. MkvParseError). The body is released in every case.
  */
 export async function pumpGetMedia(clients: KvsClients, stream: StreamRef, from: StartFrom, options: PumpOptions, onChunk: (chunk: Uint8Array) => void): Promise<void> {
-  const conn = new AbortController();
-  const onStop = () => conn.abort();
-  options.signal.addEventListener("abort", onStop, { once: true });
+  const conn = linkedAbort(options.signal);
   const idleMs = options.idleTimeoutMs ?? 0;
   let payload: Payload | undefined;
   let idle: ReturnType<typeof setTimeout> | undefined;
@@ -110,7 +109,6 @@ export async function pumpGetMedia(clients: KvsClients, stream: StreamRef, from:
     throw idleError ?? toKvsServiceError(e, "GetMedia");
   } finally {
     clearTimeout(idle);
-    options.signal.removeEventListener("abort", onStop);
     payload?.destroy?.();
     conn.abort();
   }
@@ -123,10 +121,7 @@ export async function pumpGetMedia(clients: KvsClients, stream: StreamRef, from:
  */
 export function getMedia(clients: KvsClients, stream: StreamRef, from: StartFrom, options: GetMediaOptions = {}): Observable<KvsEvent> {
   return new Observable<KvsEvent>((subscriber) => {
-    const abort = new AbortController();
-    const onAbort = () => abort.abort(options.signal?.reason);
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    if (options.signal?.aborted) abort.abort();
+    const abort = linkedAbort(options.signal);
     const parser = new KvsParser((ev) => subscriber.next(ev), options);
     pumpGetMedia(clients, stream, from, { idleTimeoutMs: options.idleTimeoutMs, signal: abort.signal }, (chunk) => parser.push(chunk)).then(
       () => {
@@ -136,9 +131,6 @@ export function getMedia(clients: KvsClients, stream: StreamRef, from: StartFrom
       },
       (e: unknown) => subscriber.error(e),
     );
-    return () => {
-      options.signal?.removeEventListener("abort", onAbort);
-      abort.abort();
-    };
+    return () => abort.abort();
   });
 }

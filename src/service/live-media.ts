@@ -1,6 +1,7 @@
 import { Observable } from "rxjs";
 import type { KvsEvent, KvsParserOptions } from "../kvs/parser.js";
 import { KvsParser } from "../kvs/parser.js";
+import { linkedAbort } from "./abort.js";
 import { backoffDelay, sleep, type RetryPolicy } from "./backoff.js";
 import type { KvsClients, StreamRef } from "./clients.js";
 import { FragmentDeduper, ReadPosition } from "./dedupe.js";
@@ -45,10 +46,7 @@ export interface LiveMediaOptions extends KvsParserOptions {
  */
 export function liveMedia(clients: KvsClients, stream: StreamRef, options: LiveMediaOptions = {}): Observable<KvsEvent> {
   return new Observable<KvsEvent>((subscriber) => {
-    const stop = new AbortController();
-    const onAbort = () => stop.abort();
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    if (options.signal?.aborted) stop.abort();
+    const stop = linkedAbort(options.signal);
     const position = new ReadPosition(options.after ?? null);
     const idleMs = options.idleTimeoutMs ?? 10_000;
     const minInterval = options.minCallIntervalMs ?? 250;
@@ -106,9 +104,6 @@ export function liveMedia(clients: KvsClients, stream: StreamRef, options: LiveM
       () => subscriber.complete(),
       (e: unknown) => subscriber.error(e),
     );
-    return () => {
-      options.signal?.removeEventListener("abort", onAbort);
-      stop.abort();
-    };
+    return () => stop.abort();
   });
 }

@@ -451,7 +451,8 @@ export class LocalKvs extends EventEmitter {
 
   private listFragments(body: Record<string, unknown>, res: ServerResponse): void {
     const s = this.streamOf(body);
-    const max = Math.max(1, Math.min(1000, Number(body.MaxResults ?? 100)));
+    const max = Number(body.MaxResults ?? 100);
+    if (!Number.isInteger(max) || max < 1 || max > 1000) throw new ServiceFailure(400, "InvalidArgumentException", `1 validation error detected: Value '${body.MaxResults}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000`);
     let matching: StoredFragment[];
     let offset = 0;
     if (typeof body.NextToken === "string" && body.NextToken) {
