@@ -14,7 +14,7 @@ export { KvsTag, isKvsTagName, parseKvsTimestamp } from "./kvs/tags.js";
 export { parseMkv, frames, fragments, withFrames, type ParseOptions, type FragmentWithFrames } from "./rx/parse.js";
 export type { ByteSource } from "./rx/source.js";
 export { mergeFragments, type MergeOptions, type MergeResult } from "./kvs/merge.js";
-export { parseAvcDecoderConfig, splitAvccNalUnits, avccToAnnexB, annexBNalTypes, type AvcDecoderConfig } from "./kvs/h264.js";
+export { parseAvcDecoderConfig, splitAvccNalUnits, avccToAnnexB, annexBNalTypes, type AvcDecoderConfig } from "./codec/h264.js";
 export { concatBytes, element, encodeId, encodeSize, unknownSize, unknownSizeHeader, uintElement, intElement, floatElement, stringElement, type EbmlPayload } from "./ebml/writer.js";
 export {
   KvsClients, streamParams, streamKey, KvsServiceError, toKvsServiceError, getMedia, openGetMedia, pumpGetMedia, toStartSelector,
@@ -22,12 +22,12 @@ export {
   pollFragments, pollMedia, MAX_FRAGMENTS_PER_CALL,
   type KvsConfig, type StreamRef, type KvsServiceErrorCode, type StartFrom, type GetMediaOptions, type PumpOptions, type LiveMediaOptions,
   type LiveStatus, type RetryPolicy, type FragmentInfo, type TimeRange, type ArchiveEvent, type MissingFragmentEvent, type PollOptions,
-} from "./service/index.js";
+} from "./aws/index.js";
 export {
   CheckpointConflictError, MemoryCheckpointStore, FileCheckpointStore, DynamoDbCheckpointStore, DynamoDbLeaseTable,
   ensureCheckpointTable, checkpointKey, acquireLease, MemoryLeaseTable, consume, FanOutHub,
   type Checkpoint, type CheckpointStore, type PutOptions, type BeforeRenameHook, type Lease, type LeaseOptions,
   type LeaseState, type LeaseTable, type ConsumeOptions, type Consumer, type ConsumerSummary, type FragmentSource, type Lag,
   type FanOutOptions,
-} from "./checkpoint/index.js";
+} from "./consumer/index.js";
 export { splitClusters, writeKvsFragment, writeKvsClosingTags, writeFragmentException, toGetMediaForm, formatKvsTimestamp, syntheticFragmentNumber, type ProducerCluster, type KvsFragmentTags } from "./kvs/fragment-writer.js";

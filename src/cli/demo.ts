@@ -2,13 +2,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { consume, type ConsumerSummary, type Lag } from "../checkpoint/consume.js";
-import { FanOutHub } from "../checkpoint/fan-out.js";
-import { FileCheckpointStore } from "../checkpoint/file-store.js";
-import { avccToAnnexB, parseAvcDecoderConfig, type AvcDecoderConfig } from "../kvs/h264.js";
+import { consume, type ConsumerSummary, type Lag } from "../consumer/consume.js";
+import { FanOutHub } from "../consumer/fan-out.js";
+import { FileCheckpointStore } from "../consumer/file-store.js";
+import { avccToAnnexB, parseAvcDecoderConfig, type AvcDecoderConfig } from "../codec/h264.js";
 import { splitClusters } from "../kvs/fragment-writer.js";
 import type { FragmentWithFrames } from "../rx/parse.js";
-import { KvsClients } from "../service/clients.js";
+import { KvsClients } from "../aws/clients.js";
 import { startLocalKvs } from "../testing/local-kvs.js";
 
 /** Options of the demo. */

@@ -1,7 +1,7 @@
 import { lastValueFrom, toArray, type Observable } from "rxjs";
 import type { FragmentEvent } from "../../src/kvs/fragment.js";
 import type { KvsEvent } from "../../src/kvs/parser.js";
-import { KvsClients } from "../../src/service/clients.js";
+import { KvsClients } from "../../src/aws/clients.js";
 import { startLocalKvs, type LocalKvs, type LocalKvsOptions } from "../../src/testing/local-kvs.js";
 
 /** A local endpoint and clients pointed at it; close() releases both. */

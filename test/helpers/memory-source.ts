@@ -1,5 +1,5 @@
 import { Observable } from "rxjs";
-import type { Checkpoint } from "../../src/checkpoint/store.js";
+import type { Checkpoint } from "../../src/consumer/store.js";
 import type { FragmentEvent } from "../../src/kvs/fragment.js";
 import { compareFragmentNumbers } from "../../src/kvs/fragment-number.js";
 import type { KvsEvent } from "../../src/kvs/parser.js";

@@ -1,4 +1,4 @@
-import { sleep } from "../service/backoff.js";
+import { sleep } from "../aws/backoff.js";
 
 /** The lease record of one (stream, app): who holds it and its heartbeat counter. */
 export interface LeaseState {

@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DynamoDbCheckpointStore, DynamoDbLeaseTable, checkpointKey, ensureCheckpointTable } from "../../src/checkpoint/dynamodb-store.js";
-import { FileCheckpointStore } from "../../src/checkpoint/file-store.js";
-import { acquireLease, MemoryLeaseTable, type LeaseTable } from "../../src/checkpoint/lease.js";
-import { CheckpointConflictError, MemoryCheckpointStore, type CheckpointStore } from "../../src/checkpoint/store.js";
+import { DynamoDbCheckpointStore, DynamoDbLeaseTable, checkpointKey, ensureCheckpointTable } from "../../src/consumer/dynamodb-store.js";
+import { FileCheckpointStore } from "../../src/consumer/file-store.js";
+import { acquireLease, MemoryLeaseTable, type LeaseTable } from "../../src/consumer/lease.js";
+import { CheckpointConflictError, MemoryCheckpointStore, type CheckpointStore } from "../../src/consumer/store.js";
 import { startDynalite, type LocalDynamo } from "../helpers/dynalite.js";
 
 const N1 = "91343852333181432392682062607743920146159169392";

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { FragmentEvent } from "../../src/kvs/fragment.js";
 import { KvsParser, type KvsEvent } from "../../src/kvs/parser.js";
-import { FragmentDeduper, ReadPosition } from "../../src/service/dedupe.js";
+import { FragmentDeduper, ReadPosition } from "../../src/aws/dedupe.js";
 import { checksum, parseChunked, readFixture } from "../helpers/fixtures.js";
 
 // A GetMedia stream cut at arbitrary points and resumed the way the service resumes a

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MkvParseError } from "../../src/ebml/errors.js";
-import { annexBNalTypes, avccToAnnexB, parseAvcDecoderConfig, splitAvccNalUnits } from "../../src/kvs/h264.js";
+import { annexBNalTypes, avccToAnnexB, parseAvcDecoderConfig, splitAvccNalUnits } from "../../src/codec/h264.js";
 import type { Frame } from "../../src/matroska/frame.js";
 import type { TracksEvent } from "../../src/matroska/model.js";
 import { parseChunked, readFixture } from "../helpers/fixtures.js";

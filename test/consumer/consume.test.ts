@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { consume } from "../../src/checkpoint/consume.js";
-import { FileCheckpointStore } from "../../src/checkpoint/file-store.js";
-import { MemoryCheckpointStore } from "../../src/checkpoint/store.js";
+import { consume } from "../../src/consumer/consume.js";
+import { FileCheckpointStore } from "../../src/consumer/file-store.js";
+import { MemoryCheckpointStore } from "../../src/consumer/store.js";
 import { fragmentsOf, memorySource } from "../helpers/memory-source.js";
 
 const FILE = "test_mixed_tags.mkv";

@@ -1,9 +1,9 @@
 import { Observable, type Subscriber, type Subscription } from "rxjs";
 import { compareFragmentNumbers } from "../kvs/fragment-number.js";
 import type { KvsEvent } from "../kvs/parser.js";
-import type { KvsClients } from "../service/clients.js";
-import type { StartFrom } from "../service/get-media.js";
-import { liveMedia, type LiveMediaOptions } from "../service/live-media.js";
+import type { KvsClients } from "../aws/clients.js";
+import type { StartFrom } from "../aws/get-media.js";
+import { liveMedia, type LiveMediaOptions } from "../aws/live-media.js";
 import type { FragmentSource } from "./consume.js";
 import type { Checkpoint } from "./store.js";
 

@@ -1,7 +1,7 @@
 import { lastValueFrom, toArray } from "rxjs";
 import { afterEach, describe, expect, it } from "vitest";
-import { getMedia } from "../../src/service/get-media.js";
-import { KvsServiceError } from "../../src/service/errors.js";
+import { getMedia } from "../../src/aws/get-media.js";
+import { KvsServiceError } from "../../src/aws/errors.js";
 import { readFixture } from "../helpers/fixtures.js";
 import { fragmentNumbers, harness, type Harness } from "../helpers/local-kvs.js";
 

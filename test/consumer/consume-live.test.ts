@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { consume, type Consumer } from "../../src/checkpoint/consume.js";
-import { DynamoDbCheckpointStore, DynamoDbLeaseTable, ensureCheckpointTable } from "../../src/checkpoint/dynamodb-store.js";
-import { FanOutHub } from "../../src/checkpoint/fan-out.js";
-import { MemoryCheckpointStore } from "../../src/checkpoint/store.js";
-import type { LeaseTable } from "../../src/checkpoint/lease.js";
+import { consume, type Consumer } from "../../src/consumer/consume.js";
+import { DynamoDbCheckpointStore, DynamoDbLeaseTable, ensureCheckpointTable } from "../../src/consumer/dynamodb-store.js";
+import { FanOutHub } from "../../src/consumer/fan-out.js";
+import { MemoryCheckpointStore } from "../../src/consumer/store.js";
+import type { LeaseTable } from "../../src/consumer/lease.js";
 import { splitClusters } from "../../src/kvs/fragment-writer.js";
 import { startDynalite, type LocalDynamo } from "../helpers/dynalite.js";
 import { readFixture } from "../helpers/fixtures.js";

@@ -2,7 +2,7 @@ import { filter, firstValueFrom, take, toArray, type Subscription } from "rxjs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { FragmentEvent } from "../../src/kvs/fragment.js";
 import type { Frame } from "../../src/matroska/frame.js";
-import { liveMedia, type LiveStatus } from "../../src/service/live-media.js";
+import { liveMedia, type LiveStatus } from "../../src/aws/live-media.js";
 import { checksum, parseChunked, readFixture } from "../helpers/fixtures.js";
 import { harness, type Harness } from "../helpers/local-kvs.js";
 

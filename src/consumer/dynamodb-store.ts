@@ -2,7 +2,7 @@ import {
   ConditionalCheckFailedException, CreateTableCommand, DescribeTableCommand, GetItemCommand, ResourceInUseException,
   UpdateItemCommand, type AttributeValue, type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
-import { sleep } from "../service/backoff.js";
+import { sleep } from "../aws/backoff.js";
 import type { LeaseState, LeaseTable } from "./lease.js";
 import { CheckpointConflictError, validateCheckpoint, type Checkpoint, type CheckpointStore, type PutOptions } from "./store.js";
 

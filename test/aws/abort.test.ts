@@ -1,10 +1,10 @@
 import { lastValueFrom, toArray } from "rxjs";
 import { afterEach, describe, expect, it } from "vitest";
-import { MemoryCheckpointStore } from "../../src/checkpoint/store.js";
-import { consume } from "../../src/checkpoint/consume.js";
-import { archivedMedia, listFragments, mediaForFragments, pollFragments } from "../../src/service/archive.js";
-import { getMedia } from "../../src/service/get-media.js";
-import { liveMedia } from "../../src/service/live-media.js";
+import { MemoryCheckpointStore } from "../../src/consumer/store.js";
+import { consume } from "../../src/consumer/consume.js";
+import { archivedMedia, listFragments, mediaForFragments, pollFragments } from "../../src/aws/archive.js";
+import { getMedia } from "../../src/aws/get-media.js";
+import { liveMedia } from "../../src/aws/live-media.js";
 import { readFixture } from "../helpers/fixtures.js";
 import { harness, type Harness } from "../helpers/local-kvs.js";
 

@@ -1,6 +1,6 @@
 import type { Subscription } from "rxjs";
 import { afterEach, describe, expect, it } from "vitest";
-import { liveMedia } from "../../src/service/live-media.js";
+import { liveMedia } from "../../src/aws/live-media.js";
 import { checksum, parseChunked, readFixture } from "../helpers/fixtures.js";
 import { harness, type Harness } from "../helpers/local-kvs.js";
 import type { Frame } from "../../src/matroska/frame.js";

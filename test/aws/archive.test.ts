@@ -2,7 +2,7 @@ import { lastValueFrom, take, toArray } from "rxjs";
 import { afterEach, describe, expect, it } from "vitest";
 import type { FragmentEvent } from "../../src/kvs/fragment.js";
 import { compareFragmentNumbers } from "../../src/kvs/fragment-number.js";
-import { archivedMedia, listFragments, mediaForFragments, pollFragments, type ArchiveEvent } from "../../src/service/archive.js";
+import { archivedMedia, listFragments, mediaForFragments, pollFragments, type ArchiveEvent } from "../../src/aws/archive.js";
 import { readFixture } from "../helpers/fixtures.js";
 import { harness, type Harness } from "../helpers/local-kvs.js";
 

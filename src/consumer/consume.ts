@@ -1,11 +1,11 @@
 import { BehaviorSubject, Observable, type Subscription } from "rxjs";
 import type { KvsEvent } from "../kvs/parser.js";
 import { withFrames, type FragmentWithFrames } from "../rx/parse.js";
-import { linkedAbort } from "../service/abort.js";
-import { sleep } from "../service/backoff.js";
-import type { KvsClients } from "../service/clients.js";
-import type { StartFrom } from "../service/get-media.js";
-import { liveMedia, type LiveMediaOptions } from "../service/live-media.js";
+import { linkedAbort } from "../aws/abort.js";
+import { sleep } from "../aws/backoff.js";
+import type { KvsClients } from "../aws/clients.js";
+import type { StartFrom } from "../aws/get-media.js";
+import { liveMedia, type LiveMediaOptions } from "../aws/live-media.js";
 import { checkpointKey } from "./dynamodb-store.js";
 import { acquireLease, type LeaseOptions, type LeaseTable } from "./lease.js";
 import { CheckpointConflictError, type Checkpoint, type CheckpointStore } from "./store.js";
