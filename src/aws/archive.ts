@@ -7,6 +7,7 @@ import { sleep } from "./backoff.js";
 import { streamParams, type KvsClients, type StreamRef } from "./clients.js";
 import { KvsServiceError, toKvsServiceError } from "./errors.js";
 import type { Payload } from "./get-media.js";
+import type { ReadGate } from "./read-gate.js";
 
 /** One archived fragment, as ListFragments describes it. */
 export interface FragmentInfo {
@@ -45,12 +46,22 @@ function toInfo(f: SdkFragment): FragmentInfo {
   };
 }
 
+/** Options of {@link listFragments}. */
+export interface ListFragmentsOptions {
+  /** The time range to list. */
+  readonly range: TimeRange;
+  /** Fragments per ListFragments page (1 to 1000, default 1000). */
+  readonly pageSize?: number;
+  readonly signal?: AbortSignal;
+}
+
 /**
  * Lists the fragments in a time range, following every page, sorted by fragment number (the service
  * returns them in no particular order). Errors are {@link KvsServiceError}.
  */
-export async function listFragments(clients: KvsClients, stream: StreamRef, range: TimeRange, options: { pageSize?: number; signal?: AbortSignal } = {}): Promise<FragmentInfo[]> {
+export async function listFragments(clients: KvsClients, stream: StreamRef, options: ListFragmentsOptions): Promise<FragmentInfo[]> {
   options.signal?.throwIfAborted();
+  const { range } = options;
   const endpoint = await clients.dataEndpoint(stream, "LIST_FRAGMENTS", options.signal);
   const client = clients.archivedClient(endpoint);
   const out: FragmentInfo[] = [];
@@ -81,68 +92,104 @@ export async function listFragments(clients: KvsClients, stream: StreamRef, rang
 /** Largest batch GetMediaForFragmentList accepts. */
 export const MAX_FRAGMENTS_PER_CALL = 1000;
 
+/** Options of {@link mediaForFragments}. */
+export interface MediaForFragmentsOptions extends KvsParserOptions {
+  /** The fragments to read, in the order wanted. */
+  readonly fragments: readonly string[];
+  /** Fragments per GetMediaForFragmentList call (1 to 1000, default 1000). */
+  readonly batchSize?: number;
+  /** Lets a slow consumer hold the reading back (TCP backpressure). */
+  readonly gate?: ReadGate;
+  readonly signal?: AbortSignal;
+}
+
 /**
  * Reads the media of the given fragments with GetMediaForFragmentList, in batches of at most 1000, in
  * the order given. A fragment the service cannot return arrives as a `fragment` event whose `error` is
  * set (its EXCEPTION tags); one that is absent altogether as a `missingFragment` event.
  */
-export function mediaForFragments(clients: KvsClients, stream: StreamRef, fragmentNumbers: readonly string[], options: KvsParserOptions & { batchSize?: number; signal?: AbortSignal } = {}): Observable<ArchiveEvent> {
+export function mediaForFragments(clients: KvsClients, stream: StreamRef, options: MediaForFragmentsOptions): Observable<ArchiveEvent> {
   const size = Math.min(MAX_FRAGMENTS_PER_CALL, Math.max(1, options.batchSize ?? MAX_FRAGMENTS_PER_CALL));
   const batches: string[][] = [];
-  for (let i = 0; i < fragmentNumbers.length; i += size) batches.push(fragmentNumbers.slice(i, i + size));
+  for (let i = 0; i < options.fragments.length; i += size) batches.push(options.fragments.slice(i, i + size));
   return from(batches).pipe(concatMap((batch) => mediaBatch(clients, stream, batch, options)));
 }
 
-function mediaBatch(clients: KvsClients, stream: StreamRef, batch: readonly string[], options: KvsParserOptions & { signal?: AbortSignal }): Observable<ArchiveEvent> {
+/**
+ * One GetMediaForFragmentList call: pushes every body chunk to `onChunk` (waiting while the gate holds)
+ * until the body ends. Errors are KvsServiceError, or what `onChunk` threw.
+ */
+export async function pumpFragmentList(clients: KvsClients, stream: StreamRef, fragments: readonly string[], signal: AbortSignal, gate: ReadGate | undefined, onChunk: (chunk: Uint8Array) => void): Promise<void> {
+  signal.throwIfAborted();
+  const endpoint = await clients.dataEndpoint(stream, "GET_MEDIA_FOR_FRAGMENT_LIST", signal);
+  let payload: Payload | undefined;
+  let chunkError: { error: unknown } | undefined;
+  try {
+    const out = await clients.archivedClient(endpoint).send(new GetMediaForFragmentListCommand({ ...streamParams(stream), Fragments: [...fragments] }), { abortSignal: signal });
+    payload = out.Payload as unknown as Payload;
+    if (!payload) throw new KvsServiceError("ServiceError", "GetMediaForFragmentList", "response has no payload");
+    for await (const chunk of payload) {
+      if (signal.aborted) return;
+      try {
+        onChunk(chunk);
+      } catch (e) {
+        chunkError = { error: e };
+        throw e;
+      }
+      const wait = gate?.wait();
+      if (wait) await wait;
+    }
+  } catch (e) {
+    if (chunkError) throw chunkError.error;
+    if (signal.aborted) return;
+    throw toKvsServiceError(e, "GetMediaForFragmentList");
+  } finally {
+    payload?.destroy?.();
+  }
+}
+
+function mediaBatch(clients: KvsClients, stream: StreamRef, batch: readonly string[], options: MediaForFragmentsOptions): Observable<ArchiveEvent> {
   return new Observable<ArchiveEvent>((subscriber) => {
     const abort = linkedAbort(options.signal);
-    let payload: Payload | undefined;
     const seen = new Set<string>();
-    (async () => {
-      abort.signal.throwIfAborted();
-      const endpoint = await clients.dataEndpoint(stream, "GET_MEDIA_FOR_FRAGMENT_LIST", abort.signal);
-      try {
-        const out = await clients.archivedClient(endpoint).send(new GetMediaForFragmentListCommand({ ...streamParams(stream), Fragments: [...batch] }), { abortSignal: abort.signal });
-        payload = out.Payload as unknown as Payload;
-        if (!payload) throw new KvsServiceError("ServiceError", "GetMediaForFragmentList", "response has no payload");
-        const parser = new KvsParser((ev) => {
-          if (ev.type === "fragment" && ev.fragmentNumber !== null) seen.add(ev.fragmentNumber);
-          subscriber.next(ev);
-        }, options);
-        for await (const chunk of payload) {
-          if (subscriber.closed) return;
-          parser.push(chunk);
-        }
+    const parser = new KvsParser((ev) => {
+      if (ev.type === "fragment" && ev.fragmentNumber !== null) seen.add(ev.fragmentNumber);
+      subscriber.next(ev);
+    }, options);
+    pumpFragmentList(clients, stream, batch, abort.signal, options.gate, (chunk) => parser.push(chunk))
+      .then(() => {
+        if (abort.signal.aborted) return;
         parser.end();
-      } catch (e) {
-        if (subscriber.closed) return;
-        throw e instanceof Error && e.name === "MkvParseError" ? e : toKvsServiceError(e, "GetMediaForFragmentList");
-      }
-      for (const n of batch) {
-        if (!seen.has(n)) subscriber.next({ type: "missingFragment", fragmentNumber: n, reason: "not in the GetMediaForFragmentList response" });
-      }
-    })().then(
-      () => subscriber.complete(),
-      (e: unknown) => (abort.signal.aborted ? subscriber.complete() : subscriber.error(e)),
-    );
-    return () => {
-      payload?.destroy?.();
-      abort.abort();
-    };
+        for (const n of batch) {
+          if (!seen.has(n)) subscriber.next({ type: "missingFragment", fragmentNumber: n, reason: "not in the GetMediaForFragmentList response" });
+        }
+      })
+      .then(
+        () => subscriber.complete(),
+        (e: unknown) => (abort.signal.aborted ? subscriber.complete() : subscriber.error(e)),
+      );
+    return () => abort.abort();
   });
 }
 
+/** Options of {@link archivedMedia}. */
+export interface ArchivedMediaOptions extends KvsParserOptions {
+  readonly range: TimeRange;
+  readonly gate?: ReadGate;
+  readonly signal?: AbortSignal;
+}
+
 /** The archive reader: every fragment of a time range, in fragment-number order, with its frames. */
-export function archivedMedia(clients: KvsClients, stream: StreamRef, range: TimeRange, options: KvsParserOptions & { signal?: AbortSignal } = {}): Observable<ArchiveEvent> {
-  return defer(() => (options.signal?.aborted ? Promise.resolve([]) : listFragments(clients, stream, range, { signal: options.signal }))).pipe(
-    concatMap((list) => mediaForFragments(clients, stream, list.map((f) => f.fragmentNumber), options)),
+export function archivedMedia(clients: KvsClients, stream: StreamRef, options: ArchivedMediaOptions): Observable<ArchiveEvent> {
+  return defer(() => (options.signal?.aborted ? Promise.resolve([]) : listFragments(clients, stream, { range: options.range, signal: options.signal }))).pipe(
+    concatMap((list) => mediaForFragments(clients, stream, { ...options, fragments: list.map((f) => f.fragmentNumber) })),
   );
 }
 
 /** Options of {@link pollFragments}. */
 export interface PollOptions {
   /** Start of the first poll's window (default: now). */
-  readonly since?: Date;
+  readonly from?: Date;
   /** Time between polls (default 2000 ms). */
   readonly intervalMs?: number;
   /**
@@ -165,13 +212,13 @@ export function pollFragments(clients: KvsClients, stream: StreamRef, options: P
     const now = options.now ?? Date.now;
     const interval = options.intervalMs ?? 2000;
     const settle = options.settleMs ?? 1500;
-    let watermark = (options.since ?? new Date(now())).getTime();
+    let watermark = (options.from ?? new Date(now())).getTime();
     let last: string | null = null;
     (async () => {
       while (!stop.signal.aborted) {
         const until = now() - settle;
         if (until > watermark) {
-          const list = await listFragments(clients, stream, { start: new Date(watermark), end: new Date(until) }, { signal: stop.signal });
+          const list = await listFragments(clients, stream, { range: { start: new Date(watermark), end: new Date(until) }, signal: stop.signal });
           for (const f of list) {
             const t = f.serverTimestamp.getTime();
             if (t < watermark || t >= until) continue; // the range is inclusive at both ends on the service
@@ -194,5 +241,5 @@ export function pollFragments(clients: KvsClients, stream: StreamRef, options: P
 
 /** The polling media reader: new fragments found by {@link pollFragments}, with their media. */
 export function pollMedia(clients: KvsClients, stream: StreamRef, options: PollOptions & KvsParserOptions = {}): Observable<ArchiveEvent> {
-  return pollFragments(clients, stream, options).pipe(concatMap((f) => mediaForFragments(clients, stream, [f.fragmentNumber], options)));
+  return pollFragments(clients, stream, options).pipe(concatMap((f) => mediaForFragments(clients, stream, { ...options, fragments: [f.fragmentNumber] })));
 }

@@ -1,3 +1,5 @@
+import { MkvParseError } from "../ebml/errors.js";
+
 /** Why a KVS call failed, as far as a program needs to know. */
 export type KvsServiceErrorCode =
   | "ResourceNotFoundException"
@@ -11,6 +13,8 @@ export type KvsServiceErrorCode =
   | "ServiceError"
   | "NetworkError"
   | "IdleTimeout"
+  | "MediaError"
+  | "CorruptMedia"
   | "Unknown";
 
 interface Advice {
@@ -30,6 +34,8 @@ const ADVICE: Record<KvsServiceErrorCode, Advice> = {
   ServiceError: { retryable: true, action: "the service failed (5xx): retry with backoff" },
   NetworkError: { retryable: true, action: "the connection failed or was reset: reconnect from the last continuation token" },
   IdleTimeout: { retryable: true, action: "no bytes arrived for too long: reconnect from the last continuation token" },
+  MediaError: { retryable: false, action: "the service reported an error inside the media (AWS_KINESISVIDEO_ERROR_ID): see errorId" },
+  CorruptMedia: { retryable: true, action: "the bytes received do not parse: reconnect from the last continuation token" },
   Unknown: { retryable: false, action: "see the cause" },
 };
 
@@ -47,22 +53,28 @@ export class KvsServiceError extends Error {
   /** The KVS operation that failed. */
   readonly operation: string;
 
-  constructor(code: KvsServiceErrorCode, operation: string, message: string, options: { cause?: unknown; statusCode?: number } = {}) {
+  /** For MediaError: the AWS_KINESISVIDEO_ERROR_ID the service sent (e.g. "4000"). */
+  readonly errorId: string | null;
+
+  constructor(code: KvsServiceErrorCode, operation: string, message: string, options: { cause?: unknown; statusCode?: number; retryable?: boolean; action?: string; errorId?: string | null } = {}) {
     const advice = ADVICE[code];
-    super(`${operation}: ${code}: ${message} (${advice.action})`, { cause: options.cause });
+    const action = options.action ?? advice.action;
+    super(`${operation}: ${code}: ${message} (${action})`, { cause: options.cause });
     this.code = code;
-    this.retryable = advice.retryable;
-    this.action = advice.action;
+    this.retryable = options.retryable ?? advice.retryable;
+    this.action = action;
     this.statusCode = options.statusCode;
     this.operation = operation;
+    this.errorId = options.errorId ?? null;
   }
 }
 
 const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "ECONNABORTED", "EHOSTUNREACH", "UND_ERR_SOCKET", "ERR_STREAM_PREMATURE_CLOSE"]);
 
-/** Maps anything an AWS SDK call or its body stream threw to a {@link KvsServiceError}. */
+/** Maps anything an AWS SDK call or its body stream threw (or the parser, on bad bytes) to a {@link KvsServiceError}. */
 export function toKvsServiceError(err: unknown, operation: string): KvsServiceError {
   if (err instanceof KvsServiceError) return err;
+  if (err instanceof MkvParseError) return new KvsServiceError("CorruptMedia", operation, err.message, { cause: err });
   const e = (err ?? {}) as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number }; $fault?: string };
   const status = e.$metadata?.httpStatusCode;
   const name = e.name ?? "";
@@ -77,4 +89,24 @@ export function toKvsServiceError(err: unknown, operation: string): KvsServiceEr
     return new KvsServiceError("ServiceError", operation, message, { cause: err, statusCode: status });
   }
   return new KvsServiceError("Unknown", operation, `${name ? `${name}: ` : ""}${message}`, { cause: err, statusCode: status });
+}
+
+/** What the GetMedia reference says each in-stream AWS_KINESISVIDEO_ERROR_ID means, and whether a retry can help. */
+const MEDIA_ERRORS: Record<string, Advice> = {
+  "3002": { retryable: true, action: "the service failed writing the stream: retry from the last continuation token" },
+  "4000": { retryable: false, action: "the requested fragment is not in the stream (expired or never written): start from EARLIEST, NOW or a timestamp" },
+  "4500": { retryable: false, action: "the stream's KMS key denies access: grant kms:Decrypt to these credentials" },
+  "4501": { retryable: false, action: "the stream's KMS key is disabled: enable it" },
+  "4502": { retryable: false, action: "KMS rejected the request for the stream's key: check the key and its policy" },
+  "4503": { retryable: true, action: "KMS is unavailable: retry with backoff" },
+  "4504": { retryable: false, action: "the stream's KMS key cannot be used this way: check its key usage" },
+  "4505": { retryable: false, action: "the stream's KMS key is in an invalid state (pending deletion?): restore it" },
+  "4506": { retryable: false, action: "the stream's KMS key was not found: check the stream's encryption settings" },
+  "5000": { retryable: true, action: "the service had an internal error: retry with backoff" },
+};
+
+/** The error the service reported inside a GetMedia body (AWS_KINESISVIDEO_ERROR_CODE / _ERROR_ID tags). */
+export function mediaError(operation: string, code: string | null, id: string | null): KvsServiceError {
+  const advice = (id !== null ? MEDIA_ERRORS[id.trim()] : undefined) ?? { retryable: false, action: "the service reported an error inside the media" };
+  return new KvsServiceError("MediaError", operation, `${code ?? "error"}${id !== null ? ` (AWS_KINESISVIDEO_ERROR_ID ${id})` : ""}`, { retryable: advice.retryable, action: advice.action, errorId: id });
 }

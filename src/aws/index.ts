@@ -1,11 +1,13 @@
-// The KVS consumers on the AWS SDK v3 clients.
-export { KvsClients, streamParams, streamKey, type KvsConfig, type StreamRef } from "./clients.js";
-export { KvsServiceError, toKvsServiceError, type KvsServiceErrorCode } from "./errors.js";
-export { getMedia, openGetMedia, pumpGetMedia, toStartSelector, type StartFrom, type GetMediaOptions, type PumpOptions } from "./get-media.js";
-export { liveMedia, type LiveMediaOptions, type LiveStatus } from "./live-media.js";
-export { FragmentDeduper, ReadPosition } from "./dedupe.js";
-export { backoffDelay, sleep, type RetryPolicy } from "./backoff.js";
+// kvs-parser/aws: readers of Kinesis Video Streams on the AWS SDK v3 clients (peer dependencies).
+export { KvsClients, type KvsConfig, type SdkClientConfig, type StreamRef } from "./clients.js";
+export { KvsServiceError, type KvsServiceErrorCode } from "./errors.js";
+export { getMedia, type StartFrom, type GetMediaOptions } from "./get-media.js";
+export { liveMedia, type LiveMediaOptions, type LiveStatus, type LiveEvent, type CatchUpOptions } from "./live-media.js";
+export type { ReadGate } from "./read-gate.js";
+export type { RetryPolicy } from "./backoff.js";
+export type { PacerOptions, PacerWait } from "./pacer.js";
 export {
   listFragments, mediaForFragments, archivedMedia, pollFragments, pollMedia, MAX_FRAGMENTS_PER_CALL,
   type FragmentInfo, type TimeRange, type ArchiveEvent, type MissingFragmentEvent, type PollOptions,
+  type ListFragmentsOptions, type MediaForFragmentsOptions, type ArchivedMediaOptions,
 } from "./archive.js";

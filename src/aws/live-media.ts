@@ -1,34 +1,65 @@
 import { Observable } from "rxjs";
-import type { KvsEvent, KvsParserOptions } from "../kvs/parser.js";
-import { KvsParser } from "../kvs/parser.js";
+import type { FragmentDiscardedEvent } from "../kvs/fragment.js";
+import { KvsParser, type KvsEvent, type KvsParserOptions } from "../kvs/parser.js";
+import { compareFragmentNumbers } from "../kvs/fragment-number.js";
 import { linkedAbort } from "./abort.js";
+import { listFragments, pumpFragmentList } from "./archive.js";
 import { backoffDelay, sleep, type RetryPolicy } from "./backoff.js";
 import type { KvsClients, StreamRef } from "./clients.js";
-import { FragmentDeduper, ReadPosition } from "./dedupe.js";
-import { toKvsServiceError, type KvsServiceError } from "./errors.js";
-import { pumpGetMedia, type StartFrom } from "./get-media.js";
+import { FragmentDeduper, FragmentUnavailable, MissedStartFragment, ReadPosition, type DeduperOptions } from "./dedupe.js";
+import { KvsServiceError, toKvsServiceError } from "./errors.js";
+import { inStreamError, pumpGetMedia, type StartFrom } from "./get-media.js";
+import type { PacerWait } from "./pacer.js";
+import type { ReadGate } from "./read-gate.js";
 
 /** What the live reader is doing, for logs and metrics. */
 export type LiveStatus =
   | { readonly type: "connecting"; readonly from: StartFrom; readonly attempt: number }
+  /** The call waits for the stream's call rate or a free open slot in this process. */
+  | ({ readonly type: "waiting" } & PacerWait)
   | { readonly type: "connected"; readonly from: StartFrom }
   | { readonly type: "ended"; readonly fragments: number }
+  /** Reading a backlog with ListFragments + GetMediaForFragmentList (GetMedia sends ~5 fragments/s when behind). */
+  | { readonly type: "catchingUp"; readonly fragments: number; readonly after: string }
   | { readonly type: "retrying"; readonly error: KvsServiceError; readonly attempt: number; readonly delayMs: number };
 
+/** What the live reader emits: the parser's events, and (with `resumeCutFragments: "restart"`) discard markers. */
+export type LiveEvent = KvsEvent | FragmentDiscardedEvent;
+
+/** How the live reader works off a backlog. */
+export interface CatchUpOptions {
+  /** Switch to GetMediaForFragmentList when a fragment arrives this far behind now (MILLIS_BEHIND_NOW, default 20 000 ms). */
+  readonly behindMs?: number;
+  /** Fragments per GetMediaForFragmentList call (default 200). */
+  readonly batchSize?: number;
+  /** Only fragments older than this are listed (ListFragments is eventually consistent; default 5000 ms). */
+  readonly settleMs?: number;
+}
+
 /** Options of {@link liveMedia}. */
-export interface LiveMediaOptions extends KvsParserOptions {
+export interface LiveMediaOptions extends Omit<KvsParserOptions, "recover"> {
   /** Where to start when there is nothing to resume after (default NOW). */
   readonly from?: StartFrom;
   /** Resume strictly after this fragment (a checkpoint); wins over `from`. */
   readonly after?: { readonly fragmentNumber: string; readonly continuationToken?: string | null } | null;
   /** Abort a connection that delivered no byte for this long (default 10 000 ms; GetMedia ends idle responses after ~3 s). */
   readonly idleTimeoutMs?: number;
-  /** Backoff between failed connections. */
+  /** Backoff between failed connections; `maxAttempts` counts failures in a row without a fragment delivered. */
   readonly retry?: RetryPolicy;
-  /** Least time between two GetMedia calls (default 250 ms: under the 5 calls/s/stream limit). */
-  readonly minCallIntervalMs?: number;
-  /** Ask GetDataEndpoint again after this many consecutive failures (default 3). */
+  /** Ask GetDataEndpoint again after this many failures in a row (default 3). */
   readonly refreshEndpointAfter?: number;
+  /** Connections in a row whose bytes do not parse, without a fragment delivered, before giving up with CorruptMedia (default 5). */
+  readonly maxCorruptAttempts?: number;
+  /** Backlog reading with GetMediaForFragmentList (default on); false: GetMedia only. */
+  readonly catchUp?: CatchUpOptions | false;
+  /** Lets a slow consumer hold the reading back: the socket fills and TCP slows the service. */
+  readonly gate?: ReadGate;
+  /**
+   * A fragment cut mid-way by a failed connection: "skip" (default) delivers only its frames not yet
+   * delivered (each frame exactly once, lowest latency); "restart" emits a `fragmentDiscarded` event and
+   * delivers it again from its first frame, so every fragment's frames come from one clean read.
+   */
+  readonly resumeCutFragments?: "skip" | "restart";
   /** Stops the reader (it then completes). */
   readonly signal?: AbortSignal;
   /** Called on every connection state change. */
@@ -37,65 +68,165 @@ export interface LiveMediaOptions extends KvsParserOptions {
   readonly random?: () => number;
 }
 
+/** Internal: a fragment arrived far behind now; read the backlog another way. */
+class BehindNow extends Error {}
+
 /**
- * The continuous GetMedia reader: reconnects when a response ends (idle ~3 s, ~45 min), resets or
- * stalls, resuming from the last CONTINUATION_TOKEN; delivers every fragment and frame exactly once and
- * in order (deduplicated by fragment number); backs off with jitter on connection/TPS limits and
- * errors; refreshes the data endpoint after repeated failures. Completes when `signal` aborts;
- * unsubscribing closes the connection and clears every timer. Errors only for non-retryable failures.
+ * The continuous GetMedia reader. Reconnects when a response ends (idle ~3 s, ~45 min), resets, stalls,
+ * or brings bytes that do not parse, resuming from the last CONTINUATION_TOKEN (a fragment cut before
+ * its first completion is restarted at its SERVER_TIMESTAMP). Delivers every fragment and frame exactly
+ * once and in order; a fragment is delivered whole or not at all (it counts only once its closing tags
+ * arrived). Works off a backlog with ListFragments + GetMediaForFragmentList, then returns to GetMedia.
+ * Backs off with jitter on limits and errors (pacing all GetMedia calls of the process per stream);
+ * refreshes the data endpoint after repeated failures. Errors only for non-retryable failures
+ * (including an error the service reports inside the body, as MediaError). Completes when `signal`
+ * aborts; unsubscribing closes the connection and clears every timer.
  */
-export function liveMedia(clients: KvsClients, stream: StreamRef, options: LiveMediaOptions = {}): Observable<KvsEvent> {
-  return new Observable<KvsEvent>((subscriber) => {
+export function liveMedia(clients: KvsClients, stream: StreamRef, options: LiveMediaOptions = {}): Observable<LiveEvent> {
+  return new Observable<LiveEvent>((subscriber) => {
     const stop = linkedAbort(options.signal);
     const position = new ReadPosition(options.after ?? null);
+    const userFrom: StartFrom = options.from ?? "NOW";
+    if (position.lastCompleted === null && typeof userFrom === "object" && userFrom.type === "FRAGMENT_NUMBER") position.startAt = userFrom.fragmentNumber;
     const idleMs = options.idleTimeoutMs ?? 10_000;
-    const minInterval = options.minCallIntervalMs ?? 250;
     const refreshAfter = options.refreshEndpointAfter ?? 3;
+    const maxCorrupt = options.maxCorruptAttempts ?? 5;
     const retry = options.retry ?? {};
-    const parserOptions: KvsParserOptions = { maxElementSize: options.maxElementSize, maxBlockSize: options.maxBlockSize, maxDepth: options.maxDepth, recover: true };
+    const catchUpOptions = options.catchUp === false ? null : (options.catchUp ?? {});
+    const behindMs = catchUpOptions?.behindMs ?? 20_000;
+    let catchUpEnabled = catchUpOptions !== null;
+    let catchUpCooldownUntil = 0;
+    const parserOptions: KvsParserOptions = { maxElementSize: options.maxElementSize, maxBlockSize: options.maxBlockSize, maxDepth: options.maxDepth, recover: false };
+    const status = options.onStatus;
+    const restartCut = options.resumeCutFragments === "restart";
 
     const startFrom = (): StartFrom => {
       if (position.continuationToken) return { type: "CONTINUATION_TOKEN", token: position.continuationToken };
       if (position.lastCompleted) return { type: "FRAGMENT_NUMBER", fragmentNumber: position.lastCompleted };
-      return options.from ?? "NOW";
+      const partial = position.partial;
+      if (partial) {
+        // Cut inside the first fragment: start at it again (at its timestamp, whatever FRAGMENT_NUMBER means).
+        position.startAt = partial.number;
+        return partial.serverTimestampMs !== null ? { type: "SERVER_TIMESTAMP", timestamp: new Date(partial.serverTimestampMs) } : { type: "FRAGMENT_NUMBER", fragmentNumber: partial.number };
+      }
+      return userFrom;
     };
 
-    /** One GetMedia response, start to end; resolves with the fragments it completed. */
-    const connect = async (from: StartFrom): Promise<number> => {
-      let completed = 0;
+    /** Parses one response's chunks through a deduper; `onFragment` runs after each delivered fragment. */
+    const pipeline = (deduperOptions: DeduperOptions, onFragment: (ev: Extract<KvsEvent, { type: "fragment" }>) => void) => {
       const deduper = new FragmentDeduper(position, (ev) => {
-        if (ev.type === "fragment") completed++;
         subscriber.next(ev);
+        if (ev.type === "fragment") onFragment(ev);
+      }, { ...deduperOptions, restartCutFragments: restartCut });
+      return new KvsParser((ev) => {
+        const failure = inStreamError(ev, "GetMedia");
+        if (failure) throw failure;
+        deduper.push(ev);
+      }, parserOptions);
+    };
+
+    /** One GetMedia response, start to end. */
+    const connect = async (from: StartFrom, progress: () => void): Promise<void> => {
+      const parser = pipeline({ requireClosingTags: true }, (ev) => {
+        progress();
+        if (catchUpEnabled && (ev.millisBehindNow ?? 0) > behindMs && performance.now() > catchUpCooldownUntil && position.lastServerTimestampMs !== null) throw new BehindNow();
       });
-      const parser = new KvsParser((ev) => deduper.push(ev), parserOptions);
-      // No parser.end(): a fragment is whole only once its closing tags arrived; a cut one is fetched again.
-      await pumpGetMedia(clients, stream, from, { idleTimeoutMs: idleMs, signal: stop.signal, onConnected: () => options.onStatus?.({ type: "connected", from }) }, (chunk) => parser.push(chunk));
-      return completed;
+      // No parser.end(): a fragment is whole only once its closing tags arrived; a cut one is read again.
+      await pumpGetMedia(clients, stream, {
+        from, idleTimeoutMs: idleMs, signal: stop.signal, gate: options.gate,
+        onConnected: () => status?.({ type: "connected", from }),
+        onWait: (w) => status?.({ type: "waiting", ...w }),
+      }, (chunk) => parser.push(chunk));
+    };
+
+    /** Reads `fragments` (in order) with GetMediaForFragmentList; every one must come, else FragmentUnavailable. */
+    const readList = async (fragments: readonly string[], progress: () => void): Promise<void> => {
+      const parser = pipeline({ requireClosingTags: false, expected: fragments }, progress);
+      await pumpFragmentList(clients, stream, fragments, stop.signal, options.gate, (chunk) => parser.push(chunk));
+      if (stop.signal.aborted) return;
+      parser.end();
+      const last = fragments[fragments.length - 1]!;
+      if (position.lastCompleted === null || compareFragmentNumbers(position.lastCompleted, last) < 0) throw new FragmentUnavailable(last, "not in the GetMediaForFragmentList response");
+    };
+
+    /** Works off the backlog after the last completed fragment, in batches, then hands back to GetMedia. */
+    const catchUp = async (progress: () => void): Promise<void> => {
+      const after = position.lastCompleted!;
+      const settle = catchUpOptions?.settleMs ?? 5000;
+      const list = await listFragments(clients, stream, { range: { start: new Date(position.lastServerTimestampMs!), end: new Date(Date.now() - settle) }, signal: stop.signal });
+      const backlog = list.map((f) => f.fragmentNumber).filter((n) => compareFragmentNumbers(n, after) > 0);
+      if (backlog.length < 2) {
+        catchUpCooldownUntil = performance.now() + Math.max(settle, 5000);
+        return;
+      }
+      status?.({ type: "catchingUp", fragments: backlog.length, after });
+      const size = Math.max(1, Math.min(1000, catchUpOptions?.batchSize ?? 200));
+      for (let i = 0; i < backlog.length && !stop.signal.aborted; i += size) await readList(backlog.slice(i, i + size), progress);
     };
 
     const run = async () => {
       let failures = 0;
-      let lastCall = -Infinity;
+      let corrupt = 0;
       while (!stop.signal.aborted) {
-        const wait = lastCall + minInterval - performance.now();
-        if (wait > 0) await sleep(wait, stop.signal);
-        if (stop.signal.aborted) break;
-        lastCall = performance.now();
+        let delivered = 0;
+        const progress = () => delivered++;
         const from = startFrom();
-        options.onStatus?.({ type: "connecting", from, attempt: failures + 1 });
         try {
-          const fragments = await connect(from);
+          status?.({ type: "connecting", from, attempt: failures + 1 });
+          await connect(from, progress);
           failures = 0;
-          options.onStatus?.({ type: "ended", fragments });
+          corrupt = 0;
+          status?.({ type: "ended", fragments: delivered });
         } catch (e) {
+          if (stop.signal.aborted) break;
+          const partial = position.partial;
+          if (restartCut && partial !== null && partial.frames > 0) {
+            subscriber.next({ type: "fragmentDiscarded", fragmentNumber: partial.number, frames: partial.frames, reason: e instanceof Error ? e.message : String(e) });
+            partial.frames = 0;
+          }
+          if (delivered > 0) {
+            failures = 0;
+            corrupt = 0;
+          }
+          try {
+            if (e instanceof MissedStartFragment) {
+              // FRAGMENT_NUMBER read as "after": fetch the fragment the reader must start with.
+              await readList([e.wanted], progress);
+              continue;
+            }
+            if (e instanceof BehindNow) {
+              await catchUp(progress);
+              continue;
+            }
+          } catch (inner) {
+            if (stop.signal.aborted) break;
+            if (e instanceof BehindNow && !(inner instanceof FragmentUnavailable)) {
+              // Catch-up is an optimisation: without ListFragments/GetMediaForFragmentList rights, GetMedia goes on.
+              const err = toKvsServiceError(inner, "GetMediaForFragmentList");
+              if (!err.retryable) catchUpEnabled = false;
+              catchUpCooldownUntil = performance.now() + 10_000;
+              continue;
+            }
+            if (inner instanceof FragmentUnavailable) {
+              if (e instanceof BehindNow) {
+                catchUpCooldownUntil = performance.now() + 10_000; // GetMedia goes on from the last fragment read
+                continue;
+              }
+              throw new KvsServiceError("MediaError", "GetMediaForFragmentList", inner.message, { cause: inner, retryable: false, action: "the fragment to start at is not in the stream (expired?): start from EARLIEST, NOW or a timestamp" });
+            }
+            e = inner;
+          }
           const err = toKvsServiceError(e, "GetMedia");
           if (!err.retryable) throw err;
+          if (err.code === "CorruptMedia" && ++corrupt >= maxCorrupt) {
+            throw new KvsServiceError("CorruptMedia", "GetMedia", `${corrupt} connections in a row brought bytes that do not parse, after fragment ${position.lastCompleted ?? "(none)"}`, { cause: err, retryable: false, action: "the stream's media is malformed at this point: inspect it, or resume after the next fragment" });
+          }
           failures++;
           if (retry.maxAttempts !== undefined && failures >= retry.maxAttempts) throw err;
           if (failures >= refreshAfter || err.code === "InvalidEndpointException") clients.invalidateEndpoint(stream, "GET_MEDIA");
           const limited = err.code === "ConnectionLimitExceededException" || err.code === "ClientLimitExceededException" || err.code === "ThrottlingException";
           const delayMs = backoffDelay(failures, retry, limited, options.random);
-          options.onStatus?.({ type: "retrying", error: err, attempt: failures, delayMs });
+          status?.({ type: "retrying", error: err, attempt: failures, delayMs });
           await sleep(delayMs, stop.signal);
         }
       }

@@ -7,7 +7,7 @@ import { FanOutHub } from "../consumer/fan-out.js";
 import { FileCheckpointStore } from "../consumer/file-store.js";
 import { avccToAnnexB, parseAvcDecoderConfig, type AvcDecoderConfig } from "../codec/h264.js";
 import { splitClusters } from "../kvs/fragment-writer.js";
-import type { FragmentWithFrames } from "../rx/parse.js";
+import type { FragmentWithFrames } from "../rx/with-frames.js";
 import { KvsClients } from "../aws/clients.js";
 import { startLocalKvs } from "../testing/local-kvs.js";
 
@@ -45,7 +45,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const work = mkdtempSync(join(tmpdir(), "kvs-parser-demo-"));
   const kvs = await startLocalKvs({ streams: { "demo-camera": {} }, idleEndMs: 1000 });
   const clients = new KvsClients({ region: "us-east-1", endpoint: kvs.endpoint, credentials: { accessKeyId: "demo", secretAccessKey: "demo" } });
-  const hub = new FanOutHub(clients, "demo-camera", { from: "EARLIEST", bufferFragments: 8, live: { minCallIntervalMs: 250 } });
+  const hub = new FanOutHub(clients, "demo-camera", { bufferBytes: 4 * 1024 * 1024 });
   const store = new FileCheckpointStore(join(work, "checkpoints"));
   const thumbs = join(work, "keyframes");
   mkdirSync(thumbs, { recursive: true });
@@ -95,7 +95,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
     const start = (app: AppReport) => {
       const c = consume(clients, "demo-camera", {
-        app: app.name, store, source: hub.source(),
+        app: app.name, store, source: hub.source(), from: "EARLIEST",
         handler: async (item) => {
           await handlers[app.name]!(item);
           app.handled.push(item.fragment.fragmentNumber!);

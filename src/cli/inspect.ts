@@ -4,7 +4,7 @@ import { MkvParseError } from "../ebml/errors.js";
 import type { FragmentEvent } from "../kvs/fragment.js";
 import type { KvsEvent } from "../kvs/parser.js";
 import type { Track } from "../matroska/model.js";
-import { parseMkv } from "../rx/parse.js";
+import { parseMkv } from "../rx/parse-mkv.js";
 import type { ByteSource } from "../rx/source.js";
 import { intOption, UsageError, type Command } from "./args.js";
 

@@ -4,15 +4,10 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { sleep } from "../aws/backoff.js";
 import type { LeaseState, LeaseTable } from "./lease.js";
-import { CheckpointConflictError, validateCheckpoint, type Checkpoint, type CheckpointStore, type PutOptions } from "./store.js";
+import { CheckpointConflictError, checkpointKey, validateCheckpoint, type Checkpoint, type CheckpointStore, type PutOptions } from "./store.js";
 
 /** Fragment numbers have up to 128 digits: padded to this width they compare as strings. */
 const KEY_WIDTH = 128;
-
-/** The item key of a (stream, app) pair. */
-export function checkpointKey(stream: string, app: string): string {
-  return `${encodeURIComponent(stream)}|${encodeURIComponent(app)}`;
-}
 
 function sortable(fragmentNumber: string): string {
   return fragmentNumber.replace(/^0+(?=\d)/, "").padStart(KEY_WIDTH, "0");

@@ -1,7 +1,10 @@
-// Checkpointed cursors: stores, leases, consume(), in-process fan-out.
+// kvs-parser/consumer: checkpointed apps on KVS streams: stores, consume(), leases, in-process fan-out.
 export { CheckpointConflictError, MemoryCheckpointStore, type Checkpoint, type CheckpointStore, type PutOptions } from "./store.js";
-export { FileCheckpointStore, type BeforeRenameHook } from "./file-store.js";
-export { DynamoDbCheckpointStore, DynamoDbLeaseTable, ensureCheckpointTable, checkpointKey } from "./dynamodb-store.js";
-export { acquireLease, MemoryLeaseTable, type Lease, type LeaseOptions, type LeaseState, type LeaseTable } from "./lease.js";
-export { consume, type ConsumeOptions, type Consumer, type ConsumerSummary, type FragmentSource, type Lag } from "./consume.js";
+export { FileCheckpointStore } from "./file-store.js";
+export { DynamoDbCheckpointStore, DynamoDbLeaseTable, ensureCheckpointTable } from "./dynamodb-store.js";
+export { MemoryLeaseTable, LeaseLostError, type LeaseOptions, type LeaseState, type LeaseTable } from "./lease.js";
+export { consume, type ConsumeOptions, type Consumer, type ConsumerSummary, type Lag } from "./consume.js";
+export type { CheckpointEvery } from "./checkpoint-policy.js";
+export type { HandlerErrorPolicy } from "./handler.js";
+export { liveSource, type FragmentSource, type SourceRequest, type LiveSourceOptions } from "./source.js";
 export { FanOutHub, type FanOutOptions } from "./fan-out.js";

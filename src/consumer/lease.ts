@@ -28,11 +28,21 @@ export interface LeaseOptions {
   readonly renewMs?: number;
 }
 
+/** A lease this worker held is gone: another worker took it, or it could not be renewed in time (see `cause`). */
+export class LeaseLostError extends Error {
+  override readonly name = "LeaseLostError";
+  /** Always "LEASE_LOST". */
+  readonly code = "LEASE_LOST" as const;
+  constructor(readonly key: string, readonly owner: string, message: string, options?: { cause?: unknown }) {
+    super(`lease ${key} lost by ${owner}: ${message}`, options);
+  }
+}
+
 /** A held lease: renewed in the background until released or lost. */
 export interface Lease {
   readonly key: string;
   readonly owner: string;
-  /** Aborted when the lease is lost (another worker took it, or renewing failed) or released. */
+  /** Aborted when the lease is lost (reason: a {@link LeaseLostError}) or released. */
   readonly signal: AbortSignal;
   /** Stops renewing and gives the lease up. */
   release(): Promise<void>;
@@ -41,7 +51,8 @@ export interface Lease {
 /**
  * Waits until this worker holds the lease for `key` (KCL style: a holder proves it is alive by bumping
  * a counter; a counter that stands still for failoverMs lets another worker take over with a
- * conditional write), then keeps renewing it. Resolves null if `signal` aborts first.
+ * conditional write), then keeps renewing it. Resolves null if `signal` aborts first; rejects with the
+ * table's own error (access denied, say) rather than hiding it as "lease lost".
  */
 export async function acquireLease(table: LeaseTable, key: string, options: LeaseOptions, signal?: AbortSignal): Promise<Lease | null> {
   const failoverMs = options.failoverMs ?? 10_000;
@@ -58,25 +69,31 @@ export async function acquireLease(table: LeaseTable, key: string, options: Leas
       observed = current;
       observedAt = now;
     }
-    if (take && (await table.claim(key, options.owner, current))) return holdLease(table, key, options.owner, renewMs);
+    if (take && (await table.claim(key, options.owner, current))) return holdLease(table, key, options.owner, renewMs, failoverMs);
     await sleep(renewMs, signal);
   }
   return null;
 }
 
-function holdLease(table: LeaseTable, key: string, owner: string, renewMs: number): Lease {
+function holdLease(table: LeaseTable, key: string, owner: string, renewMs: number, failoverMs: number): Lease {
   const ctl = new AbortController();
   const loop = (async () => {
+    let renewedAt = performance.now();
+    let lastError: unknown;
     while (!ctl.signal.aborted) {
       await sleep(renewMs, ctl.signal);
       if (ctl.signal.aborted) break;
-      let ok = false;
       try {
-        ok = await table.renew(key, owner);
-      } catch {
-        ok = false;
+        if (!(await table.renew(key, owner))) {
+          ctl.abort(new LeaseLostError(key, owner, "another worker holds it now"));
+          break;
+        }
+        renewedAt = performance.now();
+      } catch (e) {
+        // Throttling or a network error: keep trying until others could take the lease over.
+        lastError = e;
+        if (performance.now() - renewedAt >= failoverMs) ctl.abort(new LeaseLostError(key, owner, `not renewed for ${failoverMs} ms`, { cause: lastError }));
       }
-      if (!ok) ctl.abort(new Error(`lease ${key} lost by ${owner}`));
     }
   })();
   return {

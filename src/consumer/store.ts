@@ -16,6 +16,11 @@ export interface PutOptions {
   readonly owner?: string;
 }
 
+/** The key of a (stream, app) pair in a store or lease table. */
+export function checkpointKey(stream: string, app: string): string {
+  return `${encodeURIComponent(stream)}|${encodeURIComponent(app)}`;
+}
+
 /** Persists checkpoints per (stream, app). A checkpoint never moves backwards. */
 export interface CheckpointStore {
   /** The app's checkpoint on the stream, or null when it has none. */

@@ -350,7 +350,10 @@ export class EbmlReader {
     const dataStart = start + this.hLen;
     const info = this.schema.get(id);
     if (info === undefined && isReservedId(id)) throw this.error("INVALID_ID", `reserved element ID 0x${id.toString(16)}`, start);
-    if (this.depth > 0 && this.unknown[this.depth - 1]) this.closeUnknownFor(id, info, start);
+    if (this.depth > 0) {
+      if (this.unknown[this.depth - 1]) this.closeUnknownFor(id, info, start);
+      else if (info !== undefined && !info.global && !info.parents.includes(this.ids[this.depth - 1]!)) this.checkPlacement(info, start);
+    }
     const parentEnd = this.depth > 0 ? this.ends[this.depth - 1]! : Infinity;
     if (size >= 0 && dataStart + size > parentEnd) {
       throw this.error("SIZE_BEYOND_PARENT", `${this.schema.name(id)} of ${size} bytes overruns its parent by ${dataStart + size - parentEnd} bytes`, start);
@@ -403,6 +406,20 @@ export class EbmlReader {
     this.start = null;
     this.fail(err);
     throw err;
+  }
+
+  /**
+   * An element that belongs at the top level or in an enclosing master cannot sit inside a sized master
+   * that has not ended: the bytes are cut or corrupt (e.g. a fragment cut mid-block, the next one's EBML
+   * header read as the block's tail). Elements defined elsewhere entirely are let through.
+   */
+  private checkPlacement(info: ElementInfo, start: number): void {
+    let belongsAbove = info.parents.length === 0;
+    for (let d = this.depth - 2; d >= 0 && !belongsAbove; d--) belongsAbove = info.parents.includes(this.ids[d]!);
+    if (belongsAbove) {
+      const parent = this.schema.name(this.ids[this.depth - 1]!);
+      throw this.error("MISPLACED_ELEMENT", `${info.name} inside ${parent}, which has ${this.ends[this.depth - 1]! - start} bytes left`, start);
+    }
   }
 
   /** Closes unknown-size masters that cannot contain element `id` (the EBML rule for unknown sizes). */

@@ -132,3 +132,11 @@ export function writeFragmentException(fragmentNumber: string, errorCode: string
     [KvsTag.ExceptionMessage, message],
   ])]);
 }
+
+/** What GetMedia sends when it fails inside an HTTP 200 body: a document with ERROR_CODE / ERROR_ID tags. */
+export function writeStreamError(errorCode: string, errorId: number, ebmlHeader: Uint8Array): Uint8Array {
+  return concatBytes([ebmlHeader, unknownSizeHeader(ID.Segment), tagsElement([
+    [KvsTag.ErrorCode, errorCode],
+    [KvsTag.ErrorId, String(errorId)],
+  ])]);
+}

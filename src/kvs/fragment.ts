@@ -12,6 +12,20 @@ export interface FragmentError {
 }
 
 /**
+ * From a live reader (liveMedia with `resumeCutFragments: "restart"`): the connection was cut inside
+ * this fragment after some of its frames went out; drop them, the fragment comes again from its first
+ * frame. Parsers never emit it.
+ */
+export interface FragmentDiscardedEvent {
+  readonly type: "fragmentDiscarded";
+  readonly fragmentNumber: string;
+  /** Frames of it delivered before the cut. */
+  readonly frames: number;
+  /** Why the connection ended. */
+  readonly reason: string;
+}
+
+/**
  * One KVS fragment (one MKV Segment of GetMedia / GetMediaForFragmentList output), emitted after its
  * last frame. For plain MKV input each Segment is a fragment whose KVS fields are null.
  */

@@ -2,7 +2,8 @@ import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { compareFragmentNumbers } from "../kvs/fragment-number.js";
-import { splitClusters, syntheticFragmentNumber, writeFragmentException, writeKvsClosingTags, writeKvsFragment, type ProducerCluster } from "../kvs/fragment-writer.js";
+import { concatBytes } from "../ebml/writer.js";
+import { splitClusters, syntheticFragmentNumber, writeFragmentException, writeKvsClosingTags, writeKvsFragment, writeStreamError, type ProducerCluster } from "../kvs/fragment-writer.js";
 
 /** A fault the endpoint injects into a GetMedia / GetMediaForFragmentList response. */
 export type Fault =
@@ -17,7 +18,13 @@ export type Fault =
   /** Send the body in `pieceBytes` pieces, `delayMs` apart. */
   | { readonly kind: "slowDrip"; readonly pieceBytes?: number; readonly delayMs?: number }
   /** Send half of the next fragment, then end the response normally. */
-  | { readonly kind: "truncate" };
+  | { readonly kind: "truncate" }
+  /** Write `length` garbage bytes into the body after `afterBytes` (default: inside the next fragment's Cluster), then go on. */
+  | { readonly kind: "corrupt"; readonly afterBytes?: number; readonly length?: number }
+  /** Cut the next fragment in the middle of a block and go on with the fragment after it (a cut block on the wire). */
+  | { readonly kind: "cutBlock" }
+  /** Report an error inside the HTTP 200 body, as GetMedia does (AWS_KINESISVIDEO_ERROR_CODE / _ERROR_ID tags), then end. */
+  | { readonly kind: "streamError"; readonly id: number; readonly code?: string };
 
 /** A stream the endpoint serves. */
 export interface LocalStreamOptions {
@@ -45,6 +52,13 @@ export interface LocalKvsOptions {
   readonly now?: () => number;
   /** Seed of the order ListFragments returns fragments in (default 1). */
   readonly seed?: number;
+  /**
+   * How GetMedia reads StartSelector FRAGMENT_NUMBER: "after" the fragment, as the API reference says
+   * (default), or "at" it, as the field's own doc and Amazon Connect's use have it.
+   */
+  readonly fragmentNumberStart?: "at" | "after";
+  /** Fragments per second GetMedia sends while behind the newest fragment (default 5, as KVS when catching up). */
+  readonly catchUpFragmentsPerSecond?: number;
 }
 
 /** A stored fragment. */
@@ -82,6 +96,15 @@ export interface FragmentWritten {
   readonly stream: string;
   readonly fragmentNumber: string;
   readonly at: number;
+}
+
+/** startIndex: the fragment asked for is not (or no longer) in the stream. */
+const NOT_FOUND = -1;
+
+/** Options of {@link LocalKvs.putMedia} and {@link LocalKvs.appendClusters}. */
+export interface AppendOptions {
+  /** Server timestamp of the first fragment, later ones following the media's own times (default: now, for all). */
+  readonly serverStartMs?: number;
 }
 
 class ServiceFailure extends Error {
@@ -157,20 +180,21 @@ export class LocalKvs extends EventEmitter {
   }
 
   /** Ingests a producer MKV: one fragment per Cluster, new fragment numbers, server time now; wakes live readers. */
-  putMedia(stream: string, mkv: Uint8Array): StoredFragment[] {
-    return this.appendClusters(stream, splitClusters(mkv));
+  putMedia(stream: string, mkv: Uint8Array, options: AppendOptions = {}): StoredFragment[] {
+    return this.appendClusters(stream, splitClusters(mkv), options);
   }
 
   /** Appends already split clusters as new fragments (see splitClusters). */
-  appendClusters(stream: string, clusters: readonly ProducerCluster[]): StoredFragment[] {
+  appendClusters(stream: string, clusters: readonly ProducerCluster[], options: AppendOptions = {}): StoredFragment[] {
     const s = this.stream(stream);
     const added: StoredFragment[] = [];
+    const first = clusters[0]?.timestampMs ?? 0;
     for (let i = 0; i < clusters.length; i++) {
       const c = clusters[i]!;
       const next = clusters[i + 1];
       const f: StoredFragment = {
         fragmentNumber: syntheticFragmentNumber(s.nextIndex++),
-        serverTimestampMs: this.now(),
+        serverTimestampMs: options.serverStartMs === undefined ? this.now() : options.serverStartMs + (c.timestampMs - first),
         producerTimestampMs: c.timestampMs,
         lengthMs: next ? Math.max(0, next.timestampMs - c.timestampMs) : 1000,
         cluster: c,
@@ -181,6 +205,11 @@ export class LocalKvs extends EventEmitter {
     }
     for (const wake of [...s.wakers]) wake();
     return added;
+  }
+
+  /** Drops the stream's oldest `count` fragments, as retention expiry does. */
+  expire(stream: string, count: number): void {
+    this.stream(stream).fragments.splice(0, count);
   }
 
   /** The stream's fragments, oldest first. */
@@ -200,12 +229,13 @@ export class LocalKvs extends EventEmitter {
   randomFaults(options: { seed?: number; everyMs?: number; kinds?: readonly Fault["kind"][] } = {}): () => void {
     const random = mulberry32(options.seed ?? 7);
     const kinds = options.kinds ?? ["reset", "stall", "truncate", "http5xx", "throttle"];
+    const nextCall = new Set<Fault["kind"]>(["http5xx", "throttle", "corrupt", "cutBlock"]);
     this.randomTimer = setInterval(() => {
       for (const s of this.streams.values()) {
         const kind = kinds[Math.floor(random() * kinds.length)]!;
         const open = [...(this.interrupt.get(s.name) ?? [])];
         open[Math.floor(random() * open.length)]?.(kind);
-        if (kind === "http5xx" || kind === "throttle") s.faults.push({ kind } as Fault);
+        if (nextCall.has(kind)) s.faults.push({ kind } as Fault);
       }
     }, options.everyMs ?? 300);
     return () => {
@@ -316,9 +346,9 @@ export class LocalKvs extends EventEmitter {
         return 0;
       case "FRAGMENT_NUMBER": {
         const n = String(sel?.AfterFragmentNumber ?? "");
-        const i = list.findIndex((f) => compareFragmentNumbers(f.fragmentNumber, n) >= 0);
-        if (i < 0 && !list.some((f) => f.fragmentNumber === n)) throw new ServiceFailure(404, "ResourceNotFoundException", `fragment ${n} not found`);
-        return i < 0 ? list.length : i;
+        const i = list.findIndex((f) => f.fragmentNumber === n);
+        if (i < 0) return NOT_FOUND; // reported inside the body (ERROR_ID 4000), as GetMedia does
+        return (this.options.fragmentNumberStart ?? "after") === "after" ? i + 1 : i;
       }
       case "SERVER_TIMESTAMP":
       case "PRODUCER_TIMESTAMP": {
@@ -328,8 +358,9 @@ export class LocalKvs extends EventEmitter {
       }
       case "CONTINUATION_TOKEN": {
         const token = String(sel?.ContinuationToken ?? "");
+        if (!/^\d{1,128}$/.test(token)) throw new ServiceFailure(400, "InvalidArgumentException", `invalid continuation token ${token}`);
         const i = list.findIndex((f) => f.fragmentNumber === token);
-        if (i < 0) throw new ServiceFailure(400, "InvalidArgumentException", `invalid continuation token ${token}`);
+        if (i < 0) return NOT_FOUND;
         return i + 1;
       }
       default:
@@ -356,12 +387,25 @@ export class LocalKvs extends EventEmitter {
     this.responses.add(res);
     res.writeHead(200, { "content-type": "video/webm" });
     res.flushHeaders(); // as KVS: the response starts at once, the body follows as fragments arrive
+    const header = s.fragments[0]?.cluster.ebmlHeader ?? new Uint8Array(0);
+    if (index === NOT_FOUND || fault?.kind === "streamError") {
+      // As GetMedia: the failure comes inside the 200 body, as ERROR tags, and the response ends.
+      const [code, id] = fault?.kind === "streamError" ? [fault.code ?? "injected error", fault.id] : ["Requested fragment is not found", 4000];
+      res.end(writeStreamError(code, id, header));
+      s.open--;
+      this.responses.delete(res);
+      return;
+    }
     const started = performance.now();
     let sent = 0;
     let ended = false;
     // Where the body is cut: a queued reset/stall after N bytes, or a random interrupt from now on.
     let cut: { kind: "reset" | "stall"; at: number } | null = fault && (fault.kind === "reset" || fault.kind === "stall") ? { kind: fault.kind, at: fault.afterBytes ?? 0 } : null;
     let truncateNext = fault?.kind === "truncate";
+    let corruptNext = fault?.kind === "corrupt" ? fault : null;
+    let cutBlockNext = fault?.kind === "cutBlock";
+    const catchUpGap = 1000 / (this.options.catchUpFragmentsPerSecond ?? 5);
+    let lastFragmentAt = -Infinity;
     let wakeIdle: (() => void) | null = null;
     const interrupt = (kind: Fault["kind"]) => {
       if (kind === "reset") res.socket?.destroy();
@@ -369,6 +413,8 @@ export class LocalKvs extends EventEmitter {
         cut = { kind: "stall", at: sent };
         wakeIdle?.();
       } else if (kind === "truncate") truncateNext = true;
+      else if (kind === "corrupt") corruptNext = { kind: "corrupt" };
+      else if (kind === "cutBlock") cutBlockNext = true;
     };
     let interrupts = this.interrupt.get(s.name);
     if (!interrupts) this.interrupt.set(s.name, (interrupts = new Set()));
@@ -406,11 +452,30 @@ export class LocalKvs extends EventEmitter {
     try {
       while (!res.destroyed && !this.closed && performance.now() - started < maxMs) {
         if (index < s.fragments.length) {
+          if (index < s.fragments.length - 1) {
+            // Behind the newest fragment: KVS sends about 5 fragments a second while a reader catches up.
+            const wait = lastFragmentAt + catchUpGap - performance.now();
+            if (wait > 0 && Number.isFinite(wait)) await this.sleep(wait);
+            if (res.destroyed || this.closed) return;
+          }
+          lastFragmentAt = performance.now();
           const f = s.fragments[index++]!;
-          const head = writeKvsFragment(f.cluster, { fragmentNumber: f.fragmentNumber, serverTimestampMs: f.serverTimestampMs, producerTimestampMs: f.producerTimestampMs }, { unknownSizeCluster: this.options.unknownSizeClusters });
+          let head = writeKvsFragment(f.cluster, { fragmentNumber: f.fragmentNumber, serverTimestampMs: f.serverTimestampMs, producerTimestampMs: f.producerTimestampMs }, { unknownSizeCluster: this.options.unknownSizeClusters });
           if (truncateNext) {
             await write(head.subarray(0, Math.floor(head.length / 2)));
             break;
+          }
+          if (cutBlockNext) {
+            // The fragment stops in the middle of its Cluster; the next fragment follows at once.
+            cutBlockNext = false;
+            if (!(await write(head.subarray(0, Math.floor(head.length * 0.6))))) return;
+            continue;
+          }
+          if (corruptNext) {
+            const c = corruptNext;
+            corruptNext = null;
+            const at = Math.min(head.length, c.afterBytes ?? Math.floor(head.length * 0.6));
+            head = concatBytes([head.subarray(0, at), garbage(c.length ?? 2000, f.fragmentNumber), head.subarray(at)]);
           }
           if (!(await write(head))) return;
           const tail = writeKvsClosingTags(f.fragmentNumber, Math.max(0, this.now() - f.serverTimestampMs));
@@ -514,6 +579,14 @@ export class LocalKvs extends EventEmitter {
       this.responses.delete(res);
     }
   }
+}
+
+/** Bytes that are no EBML: a fixed pseudo-random pattern (seeded by `seed`) with no 0x1A45DFA3 / 0x1F43B675 in it. */
+function garbage(length: number, seed: string): Uint8Array {
+  const random = mulberry32(Number(seed.slice(-6)) || 1);
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = 0x20 + Math.floor(random() * 0xc0);
+  return out;
 }
 
 async function readBody(req: IncomingMessage): Promise<Uint8Array> {

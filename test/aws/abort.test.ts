@@ -23,12 +23,12 @@ describe("a signal that is already aborted stops every reader before it calls th
     const numbers = h.kvs.fragments("cam").map((f) => f.fragmentNumber);
     const signal = aborted();
     const started = performance.now();
-    expect(await lastValueFrom(pollFragments(h.clients, "cam", { signal, intervalMs: 50, settleMs: 0, since: new Date(0) }).pipe(toArray()))).toEqual([]);
-    expect(await lastValueFrom(mediaForFragments(h.clients, "cam", numbers, { signal }).pipe(toArray()))).toEqual([]);
-    expect(await lastValueFrom(archivedMedia(h.clients, "cam", wide, { signal }).pipe(toArray()))).toEqual([]);
-    expect(await lastValueFrom(getMedia(h.clients, "cam", "EARLIEST", { signal }).pipe(toArray()))).toEqual([]);
+    expect(await lastValueFrom(pollFragments(h.clients, "cam", { signal, intervalMs: 50, settleMs: 0, from: new Date(0) }).pipe(toArray()))).toEqual([]);
+    expect(await lastValueFrom(mediaForFragments(h.clients, "cam", { fragments: numbers, signal }).pipe(toArray()))).toEqual([]);
+    expect(await lastValueFrom(archivedMedia(h.clients, "cam", { range: wide, signal }).pipe(toArray()))).toEqual([]);
+    expect(await lastValueFrom(getMedia(h.clients, "cam", { from: "EARLIEST", signal }).pipe(toArray()))).toEqual([]);
     expect(await lastValueFrom(liveMedia(h.clients, "cam", { from: "EARLIEST", signal }).pipe(toArray()))).toEqual([]);
-    await expect(listFragments(h.clients, "cam", wide, { signal })).rejects.toThrow(/aborted/);
+    await expect(listFragments(h.clients, "cam", { range: wide, signal })).rejects.toThrow(/aborted/);
     expect(performance.now() - started).toBeLessThan(2000);
     expect(h.kvs.stats.requests).toEqual({});
   });
@@ -56,7 +56,7 @@ describe("a signal that is already aborted stops every reader before it calls th
 
   it("listFragments never sends a MaxResults the service rejects (pageSize 5000 is sent as 1000)", async () => {
     h = await harness({ streams: { cam: { mkv: readFixture("clusters.mkv") } } });
-    const list = await listFragments(h.clients, "cam", wide, { pageSize: 5000 });
+    const list = await listFragments(h.clients, "cam", { range: wide, pageSize: 5000 });
     expect(list).toHaveLength(h.kvs.fragments("cam").length);
   });
 });

@@ -20,7 +20,7 @@ describe("archive readers over the real SDK client", () => {
     h = await harness({ streams: { cam: { mkv: readFixture("clusters.mkv") } } });
     h.kvs.putMedia("cam", readFixture("vogels_480.mkv"));
     const expected = h.kvs.fragments("cam").map((f) => f.fragmentNumber);
-    const list = await listFragments(h.clients, "cam", wide, { pageSize: 3 });
+    const list = await listFragments(h.clients, "cam", { range: wide, pageSize: 3 });
     expect(list.map((f) => f.fragmentNumber)).toEqual(expected);
     expect(h.kvs.stats.requests.listFragments).toBe(Math.ceil(expected.length / 3));
     expect(list[1]!.producerTimestamp.getTime()).toBe(1999);
@@ -29,7 +29,7 @@ describe("archive readers over the real SDK client", () => {
 
   it("listFragments filters by producer timestamp range", async () => {
     h = await harness({ streams: { cam: { mkv: readFixture("clusters.mkv") } } });
-    const list = await listFragments(h.clients, "cam", { start: new Date(3000), end: new Date(8000), timestampType: "PRODUCER_TIMESTAMP" });
+    const list = await listFragments(h.clients, "cam", { range: { start: new Date(3000), end: new Date(8000), timestampType: "PRODUCER_TIMESTAMP" } });
     expect(list.map((f) => f.producerTimestamp.getTime())).toEqual([3999, 5998, 7998]);
   });
 
@@ -38,7 +38,7 @@ describe("archive readers over the real SDK client", () => {
     const numbers = h.kvs.fragments("cam").map((f) => f.fragmentNumber);
     const missing = "91343852333181432392682062607743920146159169391";
     const wanted = [numbers[2]!, missing, numbers[0]!, numbers[5]!];
-    const events = await lastValueFrom(mediaForFragments(h.clients, "cam", wanted, { batchSize: 3 }).pipe(toArray()));
+    const events = await lastValueFrom(mediaForFragments(h.clients, "cam", { fragments: wanted, batchSize: 3 }).pipe(toArray()));
     const f = frags(events);
     expect(f.map((x) => x.fragmentNumber)).toEqual(wanted);
     expect(f[1]!.error).toEqual({ code: "404", id: null, message: `Fragment ${missing} was not found` });
@@ -50,7 +50,7 @@ describe("archive readers over the real SDK client", () => {
 
   it("archivedMedia reads a time range in fragment-number order with every frame", async () => {
     h = await harness({ streams: { cam: { mkv: readFixture("clusters.mkv") } } });
-    const events = await lastValueFrom(archivedMedia(h.clients, "cam", wide).pipe(toArray()));
+    const events = await lastValueFrom(archivedMedia(h.clients, "cam", { range: wide }).pipe(toArray()));
     const numbers = frags(events).map((f) => f.fragmentNumber!);
     expect(numbers).toEqual(h.kvs.fragments("cam").map((f) => f.fragmentNumber));
     expect(events.filter((e) => e.type === "frame").length).toBe(444);
@@ -59,7 +59,7 @@ describe("archive readers over the real SDK client", () => {
   it("pollFragments emits each new fragment once, in order, as it appears", async () => {
     let now = 1_800_000_000_000;
     h = await harness({ streams: { cam: {} }, now: () => now });
-    const got = lastValueFrom(pollFragments(h.clients, "cam", { since: new Date(now - 1), intervalMs: 20, settleMs: 0, now: () => now }).pipe(take(16), toArray()));
+    const got = lastValueFrom(pollFragments(h.clients, "cam", { from: new Date(now - 1), intervalMs: 20, settleMs: 0, now: () => now }).pipe(take(16), toArray()));
     h.kvs.putMedia("cam", readFixture("clusters.mkv"));
     now += 100;
     await new Promise((r) => setTimeout(r, 150));
@@ -74,7 +74,7 @@ describe("archive readers over the real SDK client", () => {
   it("GetMediaForFragmentList refuses more than 1000 numbers: mediaForFragments never sends such a batch", async () => {
     h = await harness({ streams: { cam: { mkv: readFixture("clusters.mkv") } } });
     const numbers = Array.from({ length: 1001 }, (_, i) => String(10n ** 40n + BigInt(i)));
-    const events = await lastValueFrom(mediaForFragments(h.clients, "cam", numbers).pipe(toArray()));
+    const events = await lastValueFrom(mediaForFragments(h.clients, "cam", { fragments: numbers }).pipe(toArray()));
     expect(frags(events).length).toBe(1001);
     expect(frags(events).every((f) => f.error?.code === "404")).toBe(true);
     expect(h.kvs.stats.requests.getMediaForFragmentList).toBe(2);

@@ -25,7 +25,7 @@ async function readLive(h: Harness, count: number, opts: Parameters<typeof liveM
   const statuses: LiveStatus[] = [];
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timeout: ${fragments.length}/${count} fragments, statuses ${statuses.map((s) => s.type + (s.type === "retrying" ? `:${s.error.code}` : "")).join(",")}`)), timeoutMs);
-    sub = liveMedia(h.clients, "cam", { from: "EARLIEST", idleTimeoutMs: 1500, minCallIntervalMs: 50, retry: { baseMs: 20, maxMs: 200, limitBaseMs: 50 }, onStatus: (s) => statuses.push(s), ...opts }).subscribe({
+    sub = liveMedia(h.clients, "cam", { from: "EARLIEST", idleTimeoutMs: 1500, retry: { baseMs: 20, maxMs: 200, limitBaseMs: 50 }, onStatus: (s) => statuses.push(s), ...opts }).subscribe({
       next(ev) {
         if (ev.type === "frame") frames.push(`${ev.track}/${ev.timestampMs}/${checksum(ev.data)}`);
         if (ev.type === "fragment") {

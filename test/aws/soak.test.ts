@@ -15,7 +15,8 @@ afterEach(async () => {
   h = undefined;
 });
 
-const SOAK_MS = Number(process.env.KVS_SOAK_MS ?? 20_000);
+// SOAK_S=60 npm test for a longer run; 5 s by default.
+const SOAK_MS = Number(process.env.SOAK_S ?? 5) * 1000;
 
 describe("soak: live reading under random faults", () => {
   it(`every fragment produced over ~${SOAK_MS / 1000} s arrives exactly once and in order, every frame too`, async () => {
@@ -26,7 +27,7 @@ describe("soak: live reading under random faults", () => {
     const fragments: string[] = [];
     const frames: string[] = [];
     let puts = 0;
-    sub = liveMedia(h.clients, "cam", { from: "EARLIEST", idleTimeoutMs: 600, minCallIntervalMs: 210, retry: { baseMs: 30, maxMs: 400, limitBaseMs: 100 } }).subscribe({
+    sub = liveMedia(h.clients, "cam", { from: "EARLIEST", idleTimeoutMs: 600, retry: { baseMs: 30, maxMs: 400, limitBaseMs: 100 } }).subscribe({
       next(ev) {
         if (ev.type === "fragment") fragments.push(ev.fragmentNumber!);
         else if (ev.type === "frame") frames.push(`${ev.track}/${ev.timestampMs}/${checksum(ev.data)}`);

@@ -24,7 +24,7 @@ afterEach(async () => {
 });
 
 const clusters = splitClusters(readFixture("vogels_480.mkv"));
-const live = { idleTimeoutMs: 1000, minCallIntervalMs: 50, retry: { baseMs: 20, maxMs: 200 } };
+const live = { idleTimeoutMs: 1000, retry: { baseMs: 20, maxMs: 200 } };
 
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
   const end = performance.now() + ms;
@@ -90,12 +90,12 @@ describe("consume() on the local KVS endpoint", () => {
 
   it("fan-out: several apps share one GetMedia connection, each with its own cursor", async () => {
     h = await harness({ streams: { cam: {} }, idleEndMs: 300 });
-    const hub = new FanOutHub(h.clients, "cam", { from: "EARLIEST", live });
+    const hub = new FanOutHub(h.clients, "cam", { live });
     const store = new MemoryCheckpointStore();
     const seen: Record<string, string[]> = {};
     const apps = ["a", "b", "c", "d", "e"].map((app) => {
       seen[app] = [];
-      return consume(null, "cam", { app, store, source: hub.source(), handler: ({ fragment }) => { seen[app]!.push(fragment.fragmentNumber!); } });
+      return consume(h!.clients, "cam", { app, store, from: "EARLIEST", source: hub.source(), handler: ({ fragment }) => { seen[app]!.push(fragment.fragmentNumber!); } });
     });
     h.kvs.appendClusters("cam", clusters);
     const all = h.kvs.fragments("cam").map((f) => f.fragmentNumber);
@@ -109,20 +109,20 @@ describe("consume() on the local KVS endpoint", () => {
 
   it("fan-out: a slow app does not hold back a fast one; past the buffer it falls back to its own connection and loses nothing", async () => {
     h = await harness({ streams: { cam: {} }, idleEndMs: 300 });
-    const hub = new FanOutHub(h.clients, "cam", { from: "EARLIEST", bufferFragments: 2, live });
+    const hub = new FanOutHub(h.clients, "cam", { bufferBytes: 300_000, live });
     const store = new MemoryCheckpointStore();
     const fast: string[] = [];
     const slow: string[] = [];
-    const a = consume(null, "cam", { app: "fast", store, source: hub.source(), handler: ({ fragment }) => { fast.push(fragment.fragmentNumber!); } });
-    const b = consume(null, "cam", {
-      app: "slow", store, source: hub.source(), maxQueuedFragments: 1,
+    const a = consume(h.clients, "cam", { app: "fast", store, from: "EARLIEST", source: hub.source(), handler: ({ fragment }) => { fast.push(fragment.fragmentNumber!); } });
+    const b = consume(h.clients, "cam", {
+      app: "slow", store, from: "EARLIEST", source: hub.source(), maxQueuedBytes: 1,
       handler: async ({ fragment }) => { await new Promise((r) => setTimeout(r, 120)); slow.push(fragment.fragmentNumber!); },
     });
     h.kvs.appendClusters("cam", clusters);
     const all = h.kvs.fragments("cam").map((f) => f.fragmentNumber);
     await until(() => fast.length === all.length, 5_000, "the fast app");
     expect(slow.length).toBeLessThan(all.length); // the fast one finished first
-    await until(() => slow.length === all.length, 15_000, "the slow app");
+    await until(() => slow.length === all.length, 15_000, `the slow app (${slow.length}/${all.length}, hub ${JSON.stringify(hub.stats)}, getMedia ${JSON.stringify(h?.kvs.stats.requests)})`);
     expect(fast).toEqual(all);
     expect(slow).toEqual(all);
     expect(hub.stats.ownConnections).toBeGreaterThan(0);

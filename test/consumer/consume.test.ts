@@ -3,12 +3,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { KvsClients } from "../../src/aws/clients.js";
 import { consume } from "../../src/consumer/consume.js";
 import { FileCheckpointStore } from "../../src/consumer/file-store.js";
 import { MemoryCheckpointStore } from "../../src/consumer/store.js";
 import { fragmentsOf, memorySource } from "../helpers/memory-source.js";
 
 const FILE = "test_mixed_tags.mkv";
+const clients = new KvsClients({ region: "us-east-1" }); // never called: every test passes a source
 const all = fragmentsOf(FILE).map((f) => f.number);
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -19,7 +21,7 @@ describe("consume()", () => {
   it("delivers every fragment in order with its frames, checkpointing after each", async () => {
     const store = new MemoryCheckpointStore();
     const seen: [string, number][] = [];
-    const c = consume(null, "cam", { app: "counter", store, source: memorySource(FILE), handler: async ({ fragment, frames }) => { seen.push([fragment.fragmentNumber!, frames.length]); } });
+    const c = consume(clients, "cam", { app: "counter", store, source: memorySource(FILE), handler: async ({ fragment, frames }) => { seen.push([fragment.fragmentNumber!, frames.length]); } });
     const summary = await c.done;
     expect(seen).toEqual(all.map((n) => [n, 10]));
     expect(summary).toMatchObject({ handled: 10, checkpoints: 10, lastCheckpoint: all[9], resumedFrom: null });
@@ -30,13 +32,13 @@ describe("consume()", () => {
     const dir = mkdtempSync(join(tmpdir(), "kvs-consume-"));
     dirs.push(dir);
     const seen: string[] = [];
-    const first = consume(null, "cam", {
+    const first = consume(clients, "cam", {
       app: "a", store: new FileCheckpointStore(dir), source: memorySource(FILE),
       handler: ({ fragment }) => { if (seen.length === 4) throw new Crash("killed"); seen.push(fragment.fragmentNumber!); },
     });
     await expect(first.done).rejects.toBeInstanceOf(Crash);
     const opened: (string | null)[] = [];
-    const second = consume(null, "cam", { app: "a", store: new FileCheckpointStore(dir), source: memorySource(FILE, (a) => opened.push(a)), handler: ({ fragment }) => { seen.push(fragment.fragmentNumber!); } });
+    const second = consume(clients, "cam", { app: "a", store: new FileCheckpointStore(dir), source: memorySource(FILE, (a) => opened.push(a)), handler: ({ fragment }) => { seen.push(fragment.fragmentNumber!); } });
     const s = await second.done;
     expect(opened).toEqual([all[3]]);
     expect(s.resumedFrom).toBe(all[3]);
@@ -47,8 +49,8 @@ describe("consume()", () => {
     const store = new MemoryCheckpointStore();
     const fast: string[] = [];
     const slow: string[] = [];
-    const a = consume(null, "cam", { app: "fast", store, source: memorySource(FILE), handler: ({ fragment }) => { fast.push(fragment.fragmentNumber!); } });
-    const b = consume(null, "cam", { app: "slow", store, source: memorySource(FILE), handler: async ({ fragment }) => { await new Promise((r) => setTimeout(r, 5)); slow.push(fragment.fragmentNumber!); } });
+    const a = consume(clients, "cam", { app: "fast", store, source: memorySource(FILE), handler: ({ fragment }) => { fast.push(fragment.fragmentNumber!); } });
+    const b = consume(clients, "cam", { app: "slow", store, source: memorySource(FILE), handler: async ({ fragment }) => { await new Promise((r) => setTimeout(r, 5)); slow.push(fragment.fragmentNumber!); } });
     await Promise.all([a.done, b.done]);
     expect(fast).toEqual(all);
     expect(slow).toEqual(all);
@@ -58,7 +60,7 @@ describe("consume()", () => {
 
   it("a handler error stops the app with that error and does not checkpoint the failed fragment", async () => {
     const store = new MemoryCheckpointStore();
-    const c = consume(null, "cam", { app: "a", store, source: memorySource(FILE), handler: ({ fragment }) => { if (fragment.fragmentNumber === all[2]) throw new Error("boom"); } });
+    const c = consume(clients, "cam", { app: "a", store, source: memorySource(FILE), handler: ({ fragment }) => { if (fragment.fragmentNumber === all[2]) throw new Error("boom"); } });
     await expect(c.done).rejects.toThrow("boom");
     expect((await store.get("cam", "a"))?.fragmentNumber).toBe(all[1]);
   });
@@ -66,7 +68,7 @@ describe("consume()", () => {
   it("retries a failing handler per the policy instead of skipping", async () => {
     let failures = 0;
     const seen: string[] = [];
-    const c = consume(null, "cam", {
+    const c = consume(clients, "cam", {
       app: "a", store: new MemoryCheckpointStore(), source: memorySource(FILE), onHandlerError: { retries: 2, delayMs: 1 },
       handler: ({ fragment }) => { if (fragment.fragmentNumber === all[5] && failures < 2) { failures++; throw new Error("flaky"); } seen.push(fragment.fragmentNumber!); },
     });
@@ -75,22 +77,29 @@ describe("consume()", () => {
     expect(failures).toBe(2);
   });
 
-  it("a slow handler makes the source drop and re-read from the last handled fragment; nothing is lost, memory is bounded", async () => {
+  it("a slow handler holds the source back (its queue is bounded in bytes): nothing is dropped, nothing read twice", async () => {
     const seen: string[] = [];
     const opened: (string | null)[] = [];
-    const c = consume(null, "cam", {
-      app: "slow", store: new MemoryCheckpointStore(), maxQueuedFragments: 2, source: memorySource(FILE, (a) => opened.push(a)),
-      handler: async ({ fragment }) => { await new Promise((r) => setTimeout(r, 10)); seen.push(fragment.fragmentNumber!); },
+    const reads = { count: 0 };
+    let aheadMax = 0;
+    const c = consume(clients, "cam", {
+      app: "slow", store: new MemoryCheckpointStore(), maxQueuedBytes: 1, source: memorySource(FILE, (a) => opened.push(a), reads),
+      handler: async ({ fragment }) => {
+        aheadMax = Math.max(aheadMax, reads.count - seen.length);
+        await new Promise((r) => setTimeout(r, 10));
+        seen.push(fragment.fragmentNumber!);
+      },
     });
-    const s = await c.done;
+    await c.done;
     expect(seen).toEqual(all);
-    expect(s.overflows).toBeGreaterThan(0);
-    expect(opened.length).toBe(s.overflows + 1);
+    expect(opened).toEqual([null]); // one read, no drop-and-reread
+    expect(reads.count).toBe(all.length);
+    expect(aheadMax).toBeLessThanOrEqual(2); // the handled one and at most one queued behind it
   });
 
   it("checkpointEvery.fragments batches writes and stop() flushes the last one", async () => {
     const store = new MemoryCheckpointStore();
-    const c = consume(null, "cam", { app: "a", store, source: memorySource(FILE), checkpointEvery: { fragments: 4 }, handler: () => {} });
+    const c = consume(clients, "cam", { app: "a", store, source: memorySource(FILE), checkpointEvery: { fragments: 4 }, handler: () => {} });
     const s = await c.done;
     expect(s.checkpoints).toBe(3); // after 4, 8, and the final flush at 10
     expect((await store.get("cam", "a"))?.fragmentNumber).toBe(all[9]);
@@ -99,7 +108,7 @@ describe("consume()", () => {
   it("lag$ reports the last handled fragment and MILLIS_BEHIND_NOW", async () => {
     const lags: (string | null)[] = [];
     let behind: number | null = null;
-    const c = consume(null, "cam", { app: "a", store: new MemoryCheckpointStore(), source: memorySource(FILE), handler: () => {} });
+    const c = consume(clients, "cam", { app: "a", store: new MemoryCheckpointStore(), source: memorySource(FILE), handler: () => {} });
     c.lag$.subscribe((l) => { lags.push(l.lastHandled); behind = l.millisBehindNow; });
     await c.done;
     expect(lags.slice(1)).toEqual(all);
@@ -115,7 +124,7 @@ describe("consume()", () => {
           let n = 0;
           const before = (await store.get("cam", "p"))?.fragmentNumber ?? null;
           const start = delivered.length;
-          const c = consume(null, "cam", {
+          const c = consume(clients, "cam", {
             app: "p", store, source: memorySource(FILE), checkpointEvery: { fragments: every },
             handler: ({ fragment }) => { if (n++ === crashAt) throw new Crash(); delivered.push(fragment.fragmentNumber!); },
           });

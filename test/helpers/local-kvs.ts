@@ -2,6 +2,7 @@ import { lastValueFrom, toArray, type Observable } from "rxjs";
 import type { FragmentEvent } from "../../src/kvs/fragment.js";
 import type { KvsEvent } from "../../src/kvs/parser.js";
 import { KvsClients } from "../../src/aws/clients.js";
+import type { PacerOptions } from "../../src/aws/pacer.js";
 import { startLocalKvs, type LocalKvs, type LocalKvsOptions } from "../../src/testing/local-kvs.js";
 
 /** A local endpoint and clients pointed at it; close() releases both. */
@@ -11,10 +12,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Starts the local KVS endpoint and SDK clients for it (fake credentials, loopback only). */
-export async function harness(options: LocalKvsOptions = {}): Promise<Harness> {
-  const kvs = await startLocalKvs(options);
-  const clients = new KvsClients({ region: "us-east-1", endpoint: kvs.endpoint, credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local" } });
+/**
+ * Starts the local KVS endpoint and SDK clients for it (fake credentials, loopback only). GetMedia's
+ * catch-up pace (5 fragments/s) is off unless a test sets `catchUpFragmentsPerSecond`.
+ */
+export async function harness(options: LocalKvsOptions = {}, pacing?: PacerOptions): Promise<Harness> {
+  const kvs = await startLocalKvs({ catchUpFragmentsPerSecond: Infinity, ...options });
+  const clients = new KvsClients({ region: "us-east-1", endpoint: kvs.endpoint, credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local" }, pacing });
   return {
     kvs,
     clients,

@@ -1,5 +1,5 @@
 import { Observable } from "rxjs";
-import type { Checkpoint } from "../../src/consumer/store.js";
+import type { FragmentSource } from "../../src/consumer/source.js";
 import type { FragmentEvent } from "../../src/kvs/fragment.js";
 import { compareFragmentNumbers } from "../../src/kvs/fragment-number.js";
 import type { KvsEvent } from "../../src/kvs/parser.js";
@@ -19,10 +19,13 @@ export function fragmentsOf(file: string): { number: string; events: KvsEvent[] 
   return out;
 }
 
-/** A source that replays a capture's fragments after the checkpoint, asynchronously, then completes. */
-export function memorySource(file: string, opened?: (after: string | null) => void) {
+/**
+ * A source that replays a capture's fragments after the checkpoint, asynchronously, waiting while the
+ * app's queue (the gate) is full, then completes. `reads` counts the fragments it handed out.
+ */
+export function memorySource(file: string, opened?: (after: string | null) => void, reads?: { count: number }): FragmentSource {
   const frags = fragmentsOf(file);
-  return (after: Checkpoint | null) =>
+  return ({ after, gate }) =>
     new Observable<KvsEvent>((s) => {
       opened?.(after?.fragmentNumber ?? null);
       let stopped = false;
@@ -33,7 +36,9 @@ export function memorySource(file: string, opened?: (after: string | null) => vo
             if (stopped) return;
             s.next(ev);
           }
+          if (reads) reads.count++;
           await new Promise((r) => setImmediate(r));
+          await gate.wait();
         }
         s.complete();
       })();

@@ -4,7 +4,7 @@ import { MkvParseError } from "../../src/ebml/errors.js";
 import { ID } from "../../src/ebml/schema.js";
 import { concatBytes, element, encodeId, encodeSize, stringElement, uintElement, unknownSizeHeader } from "../../src/ebml/writer.js";
 import type { Frame } from "../../src/matroska/frame.js";
-import { parseMkv } from "../../src/rx/parse.js";
+import { parseMkv } from "../../src/rx/parse-mkv.js";
 import { parseChunked } from "../helpers/fixtures.js";
 
 const EBML_HEADER = element(ID.EBML, [stringElement(ID.DocType, "matroska")]);

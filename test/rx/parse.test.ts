@@ -3,7 +3,9 @@ import { Readable } from "node:stream";
 import { firstValueFrom, from, lastValueFrom, Observable, take, toArray } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { MkvParseError } from "../../src/ebml/errors.js";
-import { fragments, frames, parseMkv } from "../../src/rx/parse.js";
+import { parseMkv } from "../../src/rx/parse-mkv.js";
+import { frames } from "../../src/rx/frames.js";
+import { fragments } from "../../src/rx/fragments.js";
 import { fixturePath, readFixture } from "../helpers/fixtures.js";
 
 const FILE = "output_get_media.mkv";

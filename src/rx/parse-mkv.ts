@@ -1,7 +1,5 @@
-import { filter, Observable, type OperatorFunction } from "rxjs";
+import { Observable } from "rxjs";
 import { KvsParser, type KvsEvent, type KvsParserOptions } from "../kvs/parser.js";
-import type { FragmentEvent } from "../kvs/fragment.js";
-import type { Frame } from "../matroska/frame.js";
 import { pumpOf, type ByteSource } from "./source.js";
 
 /** Options of {@link parseMkv}. */
@@ -44,40 +42,4 @@ export function parseMkv(source: ByteSource, options: ParseOptions = {}): Observ
     }
     return () => pump.stop();
   });
-}
-
-/** Keeps only Frame events. */
-export function frames(): OperatorFunction<KvsEvent, Frame> {
-  return filter((ev: KvsEvent): ev is Frame => ev.type === "frame");
-}
-
-/** Keeps only Fragment events. */
-export function fragments(): OperatorFunction<KvsEvent, FragmentEvent> {
-  return filter((ev: KvsEvent): ev is FragmentEvent => ev.type === "fragment");
-}
-
-/** A fragment with the frames it holds (views into the stream's chunks; see Frame.copy). */
-export interface FragmentWithFrames {
-  readonly fragment: FragmentEvent;
-  readonly frames: readonly Frame[];
-}
-
-/** Groups frames with their fragment: one item per `fragment` event, holding its frames. */
-export function withFrames(): OperatorFunction<KvsEvent, FragmentWithFrames> {
-  return (source) =>
-    new Observable<FragmentWithFrames>((subscriber) => {
-      let frames: Frame[] = [];
-      return source.subscribe({
-        next(ev) {
-          if (ev.type === "frame") frames.push(ev);
-          else if (ev.type === "fragment") {
-            const mine = frames;
-            frames = [];
-            subscriber.next({ fragment: ev, frames: mine });
-          }
-        },
-        error: (e: unknown) => subscriber.error(e),
-        complete: () => subscriber.complete(),
-      });
-    });
 }
