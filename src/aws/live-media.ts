@@ -55,9 +55,10 @@ export interface LiveMediaOptions extends Omit<KvsParserOptions, "recover"> {
   /** Lets a slow consumer hold the reading back: the socket fills and TCP slows the service. */
   readonly gate?: ReadGate;
   /**
-   * A fragment cut mid-way by a failed connection: "skip" (default) delivers only its frames not yet
-   * delivered (each frame exactly once, lowest latency); "restart" emits a `fragmentDiscarded` event and
-   * delivers it again from its first frame, so every fragment's frames come from one clean read.
+   * A fragment cut mid-way by a failed connection: "restart" (default) emits a `fragmentDiscarded` event
+   * and delivers it again from its first frame, so every fragment's frames come from one clean read (a
+   * frame read just before bad bytes may itself be bad); "skip" delivers only its frames not yet
+   * delivered: each frame exactly once, trusting what arrived before the failure.
    */
   readonly resumeCutFragments?: "skip" | "restart";
   /** Stops the reader (it then completes). */
@@ -74,9 +75,9 @@ class BehindNow extends Error {}
 /**
  * The continuous GetMedia reader. Reconnects when a response ends (idle ~3 s, ~45 min), resets, stalls,
  * or brings bytes that do not parse, resuming from the last CONTINUATION_TOKEN (a fragment cut before
- * its first completion is restarted at its SERVER_TIMESTAMP). Delivers every fragment and frame exactly
- * once and in order; a fragment is delivered whole or not at all (it counts only once its closing tags
- * arrived). Works off a backlog with ListFragments + GetMediaForFragmentList, then returns to GetMedia.
+ * its first completion is restarted at its SERVER_TIMESTAMP). Delivers every fragment exactly once and
+ * in order, with all its frames: a fragment counts only once its closing tags arrived, and the frames
+ * of one cut mid-way are voided by a `fragmentDiscarded` event and come again (see resumeCutFragments). Works off a backlog with ListFragments + GetMediaForFragmentList, then returns to GetMedia.
  * Backs off with jitter on limits and errors (pacing all GetMedia calls of the process per stream);
  * refreshes the data endpoint after repeated failures. Errors only for non-retryable failures
  * (including an error the service reports inside the body, as MediaError). Completes when `signal`
@@ -98,7 +99,7 @@ export function liveMedia(clients: KvsClients, stream: StreamRef, options: LiveM
     let catchUpCooldownUntil = 0;
     const parserOptions: KvsParserOptions = { maxElementSize: options.maxElementSize, maxBlockSize: options.maxBlockSize, maxDepth: options.maxDepth, recover: false };
     const status = options.onStatus;
-    const restartCut = options.resumeCutFragments === "restart";
+    const restartCut = options.resumeCutFragments !== "skip";
 
     const startFrom = (): StartFrom => {
       if (position.continuationToken) return { type: "CONTINUATION_TOKEN", token: position.continuationToken };
@@ -164,6 +165,14 @@ export function liveMedia(clients: KvsClients, stream: StreamRef, options: LiveM
       for (let i = 0; i < backlog.length && !stop.signal.aborted; i += size) await readList(backlog.slice(i, i + size), progress);
     };
 
+    /** With restartCut: voids the frames of a fragment the connection ended inside; it comes again whole. */
+    const discardCut = (reason: string) => {
+      const partial = position.partial;
+      if (!restartCut || partial === null || partial.frames === 0 || stop.signal.aborted) return;
+      subscriber.next({ type: "fragmentDiscarded", fragmentNumber: partial.number, frames: partial.frames, reason });
+      partial.frames = 0;
+    };
+
     const run = async () => {
       let failures = 0;
       let corrupt = 0;
@@ -174,16 +183,13 @@ export function liveMedia(clients: KvsClients, stream: StreamRef, options: LiveM
         try {
           status?.({ type: "connecting", from, attempt: failures + 1 });
           await connect(from, progress);
+          discardCut("the response ended inside the fragment");
           failures = 0;
           corrupt = 0;
           status?.({ type: "ended", fragments: delivered });
         } catch (e) {
           if (stop.signal.aborted) break;
-          const partial = position.partial;
-          if (restartCut && partial !== null && partial.frames > 0) {
-            subscriber.next({ type: "fragmentDiscarded", fragmentNumber: partial.number, frames: partial.frames, reason: e instanceof Error ? e.message : String(e) });
-            partial.frames = 0;
-          }
+          discardCut(e instanceof Error ? e.message : String(e));
           if (delivered > 0) {
             failures = 0;
             corrupt = 0;

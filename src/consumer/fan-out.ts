@@ -49,7 +49,7 @@ function eventBytes(ev: LiveEvent): number {
  */
 export class FanOutHub {
   private readonly buffer: BufferedFragment[] = [];
-  private bufferedBytes = 0;
+  private held = 0;
   private partial: LiveEvent[] = [];
   private readonly taps = new Set<Tap>();
   private connection: Subscription | null = null;
@@ -62,6 +62,11 @@ export class FanOutHub {
 
   /** A hub for one stream. */
   constructor(private readonly clients: KvsClients, private readonly stream: StreamRef, private readonly options: FanOutOptions = {}) {}
+
+  /** Bytes of completed fragments held for joining apps (bounded by `bufferBytes`, plus the newest fragment). */
+  get bufferedBytes(): number {
+    return this.held;
+  }
 
   /** A {@link FragmentSource} for consume(): the app's fragments after its checkpoint, shared when possible. */
   source(): FragmentSource {
@@ -177,7 +182,7 @@ export class FanOutHub {
     this.connection?.unsubscribe();
     this.connection = null;
     this.buffer.length = 0;
-    this.bufferedBytes = 0;
+    this.held = 0;
     this.partial = [];
     this.lastCompleted = null;
     this.opened = null;
@@ -204,9 +209,9 @@ export class FanOutHub {
         partialBytes += eventBytes(ev);
         if (ev.type === "fragment" && ev.fragmentNumber !== null) {
           this.buffer.push({ number: ev.fragmentNumber, token: ev.continuationToken, events: this.partial, bytes: partialBytes });
-          this.bufferedBytes += partialBytes;
-          while (this.buffer.length > 1 && this.bufferedBytes > maxBytes) {
-            this.bufferedBytes -= this.buffer.shift()!.bytes;
+          this.held += partialBytes;
+          while (this.buffer.length > 1 && this.held > maxBytes) {
+            this.held -= this.buffer.shift()!.bytes;
             this.evicted = true;
           }
           this.partial = [];

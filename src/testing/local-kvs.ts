@@ -23,6 +23,8 @@ export type Fault =
   | { readonly kind: "corrupt"; readonly afterBytes?: number; readonly length?: number }
   /** Cut the next fragment in the middle of a block and go on with the fragment after it (a cut block on the wire). */
   | { readonly kind: "cutBlock" }
+  /** Write the next fragment with a FRAGMENT_NUMBER tag that is not a number. */
+  | { readonly kind: "badFragmentNumber"; readonly value?: string }
   /** Report an error inside the HTTP 200 body, as GetMedia does (AWS_KINESISVIDEO_ERROR_CODE / _ERROR_ID tags), then end. */
   | { readonly kind: "streamError"; readonly id: number; readonly code?: string };
 
@@ -404,6 +406,7 @@ export class LocalKvs extends EventEmitter {
     let truncateNext = fault?.kind === "truncate";
     let corruptNext = fault?.kind === "corrupt" ? fault : null;
     let cutBlockNext = fault?.kind === "cutBlock";
+    let badNumberNext = fault?.kind === "badFragmentNumber" ? (fault.value ?? "fragment-7") : null;
     const catchUpGap = 1000 / (this.options.catchUpFragmentsPerSecond ?? 5);
     let lastFragmentAt = -Infinity;
     let wakeIdle: (() => void) | null = null;
@@ -460,7 +463,9 @@ export class LocalKvs extends EventEmitter {
           }
           lastFragmentAt = performance.now();
           const f = s.fragments[index++]!;
-          let head = writeKvsFragment(f.cluster, { fragmentNumber: f.fragmentNumber, serverTimestampMs: f.serverTimestampMs, producerTimestampMs: f.producerTimestampMs }, { unknownSizeCluster: this.options.unknownSizeClusters });
+          const number = badNumberNext ?? f.fragmentNumber;
+          badNumberNext = null;
+          let head = writeKvsFragment(f.cluster, { fragmentNumber: number, serverTimestampMs: f.serverTimestampMs, producerTimestampMs: f.producerTimestampMs }, { unknownSizeCluster: this.options.unknownSizeClusters });
           if (truncateNext) {
             await write(head.subarray(0, Math.floor(head.length / 2)));
             break;

@@ -21,6 +21,7 @@ const sourceFrames = parseChunked(readFixture(FILE)).events.filter((e): e is Fra
 /** Reads with liveMedia until `count` fragments arrived (bounded by a timeout). */
 async function readLive(h: Harness, count: number, opts: Parameters<typeof liveMedia>[2] = {}, timeoutMs = 20_000) {
   const frames: string[] = [];
+  let kept = 0;
   const fragments: string[] = [];
   const statuses: LiveStatus[] = [];
   await new Promise<void>((resolve, reject) => {
@@ -28,7 +29,9 @@ async function readLive(h: Harness, count: number, opts: Parameters<typeof liveM
     sub = liveMedia(h.clients, "cam", { from: "EARLIEST", idleTimeoutMs: 1500, retry: { baseMs: 20, maxMs: 200, limitBaseMs: 50 }, onStatus: (s) => statuses.push(s), ...opts }).subscribe({
       next(ev) {
         if (ev.type === "frame") frames.push(`${ev.track}/${ev.timestampMs}/${checksum(ev.data)}`);
+        if (ev.type === "fragmentDiscarded") frames.length = kept; // the cut fragment's frames come again
         if (ev.type === "fragment") {
+          kept = frames.length;
           fragments.push(ev.fragmentNumber!);
           if (fragments.length === count) {
             clearTimeout(timer);

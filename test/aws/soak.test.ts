@@ -26,11 +26,15 @@ describe("soak: live reading under random faults", () => {
     const perPut = parseChunked(source).events.filter((e): e is Frame => e.type === "frame").map((f) => `${f.track}/${f.timestampMs}/${checksum(f.data)}`);
     const fragments: string[] = [];
     const frames: string[] = [];
+    let kept = 0;
     let puts = 0;
     sub = liveMedia(h.clients, "cam", { from: "EARLIEST", idleTimeoutMs: 600, retry: { baseMs: 30, maxMs: 400, limitBaseMs: 100 } }).subscribe({
       next(ev) {
-        if (ev.type === "fragment") fragments.push(ev.fragmentNumber!);
-        else if (ev.type === "frame") frames.push(`${ev.track}/${ev.timestampMs}/${checksum(ev.data)}`);
+        if (ev.type === "fragment") {
+          fragments.push(ev.fragmentNumber!);
+          kept = frames.length;
+        } else if (ev.type === "frame") frames.push(`${ev.track}/${ev.timestampMs}/${checksum(ev.data)}`);
+        else if (ev.type === "fragmentDiscarded") frames.length = kept; // the cut fragment's frames come again
       },
       error(e) {
         throw e;

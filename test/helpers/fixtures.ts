@@ -66,3 +66,15 @@ export function checksum(data: Uint8Array): string {
   for (let i = 0; i < data.length; i++) h = Math.imul(h ^ data[i]!, 0x01000193);
   return `${data.length}:${(h >>> 0).toString(16)}`;
 }
+
+/** The frames an app keeps from a live reader's events: a `fragmentDiscarded` event voids the frames since the last fragment. */
+export function keptFrames<T extends { type: string }>(events: readonly T[]): Extract<T, { type: "frame" }>[] {
+  const kept: Extract<T, { type: "frame" }>[] = [];
+  let since = 0;
+  for (const ev of events) {
+    if (ev.type === "frame") kept.push(ev as Extract<T, { type: "frame" }>);
+    else if (ev.type === "fragment") since = kept.length;
+    else if (ev.type === "fragmentDiscarded") kept.length = since;
+  }
+  return kept;
+}
