@@ -8,7 +8,9 @@ import { frames, KvsParser, parseMkv } from "../dist/index.js";
 const bytes = new Uint8Array(readFileSync(process.argv[2]));
 // Frame ends, found by a first parse.
 const ends = [];
-new KvsParser((ev) => { if (ev.type === "frame") ends.push(ev.offset + ev.data.length); }).push(bytes);
+new KvsParser((ev) => {
+  if (ev.type === "frame") ends.push(ev.offset + ev.data.length);
+}).push(bytes);
 const limit = Math.min(ends.length, 20000);
 
 function percentile(sorted, p) {
@@ -33,7 +35,9 @@ function measure(makeFeed) {
 }
 
 const raw = measure((onFrame) => {
-  const p = new KvsParser((ev) => { if (ev.type === "frame") onFrame(); });
+  const p = new KvsParser((ev) => {
+    if (ev.type === "frame") onFrame();
+  });
   return (c) => p.push(c);
 });
 const rx = measure((onFrame) => {

@@ -37,15 +37,50 @@ if (!existsSync(video)) {
   need("ffmpeg");
   const seconds = quick ? 10 : 60;
   console.error(`making ${video} (${seconds} s of 720p)…`);
-  execFileSync("ffmpeg", [
-    "-v", "error", "-y", "-threads", "2",
-    "-f", "lavfi", "-i", `testsrc2=size=1280x720:rate=30:duration=${seconds}`,
-    "-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
-    "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "8M", "-maxrate", "8M", "-bufsize", "4M", "-g", "9", "-pix_fmt", "yuv420p",
-    "-c:a", "aac", "-b:a", "128k", "-ac", "2",
-    "-cluster_time_limit", "300", "-cluster_size_limit", "16000000",
-    video,
-  ], { stdio: "inherit" });
+  execFileSync(
+    "ffmpeg",
+    [
+      "-v",
+      "error",
+      "-y",
+      "-threads",
+      "2",
+      "-f",
+      "lavfi",
+      "-i",
+      `testsrc2=size=1280x720:rate=30:duration=${seconds}`,
+      "-f",
+      "lavfi",
+      "-i",
+      `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-b:v",
+      "8M",
+      "-maxrate",
+      "8M",
+      "-bufsize",
+      "4M",
+      "-g",
+      "9",
+      "-pix_fmt",
+      "yuv420p",
+      "-c:a",
+      "aac",
+      "-b:a",
+      "128k",
+      "-ac",
+      "2",
+      "-cluster_time_limit",
+      "300",
+      "-cluster_size_limit",
+      "16000000",
+      video,
+    ],
+    { stdio: "inherit" },
+  );
 }
 inputs["720p H.264+AAC (plain MKV)"] = { file: video, expected: cachedTotals(video, () => ffprobeTotals(video)) };
 
@@ -63,10 +98,15 @@ if (!existsSync(tiny)) {
     w.unknownSizeHeader(w.ID.Segment),
     w.element(w.ID.Info, [w.uintElement(w.ID.TimestampScale, 1_000_000)]),
     // 16-bit mono PCM at 8 kHz: every 8-byte frame is 4 samples (a track every peer can read).
-    w.element(w.ID.Tracks, [w.element(w.ID.TrackEntry, [
-      w.uintElement(w.ID.TrackNumber, 1), w.uintElement(w.ID.TrackUID, 1), w.uintElement(w.ID.TrackType, 2), w.stringElement(w.ID.CodecID, "A_PCM/INT/LIT"),
-      w.element(w.ID.Audio, [w.floatElement(w.ID.SamplingFrequency, 8000), w.uintElement(w.ID.Channels, 1), w.uintElement(w.ID.BitDepth, 16)]),
-    ])]),
+    w.element(w.ID.Tracks, [
+      w.element(w.ID.TrackEntry, [
+        w.uintElement(w.ID.TrackNumber, 1),
+        w.uintElement(w.ID.TrackUID, 1),
+        w.uintElement(w.ID.TrackType, 2),
+        w.stringElement(w.ID.CodecID, "A_PCM/INT/LIT"),
+        w.element(w.ID.Audio, [w.floatElement(w.ID.SamplingFrequency, 8000), w.uintElement(w.ID.Channels, 1), w.uintElement(w.ID.BitDepth, 16)]),
+      ]),
+    ]),
   ];
   const payload = new Uint8Array([0x81, 0, 0, 0x80, 1, 2, 3, 4, 5, 6, 7, 8]);
   const block = w.element(w.ID.SimpleBlock, payload);

@@ -26,9 +26,18 @@ function* chunks() {
 }
 const startRss = process.memoryUsage().rss;
 let peak = startRss;
-const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 10);
+const timer = setInterval(() => {
+  peak = Math.max(peak, process.memoryUsage().rss);
+}, 10);
 const t0 = performance.now();
-const framesSeen = await lastValueFrom(parseMkv(Readable.from(chunks(), { objectMode: true })).pipe(frames(), reduce((n) => n + 1, 0)));
+const framesSeen = await lastValueFrom(
+  parseMkv(Readable.from(chunks(), { objectMode: true })).pipe(
+    frames(),
+    reduce((n) => n + 1, 0),
+  ),
+);
 clearInterval(timer);
 peak = Math.max(peak, process.memoryUsage().rss);
-console.log(JSON.stringify({ bytes: produced, frames: framesSeen, seconds: (performance.now() - t0) / 1000, startRssMB: startRss / 2 ** 20, peakRssMB: peak / 2 ** 20 }));
+console.log(
+  JSON.stringify({ bytes: produced, frames: framesSeen, seconds: (performance.now() - t0) / 1000, startRssMB: startRss / 2 ** 20, peakRssMB: peak / 2 ** 20 }),
+);

@@ -59,29 +59,64 @@ lines.push(`| input | chunk | parser | MB/s median (min–max) | frames/s | peak
 lines.push(`|---|---|---|---|---|---|---|`);
 for (const r of rows) {
   const expected = inputs[r.input].expected;
-  const speed = r.ok ? (r.correct === false ? `(wrong counts) ${fmt(r.mbps.median)}` : `${fmt(r.mbps.median)} (${fmt(r.mbps.min)}–${fmt(r.mbps.max)})`) : `fails: ${r.error}`;
-  const correct = !r.ok ? "-" : r.correct === null ? "n/a" : r.correct ? "yes" : `NO: ${r.frames}/${expected.frames} frames, ${r.payloadBytes}/${expected.payloadBytes} B`;
-  lines.push(`| ${r.input} | ${r.chunk / 1024} KiB | ${r.parser} | ${speed} | ${r.ok && r.correct !== false ? fmt(r.framesPerSec) : "-"} | ${fmt(r.peakRssMB)} | ${correct} |`);
+  const speed = r.ok
+    ? r.correct === false
+      ? `(wrong counts) ${fmt(r.mbps.median)}`
+      : `${fmt(r.mbps.median)} (${fmt(r.mbps.min)}–${fmt(r.mbps.max)})`
+    : `fails: ${r.error}`;
+  const correct = !r.ok
+    ? "-"
+    : r.correct === null
+      ? "n/a"
+      : r.correct
+        ? "yes"
+        : `NO: ${r.frames}/${expected.frames} frames, ${r.payloadBytes}/${expected.payloadBytes} B`;
+  lines.push(
+    `| ${r.input} | ${r.chunk / 1024} KiB | ${r.parser} | ${speed} | ${r.ok && r.correct !== false ? fmt(r.framesPerSec) : "-"} | ${fmt(r.peakRssMB)} | ${correct} |`,
+  );
 }
 lines.push("");
 if (latency.raw) {
-  lines.push(`Parse latency (last byte of a frame pushed → its event, ${latency.raw.frames} frames): raw callback p50 ${fmt(latency.raw.p50us, 1)} µs, p99 ${fmt(latency.raw.p99us, 1)} µs; through parseMkv().pipe(frames()) p50 ${fmt(latency.rx.p50us, 1)} µs, p99 ${fmt(latency.rx.p99us, 1)} µs`);
+  lines.push(
+    `Parse latency (last byte of a frame pushed → its event, ${latency.raw.frames} frames): raw callback p50 ${fmt(latency.raw.p50us, 1)} µs, p99 ${fmt(latency.raw.p99us, 1)} µs; through parseMkv().pipe(frames()) p50 ${fmt(latency.rx.p50us, 1)} µs, p99 ${fmt(latency.rx.p99us, 1)} µs`,
+  );
 } else lines.push(`Parse latency: failed: ${latency.error}`);
-if (memory.bytes) lines.push(`Memory: ${fmt(memory.bytes / 2 ** 20)} MiB of GetMedia-form stream through parseMkv(Readable), 64 KiB chunks: peak RSS ${fmt(memory.peakRssMB)} MB (start ${fmt(memory.startRssMB)} MB), ${fmt(memory.bytes / memory.seconds / 1e6)} MB/s`);
+if (memory.bytes)
+  lines.push(
+    `Memory: ${fmt(memory.bytes / 2 ** 20)} MiB of GetMedia-form stream through parseMkv(Readable), 64 KiB chunks: peak RSS ${fmt(memory.peakRssMB)} MB (start ${fmt(memory.startRssMB)} MB), ${fmt(memory.bytes / memory.seconds / 1e6)} MB/s`,
+  );
 else lines.push(`Memory: failed: ${memory.error}`);
 if (service.getMediaLatency) {
   const g = service.getMediaLatency;
-  lines.push(`GetMedia over loopback (fragment's last byte written by the local endpoint → its fragment event, ${g.samples} fragments): p50 ${fmt(g.p50ms, 2)} ms, p99 ${fmt(g.p99ms, 2)} ms`);
+  lines.push(
+    `GetMedia over loopback (fragment's last byte written by the local endpoint → its fragment event, ${g.samples} fragments): p50 ${fmt(g.p50ms, 2)} ms, p99 ${fmt(g.p99ms, 2)} ms`,
+  );
   const base = service.fanOut[0];
-  lines.push(`Fan-out (apps sharing one connection, same measure at each app's handler): ${service.fanOut.map((f) => `${f.apps} app${f.apps > 1 ? "s" : ""}: p50 ${fmt(f.p50ms, 2)} ms, p99 ${fmt(f.p99ms, 2)} ms (+${fmt(f.p99ms - base.p99ms, 2)} ms), ${f.samples}/${f.expected} deliveries`).join("; ")}`);
-  lines.push(`Checkpoint writes/s: file store ${fmt(service.fileCheckpoints.perSecond)} (fsync + rename each), DynamoDB store on dynalite ${fmt(service.dynamoCheckpoints.perSecond)}`);
+  lines.push(
+    `Fan-out (apps sharing one connection, same measure at each app's handler): ${service.fanOut.map((f) => `${f.apps} app${f.apps > 1 ? "s" : ""}: p50 ${fmt(f.p50ms, 2)} ms, p99 ${fmt(f.p99ms, 2)} ms (+${fmt(f.p99ms - base.p99ms, 2)} ms), ${f.samples}/${f.expected} deliveries`).join("; ")}`,
+  );
+  lines.push(
+    `Checkpoint writes/s: file store ${fmt(service.fileCheckpoints.perSecond)} (fsync + rename each), DynamoDB store on dynalite ${fmt(service.dynamoCheckpoints.perSecond)}`,
+  );
 } else lines.push(`Service figures: failed: ${service.error}`);
 const table = lines.join("\n");
 console.log(table);
 
-const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform };
+const machine = {
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? "unknown",
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  platform: process.platform,
+};
 const result = { date: new Date().toISOString(), quick, machine, runsPerCase: RUNS, inputs, throughput: rows, latency, memory, service, table };
 mkdirSync(here("./results"), { recursive: true });
 writeFileSync(here("./results/latest.json"), JSON.stringify(result, null, 1));
-writeFileSync(here("./results/latest.svg"), renderSvg(rows.filter((r) => r.chunk === 65536 && r.input.includes("GetMedia")), "MB/s, 720p H.264+AAC in GetMedia form, 64 KiB chunks"));
+writeFileSync(
+  here("./results/latest.svg"),
+  renderSvg(
+    rows.filter((r) => r.chunk === 65536 && r.input.includes("GetMedia")),
+    "MB/s, 720p H.264+AAC in GetMedia form, 64 KiB chunks",
+  ),
+);
 console.log(`\nwrote bench/results/latest.json and latest.svg (${machine.cpus} × ${machine.cpuModel}, Node ${machine.node})`);

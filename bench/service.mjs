@@ -9,20 +9,35 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { consume, DynamoDbCheckpointStore, ensureCheckpointTable, FanOutHub, FileCheckpointStore, KvsClients, liveMedia, MemoryCheckpointStore, syntheticFragmentNumber } from "../dist/index.js";
+import {
+  consume,
+  DynamoDbCheckpointStore,
+  ensureCheckpointTable,
+  FanOutHub,
+  FileCheckpointStore,
+  KvsClients,
+  liveMedia,
+  MemoryCheckpointStore,
+  syntheticFragmentNumber,
+} from "../dist/index.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 const quick = process.argv.includes("--quick");
-const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
 
 /** Latency of `apps` consumers sharing one connection (apps = 0: a bare liveMedia subscriber); the endpoint runs in a child process. */
 async function latency(apps, fragments, intervalMs) {
   const child = fork(fileURLToPath(new URL("./kvs-server-child.mjs", import.meta.url)));
   const written = new Map();
-  const endpoint = await new Promise((resolve) => child.on("message", (m) => {
-    if (m.endpoint) resolve(m.endpoint);
-    if (m.written) written.set(m.written, m.at);
-  }));
+  const endpoint = await new Promise((resolve) =>
+    child.on("message", (m) => {
+      if (m.endpoint) resolve(m.endpoint);
+      if (m.written) written.set(m.written, m.at);
+    }),
+  );
   const clients = new KvsClients({ region: "us-east-1", endpoint, credentials: { accessKeyId: "b", secretAccessKey: "b" } });
   const arrivals = [];
   const now = () => performance.timeOrigin + performance.now();
@@ -37,7 +52,14 @@ async function latency(apps, fragments, intervalMs) {
     hub = new FanOutHub(clients, "cam", { from: "EARLIEST" });
     const store = new MemoryCheckpointStore();
     for (let i = 0; i < apps; i++) {
-      const c = consume(null, "cam", { app: `app${i}`, store, source: hub.source(), handler: ({ fragment }) => { arrivals.push([fragment.fragmentNumber, now()]); } });
+      const c = consume(null, "cam", {
+        app: `app${i}`,
+        store,
+        source: hub.source(),
+        handler: ({ fragment }) => {
+          arrivals.push([fragment.fragmentNumber, now()]);
+        },
+      });
       stops.push(() => c.stop());
     }
   }
@@ -78,7 +100,11 @@ rmSync(dir, { recursive: true, force: true });
 const require = createRequire(import.meta.url);
 const dynalite = require("dynalite")({ createTableMs: 0 });
 await new Promise((r) => dynalite.listen(0, "127.0.0.1", r));
-const ddb = new DynamoDBClient({ endpoint: `http://127.0.0.1:${dynalite.address().port}`, region: "us-east-1", credentials: { accessKeyId: "b", secretAccessKey: "b" } });
+const ddb = new DynamoDBClient({
+  endpoint: `http://127.0.0.1:${dynalite.address().port}`,
+  region: "us-east-1",
+  credentials: { accessKeyId: "b", secretAccessKey: "b" },
+});
 await ensureCheckpointTable(ddb, "bench");
 out.dynamoCheckpoints = await checkpointRate(new DynamoDbCheckpointStore(ddb, "bench"), quick ? 100 : 500);
 ddb.destroy();

@@ -10,11 +10,15 @@ export function renderSvg(rows, title) {
     const good = r.ok && r.correct !== false;
     const w = good ? Math.max(2, ((width - left - 120) * r.mbps.median) / max) : 0;
     const label = good ? `${Math.round(r.mbps.median).toLocaleString("en-US")} MB/s` : r.ok ? "wrong counts" : "fails";
-    return `<text x="${left - 8}" y="${y + 16}" text-anchor="end" font-size="13">${esc(r.parser)}</text>` +
+    return (
+      `<text x="${left - 8}" y="${y + 16}" text-anchor="end" font-size="13">${esc(r.parser)}</text>` +
       `<rect x="${left}" y="${y}" width="${w}" height="${bar}" fill="${r.parser.startsWith("kvs") ? "#2b7bb9" : r.parser.startsWith("baseline") ? "#aaa" : "#e08a2c"}"/>` +
-      `<text x="${left + w + 6}" y="${y + 16}" font-size="12">${esc(label)}</text>`;
+      `<text x="${left + w + 6}" y="${y + 16}" font-size="12">${esc(label)}</text>`
+    );
   });
   const height = 50 + rows.length * (bar + 8);
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">` +
-    `<text x="10" y="22" font-size="15" font-weight="bold">${esc(title)}</text>${items.join("")}</svg>\n`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">` +
+    `<text x="10" y="22" font-size="15" font-weight="bold">${esc(title)}</text>${items.join("")}</svg>\n`
+  );
 }

@@ -10,7 +10,9 @@ const chunkSize = Number(chunkArg);
 const runs = Number(runsArg);
 const minSeconds = Number(process.argv[6] ?? 0.4);
 let peakRss = process.memoryUsage().rss;
-const sample = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 20);
+const sample = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}, 20);
 
 try {
   const bytes = new Uint8Array(readFileSync(file));
@@ -36,9 +38,29 @@ try {
   }
   clearInterval(sample);
   if (result.bytes !== undefined && result.bytes !== bytes.length) throw new Error(`read ${result.bytes} of ${bytes.length} bytes`);
-  console.log(JSON.stringify({ parser: name, ok: true, bytes: bytes.length, frames: result.frames, payloadBytes: result.payloadBytes, seconds, peakRssMB: peakRss / 2 ** 20 }));
+  console.log(
+    JSON.stringify({
+      parser: name,
+      ok: true,
+      bytes: bytes.length,
+      frames: result.frames,
+      payloadBytes: result.payloadBytes,
+      seconds,
+      peakRssMB: peakRss / 2 ** 20,
+    }),
+  );
 } catch (e) {
   clearInterval(sample);
-  console.log(JSON.stringify({ parser: name, ok: false, error: String(e?.stack ?? e).split("\n").slice(0, 3).join(" | "), peakRssMB: peakRss / 2 ** 20 }));
+  console.log(
+    JSON.stringify({
+      parser: name,
+      ok: false,
+      error: String(e?.stack ?? e)
+        .split("\n")
+        .slice(0, 3)
+        .join(" | "),
+      peakRssMB: peakRss / 2 ** 20,
+    }),
+  );
 }
 process.exit(0);

@@ -4,7 +4,7 @@ export { MkvParseError, type MkvParseErrorCode } from "./ebml/errors.js";
 export { Frame, type FrameEncryption } from "./matroska/frame.js";
 export type * from "./matroska/model.js";
 export { KvsParser, type KvsEvent, type KvsParserOptions } from "./kvs/parser.js";
-export type { FragmentEvent, FragmentError } from "./kvs/fragment.js";
+export type { FragmentEvent, FragmentError, FragmentDiscardedEvent } from "./kvs/fragment.js";
 export { compareFragmentNumbers, isFragmentNumber } from "./kvs/fragment-number.js";
 export { KvsTag, parseKvsTimestamp } from "./kvs/tags.js";
 export { mergeFragments, type MergeOptions, type MergeResult } from "./kvs/merge.js";

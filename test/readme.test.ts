@@ -8,10 +8,12 @@ import { readFixture } from "./helpers/fixtures.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
-/** The ```ts blocks of the README that import from "kvs-parser" (they are plain JavaScript too). */
-function snippets(): string[] {
+/** The README's ```ts block marked `<!-- example: NAME -->` (they are plain JavaScript too). */
+function snippet(name: string): string {
   const text = readFileSync(join(root, "README.md"), "utf8");
-  return [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((s) => s.includes('from "kvs-parser"'));
+  const m = new RegExp(`<!-- example: ${name} -->\\n\`\`\`ts\\n([\\s\\S]*?)\`\`\``).exec(text);
+  if (!m) throw new Error(`README has no example ${name}`);
+  return m[1]!;
 }
 
 /** Writes a snippet into a temp folder inside the repository, where "kvs-parser" resolves to this package. */
@@ -28,21 +30,32 @@ function withSnippet<T>(code: string, run: (file: string, dir: string) => T): T 
 
 describe("README examples run as written", () => {
   it("the parse example prints fragment numbers and frames", () => {
-    const [parse] = snippets();
-    const out = withSnippet(parse!, (file) => execFileSync(process.execPath, [file], { cwd: root, encoding: "utf8" }));
+    const out = withSnippet(snippet("parse"), (file) => execFileSync(process.execPath, [file], { cwd: root, encoding: "utf8" }));
     expect(out).toContain("91343852333181432392682062607743920146159169392 1511852109126 60");
-    expect(out.trim().split("\n").filter((l) => /^2 \d+ true \d+$/.test(l)).length).toBe(1425);
+    expect(
+      out
+        .trim()
+        .split("\n")
+        .filter((l) => /^2 \d+ true \d+$/.test(l)).length,
+    ).toBe(1425);
   });
 
   it("the consume example reads a live stream from the local endpoint, checkpoints, and stops on SIGINT", async () => {
-    const app = snippets()[1]!;
+    const app = snippet("consume");
     const kvs = await startLocalKvs({ streams: { "my-camera": { mkv: readFixture("clusters.mkv") } }, idleEndMs: 500 });
     const dir = mkdtempSync(join(root, "test", ".readme-"));
     try {
       writeFileSync(join(dir, "app.mjs"), app);
       const child = spawn(process.execPath, [join(dir, "app.mjs")], {
         cwd: dir,
-        env: { ...process.env, KVS_ENDPOINT: kvs.endpoint, AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local", AWS_REGION: "us-east-1", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+        env: {
+          ...process.env,
+          KVS_ENDPOINT: kvs.endpoint,
+          AWS_ACCESS_KEY_ID: "local",
+          AWS_SECRET_ACCESS_KEY: "local",
+          AWS_REGION: "us-east-1",
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+        },
       });
       let out = "";
       child.stdout.on("data", (d: Buffer) => (out += d.toString()));

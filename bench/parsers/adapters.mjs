@@ -46,10 +46,12 @@ export const adapters = {
     return (chunks) => () => {
       let frames = 0;
       let payloadBytes = 0;
-      parseMkv(chunks).pipe(framesOp()).subscribe((f) => {
-        frames++;
-        payloadBytes += f.data.length;
-      });
+      parseMkv(chunks)
+        .pipe(framesOp())
+        .subscribe((f) => {
+          frames++;
+          payloadBytes += f.data.length;
+        });
       return { frames, payloadBytes };
     };
   },
@@ -60,18 +62,18 @@ export const adapters = {
     return (chunks) => {
       const buffers = chunks.map((c) => c.slice().buffer);
       return () => {
-      const d = new Decoder();
-      let frames = 0;
-      let payloadBytes = 0;
-      for (const ab of buffers) {
-        for (const el of d.decode(ab)) {
-          if (el.name === "SimpleBlock" || el.name === "Block") {
-            frames++;
-            payloadBytes += el.data.length - blockHeaderLength(el.data[0]);
+        const d = new Decoder();
+        let frames = 0;
+        let payloadBytes = 0;
+        for (const ab of buffers) {
+          for (const el of d.decode(ab)) {
+            if (el.name === "SimpleBlock" || el.name === "Block") {
+              frames++;
+              payloadBytes += el.data.length - blockHeaderLength(el.data[0]);
+            }
           }
         }
-      }
-      return { frames, payloadBytes };
+        return { frames, payloadBytes };
       };
     };
   },
@@ -103,17 +105,17 @@ export const adapters = {
     return (chunks) => {
       const whole = concat(chunks); // mediabunny reads a whole buffer (or random-access source), not pushed chunks
       return async () => {
-      const input = new mb.Input({ source: new mb.BufferSource(whole), formats: [mb.MATROSKA, mb.WEBM] });
-      let frames = 0;
-      let payloadBytes = 0;
-      for (const track of await input.getTracks()) {
-        const sink = new mb.EncodedPacketSink(track);
-        for await (const packet of sink.packets(undefined, undefined, { metadataOnly: false })) {
-          frames++;
-          payloadBytes += packet.byteLength;
+        const input = new mb.Input({ source: new mb.BufferSource(whole), formats: [mb.MATROSKA, mb.WEBM] });
+        let frames = 0;
+        let payloadBytes = 0;
+        for (const track of await input.getTracks()) {
+          const sink = new mb.EncodedPacketSink(track);
+          for await (const packet of sink.packets(undefined, undefined, { metadataOnly: false })) {
+            frames++;
+            payloadBytes += packet.byteLength;
+          }
         }
-      }
-      return { frames, payloadBytes };
+        return { frames, payloadBytes };
       };
     };
   },

@@ -69,12 +69,17 @@ export async function listFragments(clients: KvsClients, stream: StreamRef, opti
   const seenTokens = new Set<string>();
   do {
     try {
-      const page = await client.send(new ListFragmentsCommand({
-        ...streamParams(stream),
-        MaxResults: Math.min(1000, Math.max(1, Math.floor(options.pageSize ?? 1000))), // the service takes 1 to 1000
-        NextToken: next,
-        FragmentSelector: next ? undefined : { FragmentSelectorType: range.timestampType ?? "SERVER_TIMESTAMP", TimestampRange: { StartTimestamp: range.start, EndTimestamp: range.end } },
-      }), { abortSignal: options.signal });
+      const page = await client.send(
+        new ListFragmentsCommand({
+          ...streamParams(stream),
+          MaxResults: Math.min(1000, Math.max(1, Math.floor(options.pageSize ?? 1000))), // the service takes 1 to 1000
+          NextToken: next,
+          FragmentSelector: next
+            ? undefined
+            : { FragmentSelectorType: range.timestampType ?? "SERVER_TIMESTAMP", TimestampRange: { StartTimestamp: range.start, EndTimestamp: range.end } },
+        }),
+        { abortSignal: options.signal },
+      );
       for (const f of page.Fragments ?? []) out.push(toInfo(f));
       next = page.NextToken || undefined;
     } catch (e) {
@@ -119,13 +124,22 @@ export function mediaForFragments(clients: KvsClients, stream: StreamRef, option
  * One GetMediaForFragmentList call: pushes every body chunk to `onChunk` (waiting while the gate holds)
  * until the body ends. Errors are KvsServiceError, or what `onChunk` threw.
  */
-export async function pumpFragmentList(clients: KvsClients, stream: StreamRef, fragments: readonly string[], signal: AbortSignal, gate: ReadGate | undefined, onChunk: (chunk: Uint8Array) => void): Promise<void> {
+export async function pumpFragmentList(
+  clients: KvsClients,
+  stream: StreamRef,
+  fragments: readonly string[],
+  signal: AbortSignal,
+  gate: ReadGate | undefined,
+  onChunk: (chunk: Uint8Array) => void,
+): Promise<void> {
   signal.throwIfAborted();
   const endpoint = await clients.dataEndpoint(stream, "GET_MEDIA_FOR_FRAGMENT_LIST", signal);
   let payload: Payload | undefined;
   let chunkError: { error: unknown } | undefined;
   try {
-    const out = await clients.archivedClient(endpoint).send(new GetMediaForFragmentListCommand({ ...streamParams(stream), Fragments: [...fragments] }), { abortSignal: signal });
+    const out = await clients
+      .archivedClient(endpoint)
+      .send(new GetMediaForFragmentListCommand({ ...streamParams(stream), Fragments: [...fragments] }), { abortSignal: signal });
     payload = out.Payload as unknown as Payload;
     if (!payload) throw new KvsServiceError("ServiceError", "GetMediaForFragmentList", "response has no payload");
     for await (const chunk of payload) {
@@ -137,7 +151,7 @@ export async function pumpFragmentList(clients: KvsClients, stream: StreamRef, f
         throw e;
       }
       const wait = gate?.wait();
-      if (wait) await wait;
+      if (wait !== null && wait !== undefined) await wait;
     }
   } catch (e) {
     if (chunkError) throw chunkError.error;

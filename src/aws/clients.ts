@@ -9,7 +9,10 @@ import { CallPacer, type PacerOptions } from "./pacer.js";
 export type StreamRef = string | { readonly streamName: string } | { readonly streamArn: string };
 
 /** SDK client settings kvs-parser passes on to every client it makes (all optional, as in the SDK). */
-export type SdkClientConfig = Pick<KinesisVideoClientConfig, "region" | "credentials" | "logger" | "retryStrategy" | "requestHandler" | "customUserAgent" | "useFipsEndpoint" | "useDualstackEndpoint">;
+export type SdkClientConfig = Pick<
+  KinesisVideoClientConfig,
+  "region" | "credentials" | "logger" | "retryStrategy" | "requestHandler" | "customUserAgent" | "useFipsEndpoint" | "useDualstackEndpoint"
+>;
 
 /** How to reach KVS. */
 export interface KvsConfig extends SdkClientConfig {
@@ -109,7 +112,9 @@ export class KvsClients {
   mediaClient(endpoint: string): KinesisVideoMediaClient {
     let c = this.media.get(endpoint);
     if (!c) {
-      c = this.config.mediaClient?.(endpoint) ?? new KinesisVideoMediaClient({ ...this.sdk, requestHandler: this.sdk.requestHandler ?? UNCAPPED, endpoint, maxAttempts: 1 });
+      c =
+        this.config.mediaClient?.(endpoint) ??
+        new KinesisVideoMediaClient({ ...this.sdk, requestHandler: this.sdk.requestHandler ?? UNCAPPED, endpoint, maxAttempts: 1 });
       this.media.set(endpoint, c);
     }
     return c;
@@ -119,7 +124,14 @@ export class KvsClients {
   archivedClient(endpoint: string): KinesisVideoArchivedMediaClient {
     let c = this.archived.get(endpoint);
     if (!c) {
-      c = this.config.archivedClient?.(endpoint) ?? new KinesisVideoArchivedMediaClient({ ...this.sdk, requestHandler: this.sdk.requestHandler ?? UNCAPPED, endpoint, maxAttempts: this.config.maxAttempts ?? 3 });
+      c =
+        this.config.archivedClient?.(endpoint) ??
+        new KinesisVideoArchivedMediaClient({
+          ...this.sdk,
+          requestHandler: this.sdk.requestHandler ?? UNCAPPED,
+          endpoint,
+          maxAttempts: this.config.maxAttempts ?? 3,
+        });
       this.archived.set(endpoint, c);
     }
     return c;

@@ -35,7 +35,10 @@ export class ReadPosition {
 /** A fragment the reader needed could not be read (an exception in its place, or absent from the response). */
 export class FragmentUnavailable extends Error {
   override readonly name = "FragmentUnavailable";
-  constructor(readonly fragmentNumber: string, readonly reason: string) {
+  constructor(
+    readonly fragmentNumber: string,
+    readonly reason: string,
+  ) {
     super(`fragment ${fragmentNumber} is not available: ${reason}`);
   }
 }
@@ -43,7 +46,10 @@ export class FragmentUnavailable extends Error {
 /** The service started after the fragment the reader must deliver first (the "after" reading of FRAGMENT_NUMBER). */
 export class MissedStartFragment extends Error {
   override readonly name = "MissedStartFragment";
-  constructor(readonly wanted: string, readonly got: string) {
+  constructor(
+    readonly wanted: string,
+    readonly got: string,
+  ) {
     super(`asked to start at fragment ${wanted}, the service started at ${got}`);
   }
 }
@@ -88,7 +94,11 @@ export class FragmentDeduper {
   private nextExpected = 0;
 
   /** Creates a filter that forwards what the app has not seen yet to `emit`. */
-  constructor(private readonly position: ReadPosition, private readonly emit: (event: KvsEvent) => void, private readonly options: DeduperOptions = { requireClosingTags: false }) {}
+  constructor(
+    private readonly position: ReadPosition,
+    private readonly emit: (event: KvsEvent) => void,
+    private readonly options: DeduperOptions = { requireClosingTags: false },
+  ) {}
 
   /** Takes the next event of the connection. */
   push(ev: KvsEvent): void {
@@ -125,7 +135,10 @@ export class FragmentDeduper {
 
   private decide(number: string, serverTimestampMs: number | null): void {
     const pos = this.position;
-    if ((pos.lastCompleted !== null && compareFragmentNumbers(number, pos.lastCompleted) <= 0) || (pos.startAt !== null && compareFragmentNumbers(number, pos.startAt) < 0)) {
+    if (
+      (pos.lastCompleted !== null && compareFragmentNumbers(number, pos.lastCompleted) <= 0) ||
+      (pos.startAt !== null && compareFragmentNumbers(number, pos.startAt) < 0)
+    ) {
       this.pending = [];
       this.mode = DROP;
       return;
@@ -133,7 +146,8 @@ export class FragmentDeduper {
     if (pos.startAt !== null && number !== pos.startAt) throw new MissedStartFragment(pos.startAt, number);
     const expected = this.options.expected;
     if (expected !== undefined) {
-      while (this.nextExpected < expected.length && pos.lastCompleted !== null && compareFragmentNumbers(expected[this.nextExpected]!, pos.lastCompleted) <= 0) this.nextExpected++;
+      while (this.nextExpected < expected.length && pos.lastCompleted !== null && compareFragmentNumbers(expected[this.nextExpected]!, pos.lastCompleted) <= 0)
+        this.nextExpected++;
       const want = expected[this.nextExpected];
       if (want !== number) throw new FragmentUnavailable(want ?? number, want === undefined ? "not requested" : `the response went on with ${number}`);
       this.nextExpected++;
@@ -160,7 +174,8 @@ export class FragmentDeduper {
     if (ev.type === "frame" && ev.fragmentNumber !== null) {
       if (pos.partial?.number === ev.fragmentNumber) pos.partial.frames++;
     } else if (ev.type === "fragment") {
-      if (this.options.expected !== undefined && ev.error !== null) throw new FragmentUnavailable(ev.fragmentNumber ?? "(no number)", `${ev.error.code}${ev.error.message ? `: ${ev.error.message}` : ""}`);
+      if (this.options.expected !== undefined && ev.error !== null)
+        throw new FragmentUnavailable(ev.fragmentNumber ?? "(no number)", `${ev.error.code}${ev.error.message ? `: ${ev.error.message}` : ""}`);
       if (this.options.requireClosingTags && (ev.fragmentNumber === null || ev.continuationToken === null)) {
         throw new MkvParseError("TRUNCATED", `fragment ${ev.fragmentNumber ?? "(no number)"} ended without its closing CONTINUATION_TOKEN tags`, ev.endOffset);
       }
@@ -191,6 +206,10 @@ function fragmentStart(ev: Extract<KvsEvent, { type: "tags" }>): { number: strin
     }
   }
   if (number === null) return null;
-  if (!isFragmentNumber(number)) throw new MkvParseError("INVALID_VALUE", `AWS_KINESISVIDEO_FRAGMENT_NUMBER ${JSON.stringify(number.slice(0, 140))} is not a fragment number`, ev.offset, ["Segment", "Tags"]);
+  if (!isFragmentNumber(number))
+    throw new MkvParseError("INVALID_VALUE", `AWS_KINESISVIDEO_FRAGMENT_NUMBER ${JSON.stringify(number.slice(0, 140))} is not a fragment number`, ev.offset, [
+      "Segment",
+      "Tags",
+    ]);
   return { number, serverTimestampMs: server };
 }

@@ -24,9 +24,15 @@ interface Advice {
 
 const ADVICE: Record<KvsServiceErrorCode, Advice> = {
   ResourceNotFoundException: { retryable: false, action: "check the stream name or ARN, the region and the account" },
-  NotAuthorizedException: { retryable: false, action: "grant kinesisvideo:GetMedia / ListFragments / GetMediaForFragmentList / GetDataEndpoint to these credentials" },
+  NotAuthorizedException: {
+    retryable: false,
+    action: "grant kinesisvideo:GetMedia / ListFragments / GetMediaForFragmentList / GetDataEndpoint to these credentials",
+  },
   AccessDeniedException: { retryable: false, action: "grant the kinesisvideo permissions this call needs to these credentials" },
-  ConnectionLimitExceededException: { retryable: true, action: "at most 3 GetMedia connections per stream: back off, or share one connection between apps (fan-out)" },
+  ConnectionLimitExceededException: {
+    retryable: true,
+    action: "at most 3 GetMedia connections per stream: back off, or share one connection between apps (fan-out)",
+  },
   ClientLimitExceededException: { retryable: true, action: "at most 5 GetMedia calls per second per stream: back off with jitter" },
   InvalidEndpointException: { retryable: true, action: "call GetDataEndpoint again and use the endpoint it returns" },
   InvalidArgumentException: { retryable: false, action: "fix the request (selector, fragment numbers, time range)" },
@@ -56,7 +62,12 @@ export class KvsServiceError extends Error {
   /** For MediaError: the AWS_KINESISVIDEO_ERROR_ID the service sent (e.g. "4000"). */
   readonly errorId: string | null;
 
-  constructor(code: KvsServiceErrorCode, operation: string, message: string, options: { cause?: unknown; statusCode?: number; retryable?: boolean; action?: string; errorId?: string | null } = {}) {
+  constructor(
+    code: KvsServiceErrorCode,
+    operation: string,
+    message: string,
+    options: { cause?: unknown; statusCode?: number; retryable?: boolean; action?: string; errorId?: string | null } = {},
+  ) {
     const advice = ADVICE[code];
     const action = options.action ?? advice.action;
     super(`${operation}: ${code}: ${message} (${action})`, { cause: options.cause });
@@ -69,7 +80,18 @@ export class KvsServiceError extends Error {
   }
 }
 
-const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "ECONNABORTED", "EHOSTUNREACH", "UND_ERR_SOCKET", "ERR_STREAM_PREMATURE_CLOSE"]);
+const NETWORK_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ECONNABORTED",
+  "EHOSTUNREACH",
+  "UND_ERR_SOCKET",
+  "ERR_STREAM_PREMATURE_CLOSE",
+]);
 
 /** Maps anything an AWS SDK call or its body stream threw (or the parser, on bad bytes) to a {@link KvsServiceError}. */
 export function toKvsServiceError(err: unknown, operation: string): KvsServiceError {
@@ -79,9 +101,10 @@ export function toKvsServiceError(err: unknown, operation: string): KvsServiceEr
   const status = e.$metadata?.httpStatusCode;
   const name = e.name ?? "";
   const message = e.message ?? String(err);
-  const known = Object.prototype.hasOwnProperty.call(ADVICE, name) ? (name as KvsServiceErrorCode) : undefined;
+  const known = Object.hasOwn(ADVICE, name) ? (name as KvsServiceErrorCode) : undefined;
   if (known) return new KvsServiceError(known, operation, message, { cause: err, statusCode: status });
-  if (name === "ThrottledException" || name === "TooManyRequestsException" || status === 429) return new KvsServiceError("ThrottlingException", operation, message, { cause: err, statusCode: status });
+  if (name === "ThrottledException" || name === "TooManyRequestsException" || status === 429)
+    return new KvsServiceError("ThrottlingException", operation, message, { cause: err, statusCode: status });
   if ((e.code && NETWORK_CODES.has(e.code)) || /socket hang up|ECONNRESET|premature close|aborted/i.test(message) || name === "TimeoutError") {
     return new KvsServiceError("NetworkError", operation, message, { cause: err, statusCode: status });
   }
@@ -108,5 +131,9 @@ const MEDIA_ERRORS: Record<string, Advice> = {
 /** The error the service reported inside a GetMedia body (AWS_KINESISVIDEO_ERROR_CODE / _ERROR_ID tags). */
 export function mediaError(operation: string, code: string | null, id: string | null): KvsServiceError {
   const advice = (id !== null ? MEDIA_ERRORS[id.trim()] : undefined) ?? { retryable: false, action: "the service reported an error inside the media" };
-  return new KvsServiceError("MediaError", operation, `${code ?? "error"}${id !== null ? ` (AWS_KINESISVIDEO_ERROR_ID ${id})` : ""}`, { retryable: advice.retryable, action: advice.action, errorId: id });
+  return new KvsServiceError("MediaError", operation, `${code ?? "error"}${id !== null ? ` (AWS_KINESISVIDEO_ERROR_ID ${id})` : ""}`, {
+    retryable: advice.retryable,
+    action: advice.action,
+    errorId: id,
+  });
 }

@@ -103,7 +103,9 @@ export async function pumpGetMedia(clients: KvsClients, stream: StreamRef, optio
     try {
       const endpoint = await clients.dataEndpoint(stream, "GET_MEDIA", conn.signal);
       arm();
-      const out = await clients.mediaClient(endpoint).send(new GetMediaCommand({ ...streamParams(stream), StartSelector: toStartSelector(options.from) }), { abortSignal: conn.signal });
+      const out = await clients
+        .mediaClient(endpoint)
+        .send(new GetMediaCommand({ ...streamParams(stream), StartSelector: toStartSelector(options.from) }), { abortSignal: conn.signal });
       if (!out.Payload) throw new KvsServiceError("ServiceError", "GetMedia", "response has no payload");
       payload = out.Payload as unknown as Payload;
     } finally {
@@ -120,8 +122,8 @@ export async function pumpGetMedia(clients: KvsClients, stream: StreamRef, optio
         chunkError = { error: e };
         throw e;
       }
-      const wait = gate?.wait();
-      if (wait) {
+      const wait = gate?.wait() ?? null;
+      if (wait !== null) {
         clearTimeout(idle); // waiting on our consumer is not the service's silence
         await wait;
         if (options.signal.aborted) return;
@@ -167,7 +169,9 @@ export function getMedia(clients: KvsClients, stream: StreamRef, options: GetMed
       if (failure) throw failure;
       subscriber.next(ev);
     }, options);
-    pumpGetMedia(clients, stream, { from: options.from ?? "NOW", idleTimeoutMs: options.idleTimeoutMs, gate: options.gate, signal: abort.signal }, (chunk) => parser.push(chunk)).then(
+    pumpGetMedia(clients, stream, { from: options.from ?? "NOW", idleTimeoutMs: options.idleTimeoutMs, gate: options.gate, signal: abort.signal }, (chunk) =>
+      parser.push(chunk),
+    ).then(
       () => {
         if (subscriber.closed) return;
         if (!abort.signal.aborted) parser.end();

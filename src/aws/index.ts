@@ -5,9 +5,20 @@ export { getMedia, type StartFrom, type GetMediaOptions } from "./get-media.js";
 export { liveMedia, type LiveMediaOptions, type LiveStatus, type LiveEvent, type CatchUpOptions } from "./live-media.js";
 export type { ReadGate } from "./read-gate.js";
 export type { RetryPolicy } from "./backoff.js";
-export type { PacerOptions, PacerWait } from "./pacer.js";
+export type { CallPacer, PacerOptions, PacerWait } from "./pacer.js";
 export {
-  listFragments, mediaForFragments, archivedMedia, pollFragments, pollMedia, MAX_FRAGMENTS_PER_CALL,
-  type FragmentInfo, type TimeRange, type ArchiveEvent, type MissingFragmentEvent, type PollOptions,
-  type ListFragmentsOptions, type MediaForFragmentsOptions, type ArchivedMediaOptions,
+  listFragments,
+  mediaForFragments,
+  archivedMedia,
+  pollFragments,
+  pollMedia,
+  MAX_FRAGMENTS_PER_CALL,
+  type FragmentInfo,
+  type TimeRange,
+  type ArchiveEvent,
+  type MissingFragmentEvent,
+  type PollOptions,
+  type ListFragmentsOptions,
+  type MediaForFragmentsOptions,
+  type ArchivedMediaOptions,
 } from "./archive.js";

@@ -97,7 +97,12 @@ export function liveMedia(clients: KvsClients, stream: StreamRef, options: LiveM
     const behindMs = catchUpOptions?.behindMs ?? 20_000;
     let catchUpEnabled = catchUpOptions !== null;
     let catchUpCooldownUntil = 0;
-    const parserOptions: KvsParserOptions = { maxElementSize: options.maxElementSize, maxBlockSize: options.maxBlockSize, maxDepth: options.maxDepth, recover: false };
+    const parserOptions: KvsParserOptions = {
+      maxElementSize: options.maxElementSize,
+      maxBlockSize: options.maxBlockSize,
+      maxDepth: options.maxDepth,
+      recover: false,
+    };
     const status = options.onStatus;
     const restartCut = options.resumeCutFragments !== "skip";
 
@@ -108,17 +113,23 @@ export function liveMedia(clients: KvsClients, stream: StreamRef, options: LiveM
       if (partial) {
         // Cut inside the first fragment: start at it again (at its timestamp, whatever FRAGMENT_NUMBER means).
         position.startAt = partial.number;
-        return partial.serverTimestampMs !== null ? { type: "SERVER_TIMESTAMP", timestamp: new Date(partial.serverTimestampMs) } : { type: "FRAGMENT_NUMBER", fragmentNumber: partial.number };
+        return partial.serverTimestampMs !== null
+          ? { type: "SERVER_TIMESTAMP", timestamp: new Date(partial.serverTimestampMs) }
+          : { type: "FRAGMENT_NUMBER", fragmentNumber: partial.number };
       }
       return userFrom;
     };
 
     /** Parses one response's chunks through a deduper; `onFragment` runs after each delivered fragment. */
     const pipeline = (deduperOptions: DeduperOptions, onFragment: (ev: Extract<KvsEvent, { type: "fragment" }>) => void) => {
-      const deduper = new FragmentDeduper(position, (ev) => {
-        subscriber.next(ev);
-        if (ev.type === "fragment") onFragment(ev);
-      }, { ...deduperOptions, restartCutFragments: restartCut });
+      const deduper = new FragmentDeduper(
+        position,
+        (ev) => {
+          subscriber.next(ev);
+          if (ev.type === "fragment") onFragment(ev);
+        },
+        { ...deduperOptions, restartCutFragments: restartCut },
+      );
       return new KvsParser((ev) => {
         const failure = inStreamError(ev, "GetMedia");
         if (failure) throw failure;
@@ -130,14 +141,23 @@ export function liveMedia(clients: KvsClients, stream: StreamRef, options: LiveM
     const connect = async (from: StartFrom, progress: () => void): Promise<void> => {
       const parser = pipeline({ requireClosingTags: true }, (ev) => {
         progress();
-        if (catchUpEnabled && (ev.millisBehindNow ?? 0) > behindMs && performance.now() > catchUpCooldownUntil && position.lastServerTimestampMs !== null) throw new BehindNow();
+        if (catchUpEnabled && (ev.millisBehindNow ?? 0) > behindMs && performance.now() > catchUpCooldownUntil && position.lastServerTimestampMs !== null)
+          throw new BehindNow();
       });
       // No parser.end(): a fragment is whole only once its closing tags arrived; a cut one is read again.
-      await pumpGetMedia(clients, stream, {
-        from, idleTimeoutMs: idleMs, signal: stop.signal, gate: options.gate,
-        onConnected: () => status?.({ type: "connected", from }),
-        onWait: (w) => status?.({ type: "waiting", ...w }),
-      }, (chunk) => parser.push(chunk));
+      await pumpGetMedia(
+        clients,
+        stream,
+        {
+          from,
+          idleTimeoutMs: idleMs,
+          signal: stop.signal,
+          gate: options.gate,
+          onConnected: () => status?.({ type: "connected", from }),
+          onWait: (w) => status?.({ type: "waiting", ...w }),
+        },
+        (chunk) => parser.push(chunk),
+      );
     };
 
     /** Reads `fragments` (in order) with GetMediaForFragmentList; every one must come, else FragmentUnavailable. */
@@ -147,14 +167,18 @@ export function liveMedia(clients: KvsClients, stream: StreamRef, options: LiveM
       if (stop.signal.aborted) return;
       parser.end();
       const last = fragments[fragments.length - 1]!;
-      if (position.lastCompleted === null || compareFragmentNumbers(position.lastCompleted, last) < 0) throw new FragmentUnavailable(last, "not in the GetMediaForFragmentList response");
+      if (position.lastCompleted === null || compareFragmentNumbers(position.lastCompleted, last) < 0)
+        throw new FragmentUnavailable(last, "not in the GetMediaForFragmentList response");
     };
 
     /** Works off the backlog after the last completed fragment, in batches, then hands back to GetMedia. */
     const catchUp = async (progress: () => void): Promise<void> => {
       const after = position.lastCompleted!;
       const settle = catchUpOptions?.settleMs ?? 5000;
-      const list = await listFragments(clients, stream, { range: { start: new Date(position.lastServerTimestampMs!), end: new Date(Date.now() - settle) }, signal: stop.signal });
+      const list = await listFragments(clients, stream, {
+        range: { start: new Date(position.lastServerTimestampMs!), end: new Date(Date.now() - settle) },
+        signal: stop.signal,
+      });
       const backlog = list.map((f) => f.fragmentNumber).filter((n) => compareFragmentNumbers(n, after) > 0);
       if (backlog.length < 2) {
         catchUpCooldownUntil = performance.now() + Math.max(settle, 5000);
@@ -187,16 +211,17 @@ export function liveMedia(clients: KvsClients, stream: StreamRef, options: LiveM
           failures = 0;
           corrupt = 0;
           status?.({ type: "ended", fragments: delivered });
-        } catch (e) {
+        } catch (caught) {
           if (stop.signal.aborted) break;
-          discardCut(e instanceof Error ? e.message : String(e));
+          discardCut(caught instanceof Error ? caught.message : String(caught));
           if (delivered > 0) {
             failures = 0;
             corrupt = 0;
           }
+          let e = caught;
           try {
+            // FRAGMENT_NUMBER read as "after": fetch the fragment the reader must start with.
             if (e instanceof MissedStartFragment) {
-              // FRAGMENT_NUMBER read as "after": fetch the fragment the reader must start with.
               await readList([e.wanted], progress);
               continue;
             }
@@ -206,26 +231,31 @@ export function liveMedia(clients: KvsClients, stream: StreamRef, options: LiveM
             }
           } catch (inner) {
             if (stop.signal.aborted) break;
-            if (e instanceof BehindNow && !(inner instanceof FragmentUnavailable)) {
-              // Catch-up is an optimisation: without ListFragments/GetMediaForFragmentList rights, GetMedia goes on.
-              const err = toKvsServiceError(inner, "GetMediaForFragmentList");
-              if (!err.retryable) catchUpEnabled = false;
+            if (e instanceof BehindNow) {
+              // Catch-up is an optimisation: GetMedia goes on from the last fragment read; without the
+              // rights for ListFragments / GetMediaForFragmentList, it goes on alone.
+              if (!(inner instanceof FragmentUnavailable) && !toKvsServiceError(inner, "GetMediaForFragmentList").retryable) catchUpEnabled = false;
               catchUpCooldownUntil = performance.now() + 10_000;
               continue;
             }
             if (inner instanceof FragmentUnavailable) {
-              if (e instanceof BehindNow) {
-                catchUpCooldownUntil = performance.now() + 10_000; // GetMedia goes on from the last fragment read
-                continue;
-              }
-              throw new KvsServiceError("MediaError", "GetMediaForFragmentList", inner.message, { cause: inner, retryable: false, action: "the fragment to start at is not in the stream (expired?): start from EARLIEST, NOW or a timestamp" });
+              throw new KvsServiceError("MediaError", "GetMediaForFragmentList", inner.message, {
+                cause: inner,
+                retryable: false,
+                action: "the fragment to start at is not in the stream (expired?): start from EARLIEST, NOW or a timestamp",
+              });
             }
             e = inner;
           }
           const err = toKvsServiceError(e, "GetMedia");
           if (!err.retryable) throw err;
           if (err.code === "CorruptMedia" && ++corrupt >= maxCorrupt) {
-            throw new KvsServiceError("CorruptMedia", "GetMedia", `${corrupt} connections in a row brought bytes that do not parse, after fragment ${position.lastCompleted ?? "(none)"}`, { cause: err, retryable: false, action: "the stream's media is malformed at this point: inspect it, or resume after the next fragment" });
+            throw new KvsServiceError(
+              "CorruptMedia",
+              "GetMedia",
+              `${corrupt} connections in a row brought bytes that do not parse, after fragment ${position.lastCompleted ?? "(none)"}`,
+              { cause: err, retryable: false, action: "the stream's media is malformed at this point: inspect it, or resume after the next fragment" },
+            );
           }
           failures++;
           if (retry.maxAttempts !== undefined && failures >= retry.maxAttempts) throw err;

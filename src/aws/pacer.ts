@@ -63,7 +63,8 @@ export class CallPacer {
       if (released) return;
       released = true;
       const wake = this.waiting.shift();
-      if (wake) wake(); // the slot passes straight on
+      if (wake)
+        wake(); // the slot passes straight on
       else this.opens--;
     };
   }

@@ -28,9 +28,17 @@ export class UsageError extends Error {
 }
 
 /** Parses argv for `command` strictly; `--help` anywhere prints its usage. */
-export function parseCommandArgs(command: Command, argv: readonly string[]): { help: true } | { help: false; values: Record<string, string | boolean | string[] | boolean[] | undefined>; positionals: string[] } {
+export function parseCommandArgs(
+  command: Command,
+  argv: readonly string[],
+): { help: true } | { help: false; values: Record<string, string | boolean | string[] | boolean[] | undefined>; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], options: { ...command.options, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: { ...command.options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
     if (values.help) return { help: true };
     return { help: false, values, positionals };
   } catch (e) {

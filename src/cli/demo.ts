@@ -95,7 +95,10 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
     const start = (app: AppReport) => {
       const c = consume(clients, "demo-camera", {
-        app: app.name, store, source: hub.source(), from: "EARLIEST",
+        app: app.name,
+        store,
+        source: hub.source(),
+        from: "EARLIEST",
         handler: async (item) => {
           await handlers[app.name]!(item);
           app.handled.push(item.fragment.fragmentNumber!);
@@ -147,10 +150,14 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       const gaps = all.filter((n) => !seen.has(n)).length;
       ok &&= duplicates === 0 && gaps === 0;
       const resumed = a.summaries.map((s) => s.resumedFrom).find((r) => r !== null) ?? (a === thumbnailer ? "?" : "(none: started fresh)");
-      write(`${a.name.padEnd(22)}${String(seen.size).padStart(9)}  ${String(resumed).padEnd(50)} ${String(duplicates).padStart(10)}  ${String(gaps).padStart(4)}  ${String(a.lag?.millisBehindNow ?? "-").padStart(19)}  ${a.detail}`);
+      write(
+        `${a.name.padEnd(22)}${String(seen.size).padStart(9)}  ${String(resumed).padEnd(50)} ${String(duplicates).padStart(10)}  ${String(gaps).padStart(4)}  ${String(a.lag?.millisBehindNow ?? "-").padStart(19)}  ${a.detail}`,
+      );
     }
     write("");
-    write(`shared GetMedia connections: ${hub.stats.connections}, apps served from the shared connection: ${hub.stats.shared}, own connections: ${hub.stats.ownConnections}; GetMedia calls: ${kvs.stats.requests.getMedia ?? 0}`);
+    write(
+      `shared GetMedia connections: ${hub.stats.connections}, apps served from the shared connection: ${hub.stats.shared}, own connections: ${hub.stats.ownConnections}; GetMedia calls: ${kvs.stats.requests.getMedia ?? 0}`,
+    );
     write(ok ? "every app read every fragment exactly once" : "MISMATCH: see duplicates/gaps above");
     return ok ? 0 : 1;
   } finally {

@@ -47,7 +47,9 @@ export function trackSummary(t: Track): Record<string, unknown> {
 function describeTrack(t: Track): string {
   const v = t.video ? ` ${t.video.pixelWidth}x${t.video.pixelHeight}` : "";
   const a = t.audio ? ` ${t.audio.samplingFrequency} Hz ${t.audio.channels} ch${t.audio.bitDepth ? ` ${t.audio.bitDepth} bit` : ""}` : "";
-  const enc = t.contentEncodings.map((e) => (e.type === "encryption" ? " encrypted" : ` ${["zlib", "bzlib", "lzo1x", "header-stripped"][e.compressionAlgorithm ?? 0] ?? "compressed"}`)).join("");
+  const enc = t.contentEncodings
+    .map((e) => (e.type === "encryption" ? " encrypted" : ` ${["zlib", "bzlib", "lzo1x", "header-stripped"][e.compressionAlgorithm ?? 0] ?? "compressed"}`))
+    .join("");
   return `track ${t.number}: ${t.kind} ${t.codecId}${v}${a}${enc}${t.name ? ` "${t.name}"` : ""}`;
 }
 
@@ -105,7 +107,19 @@ export async function inspect(source: ByteSource, opts: InspectOptions): Promise
       frames++;
       bytes += ev.data.length;
       let t = perTrack.get(ev.track);
-      if (!t) perTrack.set(ev.track, (t = { kind: kinds.get(ev.track) ?? "unknown", frames: 0, keyframes: 0, bytes: 0, firstMs: ev.timestampMs, lastMs: ev.timestampMs, lastDurationMs: null }));
+      if (!t)
+        perTrack.set(
+          ev.track,
+          (t = {
+            kind: kinds.get(ev.track) ?? "unknown",
+            frames: 0,
+            keyframes: 0,
+            bytes: 0,
+            firstMs: ev.timestampMs,
+            lastMs: ev.timestampMs,
+            lastDurationMs: null,
+          }),
+        );
       t.frames++;
       if (ev.keyframe) t.keyframes++;
       t.bytes += ev.data.length;
@@ -120,7 +134,8 @@ export async function inspect(source: ByteSource, opts: InspectOptions): Promise
       if (ev.type === "frame") write(JSON.stringify(ev));
       else if (ev.type === "fragment") write(JSON.stringify(fragmentSummary(ev)));
       else if (ev.type === "tracks") write(JSON.stringify({ type: "tracks", offset: ev.offset, tracks: ev.tracks.map(trackSummary) }));
-      else if (ev.type === "recovered") write(JSON.stringify({ type: "recovered", code: ev.error.code, offset: ev.offset, resumeOffset: ev.resumeOffset, message: ev.error.message }));
+      else if (ev.type === "recovered")
+        write(JSON.stringify({ type: "recovered", code: ev.error.code, offset: ev.offset, resumeOffset: ev.resumeOffset, message: ev.error.message }));
       else if (ev.type === "unknownElement") write(JSON.stringify(ev));
       return;
     }
@@ -132,12 +147,16 @@ export async function inspect(source: ByteSource, opts: InspectOptions): Promise
         break;
       }
       case "fragment": {
-        const counts = Object.entries(ev.framesByTrack).map(([t, n]) => `t${t}:${n}`).join(" ");
+        const counts = Object.entries(ev.framesByTrack)
+          .map(([t, n]) => `t${t}:${n}`)
+          .join(" ");
         const number = ev.fragmentNumber ?? "(no fragment number)";
         const ts = ev.serverTimestampMs !== null ? ` server ${new Date(ev.serverTimestampMs).toISOString()}` : "";
         const behind = ev.millisBehindNow !== null ? ` behind ${ev.millisBehindNow} ms` : "";
         const err = ev.error ? ` ERROR ${ev.error.code}${ev.error.message ? ` ${ev.error.message}` : ""}` : "";
-        write(`fragment ${number}${ts}${behind} frames ${ev.frameCount} (${counts || "none"}) bytes ${ev.startOffset}-${ev.endOffset}${ev.complete ? "" : " INCOMPLETE"}${err}`);
+        write(
+          `fragment ${number}${ts}${behind} frames ${ev.frameCount} (${counts || "none"}) bytes ${ev.startOffset}-${ev.endOffset}${ev.complete ? "" : " INCOMPLETE"}${err}`,
+        );
         break;
       }
       case "recovered":
@@ -197,7 +216,12 @@ Prints the tracks, one line per fragment, per-track frame counts, durations and 
     if (positionals.length !== 1) throw new UsageError("inspect takes one FILE (or - for stdin)");
     const file = positionals[0]!;
     const source = file === "-" ? process.stdin : createReadStream(file);
-    await inspect(source, { json: values.json === true, recover: values.recover === true, maxElementSize: intOption(values["max-element-size"], "--max-element-size"), write: io.out });
+    await inspect(source, {
+      json: values.json === true,
+      recover: values.recover === true,
+      maxElementSize: intOption(values["max-element-size"], "--max-element-size"),
+      write: io.out,
+    });
     return 0;
   },
 };

@@ -61,7 +61,12 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
 
 const stop = new AbortController();
 for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => stop.abort());
-const io: CliIo = { out: (l) => process.stdout.write(l + "\n"), err: (l) => process.stderr.write(l + "\n"), tty: process.stdout.isTTY === true, signal: stop.signal };
+const io: CliIo = {
+  out: (l) => process.stdout.write(l + "\n"),
+  err: (l) => process.stderr.write(l + "\n"),
+  tty: process.stdout.isTTY === true,
+  signal: stop.signal,
+};
 main(process.argv.slice(2), io).then(
   (code) => {
     process.exitCode = code;

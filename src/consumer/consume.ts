@@ -90,7 +90,15 @@ export function consume(clients: KvsClients, stream: StreamRef, options: Consume
   const source = options.source ?? liveSource(clients, stream, options.live);
   const from: StartFrom = options.from ?? "NOW";
   const policy = new CheckpointPolicy(options.checkpointEvery);
-  const lag$ = new BehaviorSubject<Lag>({ app, queuedFragments: 0, queuedBytes: 0, millisBehindNow: null, msSinceServerTimestamp: null, lastHandled: null, lastCheckpointed: null });
+  const lag$ = new BehaviorSubject<Lag>({
+    app,
+    queuedFragments: 0,
+    queuedBytes: 0,
+    millisBehindNow: null,
+    msSinceServerTimestamp: null,
+    lastHandled: null,
+    lastCheckpointed: null,
+  });
 
   let resumedFrom: string | null | undefined;
   let handled = 0;
@@ -98,7 +106,14 @@ export function consume(clients: KvsClients, stream: StreamRef, options: Consume
   let leasesAcquired = 0;
   let lastCheckpoint: Checkpoint | null = null;
   let lastHandled: Checkpoint | null = null;
-  const summary = (): ConsumerSummary => ({ app, resumedFrom: resumedFrom ?? null, handled, checkpoints, lastCheckpoint: lastCheckpoint?.fragmentNumber ?? null, leasesAcquired });
+  const summary = (): ConsumerSummary => ({
+    app,
+    resumedFrom: resumedFrom ?? null,
+    handled,
+    checkpoints,
+    lastCheckpoint: lastCheckpoint?.fragmentNumber ?? null,
+    leasesAcquired,
+  });
 
   const writeCheckpoint = async (owner: string | undefined) => {
     if (!lastHandled || lastHandled === lastCheckpoint) return;
@@ -131,9 +146,13 @@ export function consume(clients: KvsClients, stream: StreamRef, options: Consume
         if (f.fragmentNumber !== null) lastHandled = { fragmentNumber: f.fragmentNumber, continuationToken: f.continuationToken, updatedAt: Date.now() };
         if (policy.handled()) await writeCheckpoint(owner);
         lag$.next({
-          app, queuedFragments: queue.length, queuedBytes: queue.heldBytes, millisBehindNow: f.millisBehindNow,
+          app,
+          queuedFragments: queue.length,
+          queuedBytes: queue.heldBytes,
+          millisBehindNow: f.millisBehindNow,
           msSinceServerTimestamp: f.serverTimestampMs === null ? null : Date.now() - f.serverTimestampMs,
-          lastHandled: lastHandled?.fragmentNumber ?? null, lastCheckpointed: lastCheckpoint?.fragmentNumber ?? null,
+          lastHandled: lastHandled?.fragmentNumber ?? null,
+          lastCheckpointed: lastCheckpoint?.fragmentNumber ?? null,
         });
       }
     } finally {

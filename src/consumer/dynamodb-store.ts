@@ -1,6 +1,12 @@
 import {
-  ConditionalCheckFailedException, CreateTableCommand, DescribeTableCommand, GetItemCommand, ResourceInUseException,
-  UpdateItemCommand, type AttributeValue, type DynamoDBClient,
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DescribeTableCommand,
+  GetItemCommand,
+  ResourceInUseException,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
 import { sleep } from "../aws/backoff.js";
 import type { LeaseState, LeaseTable } from "./lease.js";
@@ -16,12 +22,14 @@ function sortable(fragmentNumber: string): string {
 /** Creates the checkpoint/lease table (partition key `pk`, on-demand) if it does not exist, and waits until it is active. */
 export async function ensureCheckpointTable(client: DynamoDBClient, tableName: string, timeoutMs = 30_000): Promise<void> {
   try {
-    await client.send(new CreateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
-      KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
-      BillingMode: "PAY_PER_REQUEST",
-    }));
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
+        KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+        BillingMode: "PAY_PER_REQUEST",
+      }),
+    );
   } catch (e) {
     if (!(e instanceof ResourceInUseException)) throw e;
   }
@@ -42,7 +50,10 @@ export async function ensureCheckpointTable(client: DynamoDBClient, tableName: s
  */
 export class DynamoDbCheckpointStore implements CheckpointStore {
   /** Uses `client` and an existing table (see ensureCheckpointTable). */
-  constructor(private readonly client: DynamoDBClient, readonly tableName: string) {}
+  constructor(
+    private readonly client: DynamoDBClient,
+    readonly tableName: string,
+  ) {}
 
   /** @inheritdoc */
   async get(stream: string, app: string): Promise<Checkpoint | null> {
@@ -67,21 +78,24 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
       values[":owner"] = { S: options.owner };
     }
     try {
-      await this.client.send(new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: { pk: { S: checkpointKey(stream, app) } },
-        UpdateExpression: "SET fragmentNumber = :fn, fragmentKey = :fk, continuationToken = :ct, updatedAt = :ua",
-        ConditionExpression: condition,
-        ExpressionAttributeValues: values,
-      }));
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: checkpointKey(stream, app) } },
+          UpdateExpression: "SET fragmentNumber = :fn, fragmentKey = :fk, continuationToken = :ct, updatedAt = :ua",
+          ConditionExpression: condition,
+          ExpressionAttributeValues: values,
+        }),
+      );
     } catch (e) {
       if (!(e instanceof ConditionalCheckFailedException)) throw e;
       // On a failed condition no item comes back: read it to say why.
       const current = await this.get(stream, app);
       const lease = await new DynamoDbLeaseTable(this.client, this.tableName).read(checkpointKey(stream, app));
-      const why = options.owner !== undefined && lease?.owner !== options.owner
-        ? `${options.owner} does not hold the lease (held by ${lease?.owner ?? "nobody"})`
-        : `checkpoint would move backwards from ${current?.fragmentNumber} to ${checkpoint.fragmentNumber}`;
+      const why =
+        options.owner !== undefined && lease?.owner !== options.owner
+          ? `${options.owner} does not hold the lease (held by ${lease?.owner ?? "nobody"})`
+          : `checkpoint would move backwards from ${current?.fragmentNumber} to ${checkpoint.fragmentNumber}`;
       throw new CheckpointConflictError(`${stream}/${app}: ${why}`, checkpoint, current);
     }
   }
@@ -90,11 +104,16 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
 /** Leases stored on the checkpoint items (attributes leaseOwner, leaseCounter), with conditional writes. */
 export class DynamoDbLeaseTable implements LeaseTable {
   /** Uses `client` and an existing table (see ensureCheckpointTable). */
-  constructor(private readonly client: DynamoDBClient, readonly tableName: string) {}
+  constructor(
+    private readonly client: DynamoDBClient,
+    readonly tableName: string,
+  ) {}
 
   /** @inheritdoc */
   async read(key: string): Promise<LeaseState | null> {
-    const r = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: key } }, ConsistentRead: true, ProjectionExpression: "leaseOwner, leaseCounter" }));
+    const r = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: key } }, ConsistentRead: true, ProjectionExpression: "leaseOwner, leaseCounter" }),
+    );
     if (!r.Item || r.Item.leaseCounter === undefined) return null;
     return { owner: r.Item.leaseOwner?.S ?? null, counter: Number(r.Item.leaseCounter.N ?? 0) };
   }
@@ -122,7 +141,15 @@ export class DynamoDbLeaseTable implements LeaseTable {
 
   private async conditional(key: string, update: string, condition: string, values: Record<string, AttributeValue>): Promise<boolean> {
     try {
-      await this.client.send(new UpdateItemCommand({ TableName: this.tableName, Key: { pk: { S: key } }, UpdateExpression: update, ConditionExpression: condition, ExpressionAttributeValues: values }));
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: { S: key } },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeValues: values,
+        }),
+      );
       return true;
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) return false;

@@ -61,7 +61,11 @@ export class FanOutHub {
   readonly stats = { shared: 0, ownConnections: 0, connections: 0, detached: 0, rejoined: 0 };
 
   /** A hub for one stream. */
-  constructor(private readonly clients: KvsClients, private readonly stream: StreamRef, private readonly options: FanOutOptions = {}) {}
+  constructor(
+    private readonly clients: KvsClients,
+    private readonly stream: StreamRef,
+    private readonly options: FanOutOptions = {},
+  ) {}
 
   /** Bytes of completed fragments held for joining apps (bounded by `bufferBytes`, plus the newest fragment). */
   get bufferedBytes(): number {
@@ -84,7 +88,14 @@ export class FanOutHub {
         subscriber.complete();
         return;
       }
-      const tap: Tap = { subscriber, gate: request.gate, last: request.after?.fragmentNumber ?? null, token: request.after?.continuationToken ?? null, own: null, closed: false };
+      const tap: Tap = {
+        subscriber,
+        gate: request.gate,
+        last: request.after?.fragmentNumber ?? null,
+        token: request.after?.continuationToken ?? null,
+        own: null,
+        closed: false,
+      };
       const onAbort = () => this.leave(tap, true);
       request.signal.addEventListener("abort", onAbort, { once: true });
       if (this.connection === null) {
@@ -130,7 +141,10 @@ export class FanOutHub {
         tap.last = b.number;
         tap.token = b.token;
         if (tap.closed) return;
-        if (tap.gate.wait() !== null) return this.detach(tap); // its queue filled up during the replay
+        if (tap.gate.wait() !== null) {
+          this.detach(tap); // its queue filled up during the replay
+          return;
+        }
       }
     }
     for (const ev of this.partial) tap.subscriber.next(ev);

@@ -19,7 +19,10 @@ export class FileCheckpointStore implements CheckpointStore {
   private seq = 0;
 
   /** Creates a store in `dir` (made if missing). */
-  constructor(readonly dir: string, private readonly hooks: { beforeRename?: BeforeRenameHook } = {}) {}
+  constructor(
+    readonly dir: string,
+    private readonly hooks: { beforeRename?: BeforeRenameHook } = {},
+  ) {}
 
   /** @inheritdoc */
   async get(stream: string, app: string): Promise<Checkpoint | null> {
@@ -41,9 +44,11 @@ export class FileCheckpointStore implements CheckpointStore {
     const prev = this.queues.get(key) ?? Promise.resolve();
     const next = prev.catch(() => {}).then(() => this.write(stream, app, checkpoint));
     this.queues.set(key, next);
-    void next.finally(() => {
-      if (this.queues.get(key) === next) this.queues.delete(key);
-    }).catch(() => {});
+    void next
+      .finally(() => {
+        if (this.queues.get(key) === next) this.queues.delete(key);
+      })
+      .catch(() => {});
     return next;
   }
 
@@ -55,7 +60,9 @@ export class FileCheckpointStore implements CheckpointStore {
     const tempPath = `${finalPath}.${process.pid}.${++this.seq}.tmp`;
     const fh = await open(tempPath, "w");
     try {
-      await fh.writeFile(JSON.stringify({ fragmentNumber: checkpoint.fragmentNumber, continuationToken: checkpoint.continuationToken, updatedAt: checkpoint.updatedAt }));
+      await fh.writeFile(
+        JSON.stringify({ fragmentNumber: checkpoint.fragmentNumber, continuationToken: checkpoint.continuationToken, updatedAt: checkpoint.updatedAt }),
+      );
       await fh.sync();
     } finally {
       await fh.close();

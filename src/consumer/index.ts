@@ -1,6 +1,6 @@
 // kvs-parser/consumer: checkpointed apps on KVS streams: stores, consume(), leases, in-process fan-out.
 export { CheckpointConflictError, MemoryCheckpointStore, type Checkpoint, type CheckpointStore, type PutOptions } from "./store.js";
-export { FileCheckpointStore } from "./file-store.js";
+export { FileCheckpointStore, type BeforeRenameHook } from "./file-store.js";
 export { DynamoDbCheckpointStore, DynamoDbLeaseTable, ensureCheckpointTable } from "./dynamodb-store.js";
 export { MemoryLeaseTable, LeaseLostError, type LeaseOptions, type LeaseState, type LeaseTable } from "./lease.js";
 export { consume, type ConsumeOptions, type Consumer, type ConsumerSummary, type Lag } from "./consume.js";

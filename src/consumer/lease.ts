@@ -33,7 +33,12 @@ export class LeaseLostError extends Error {
   override readonly name = "LeaseLostError";
   /** Always "LEASE_LOST". */
   readonly code = "LEASE_LOST" as const;
-  constructor(readonly key: string, readonly owner: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly key: string,
+    readonly owner: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(`lease ${key} lost by ${owner}: ${message}`, options);
   }
 }

@@ -1,7 +1,19 @@
 // kvs-parser/ebml: the low-level EBML push reader and writer, the Matroska element table and block layout.
 export { MkvParseError, type MkvParseErrorCode } from "./errors.js";
 export { EbmlReader, type EbmlReaderOptions, type EbmlSink } from "./reader.js";
-export { EbmlSchema, matroskaSchema, ID, type ElementInfo, type EbmlType } from "./schema.js";
+export { EbmlSchema, matroskaSchema, ID, type ElementInfo, type EbmlType, type SchemaRow } from "./schema.js";
 export { readUint, readInt, readFloat, readUtf8, readAscii, readUintString } from "./values.js";
-export { concatBytes, element, encodeId, encodeSize, unknownSize, unknownSizeHeader, uintElement, intElement, floatElement, stringElement, type EbmlPayload } from "./writer.js";
+export {
+  concatBytes,
+  element,
+  encodeId,
+  encodeSize,
+  unknownSize,
+  unknownSizeHeader,
+  uintElement,
+  intElement,
+  floatElement,
+  stringElement,
+  type EbmlPayload,
+} from "./writer.js";
 export { BlockLayout, Lacing } from "../matroska/block.js";

@@ -1,5 +1,5 @@
 import { MkvParseError, type MkvParseErrorCode } from "./errors.js";
-import { EbmlSchema, ID, matroskaSchema, type ElementInfo } from "./schema.js";
+import { type EbmlSchema, ID, matroskaSchema, type ElementInfo } from "./schema.js";
 import { describeNonEbml } from "./sniff.js";
 
 /**
@@ -292,7 +292,7 @@ export class EbmlReader {
       }
       case DATA: {
         const need = this.dataBuf.length - this.dataFill;
-        const take = need < n - i ? need : n - i;
+        const take = Math.min(need, n - i);
         this.dataBuf.set(chunk.subarray(i, i + take), this.dataFill);
         this.dataFill += take;
         if (this.dataFill === this.dataBuf.length) {
@@ -304,7 +304,7 @@ export class EbmlReader {
         return i + take;
       }
       case SKIP: {
-        const take = this.skipRemaining < n - i ? this.skipRemaining : n - i;
+        const take = Math.min(this.skipRemaining, n - i);
         this.skipRemaining -= take;
         if (this.skipRemaining === 0) this.mode = HEADER;
         return i + take;
@@ -351,7 +351,7 @@ export class EbmlReader {
     const info = this.schema.get(id);
     if (info === undefined && isReservedId(id)) throw this.error("INVALID_ID", `reserved element ID 0x${id.toString(16)}`, start);
     if (this.depth > 0) {
-      if (this.unknown[this.depth - 1]) this.closeUnknownFor(id, info, start);
+      if (this.unknown[this.depth - 1]) this.closeUnknownFor(info, start);
       else if (info !== undefined && !info.global && !info.parents.includes(this.ids[this.depth - 1]!)) this.checkPlacement(info, start);
     }
     const parentEnd = this.depth > 0 ? this.ends[this.depth - 1]! : Infinity;
@@ -422,8 +422,8 @@ export class EbmlReader {
     }
   }
 
-  /** Closes unknown-size masters that cannot contain element `id` (the EBML rule for unknown sizes). */
-  private closeUnknownFor(id: number, info: ElementInfo | undefined, at: number): void {
+  /** Closes unknown-size masters that cannot contain the element `info` describes (the EBML rule for unknown sizes). */
+  private closeUnknownFor(info: ElementInfo | undefined, at: number): void {
     if (info === undefined || info.global) return;
     const parents = info.parents;
     while (this.depth > 0 && this.unknown[this.depth - 1]) {
@@ -502,7 +502,11 @@ export class EbmlReader {
       while (this.depth > 0) this.pop(at);
     } else {
       let seg = -1;
-      for (let d = this.depth - 1; d >= 0; d--) if (this.ids[d] === ID.Segment) { seg = d; break; }
+      for (let d = this.depth - 1; d >= 0; d--)
+        if (this.ids[d] === ID.Segment) {
+          seg = d;
+          break;
+        }
       while (this.depth > seg + 1) this.pop(at);
     }
     this.hdr[0] = magic >>> 24;

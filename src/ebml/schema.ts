@@ -12,15 +12,23 @@ export interface ElementInfo {
   readonly global: boolean;
 }
 
-type Row = readonly [id: number, name: string, type: string, parents: string];
+/** One element definition: ID, name, type letter (m u i f s 8 d b), parents by name ("" top level, "*" global). */
+export type SchemaRow = readonly [id: number, name: string, type: string, parents: string];
 const T: Record<string, EbmlType> = {
-  m: "master", u: "uint", i: "int", f: "float", s: "string", "8": "utf8", d: "date", b: "binary",
+  m: "master",
+  u: "uint",
+  i: "int",
+  f: "float",
+  s: "string",
+  "8": "utf8",
+  d: "date",
+  b: "binary",
 };
 
 // The Matroska element table: every element of the Matroska specification's ebml_matroska.xml (RFC 9559
 // and the legacy elements it still lists) and the EBML header elements of RFC 8794.
 // parents: space-separated names; "" = top level; "*" = global.
-const ROWS: readonly Row[] = [
+const ROWS: readonly SchemaRow[] = [
   [0x1a45dfa3, "EBML", "m", ""],
   [0x4286, "EBMLVersion", "u", "EBML"],
   [0x42f7, "EBMLReadVersion", "u", "EBML"],
@@ -302,15 +310,18 @@ export class EbmlSchema {
   private readonly byName = new Map<string, ElementInfo>();
 
   /** Builds a schema from element definitions (parents given by name). */
-  constructor(rows: readonly Row[]) {
+  constructor(rows: readonly SchemaRow[]) {
     const idOf = new Map(rows.map((r) => [r[1], r[0]] as const));
     for (const [id, name, t, parents] of rows) {
       const global = parents === "*";
-      const parentIds = global || parents === "" ? [] : parents.split(" ").map((p) => {
-        const pid = idOf.get(p);
-        if (pid === undefined) throw new Error(`schema: unknown parent ${p} of ${name}`);
-        return pid;
-      });
+      const parentIds =
+        global || parents === ""
+          ? []
+          : parents.split(" ").map((p) => {
+              const pid = idOf.get(p);
+              if (pid === undefined) throw new Error(`schema: unknown parent ${p} of ${name}`);
+              return pid;
+            });
       const type = T[t];
       if (type === undefined) throw new Error(`schema: bad type ${t}`);
       const info: ElementInfo = { id, name, type, parents: parentIds, global };

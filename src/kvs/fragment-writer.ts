@@ -78,7 +78,12 @@ export function formatKvsTimestamp(ms: number): string {
 }
 
 function tagsElement(pairs: readonly [string, string][]): Uint8Array {
-  return element(ID.Tags, [element(ID.Tag, pairs.map(([name, value]) => element(ID.SimpleTag, [stringElement(ID.TagName, name), stringElement(ID.TagString, value)])))]);
+  return element(ID.Tags, [
+    element(
+      ID.Tag,
+      pairs.map(([name, value]) => element(ID.SimpleTag, [stringElement(ID.TagName, name), stringElement(ID.TagString, value)])),
+    ),
+  ]);
 }
 
 /**
@@ -87,7 +92,11 @@ function tagsElement(pairs: readonly [string, string][]): Uint8Array {
  * `unknownSizeCluster`, as near the live edge), then Tags with MILLIS_BEHIND_NOW and CONTINUATION_TOKEN.
  * With `style: "fragmentList"` it writes GetMediaForFragmentList's tag names (…_SERVER_SIDE_TIMESTAMP).
  */
-export function writeKvsFragment(cluster: ProducerCluster, tags: KvsFragmentTags, options: { unknownSizeCluster?: boolean; style?: "getMedia" | "fragmentList" } = {}): Uint8Array {
+export function writeKvsFragment(
+  cluster: ProducerCluster,
+  tags: KvsFragmentTags,
+  options: { unknownSizeCluster?: boolean; style?: "getMedia" | "fragmentList" } = {},
+): Uint8Array {
   const list = options.style === "fragmentList";
   const head = tagsElement([
     [KvsTag.FragmentNumber, tags.fragmentNumber],
@@ -95,7 +104,8 @@ export function writeKvsFragment(cluster: ProducerCluster, tags: KvsFragmentTags
     [list ? KvsTag.ProducerSideTimestamp : KvsTag.ProducerTimestamp, formatKvsTimestamp(tags.producerTimestampMs)],
   ]);
   const body = options.unknownSizeCluster ? concatBytes([unknownSizeHeader(ID.Cluster), cluster.clusterBody]) : element(ID.Cluster, cluster.clusterBody);
-  const tail = tags.millisBehindNow === undefined || list ? new Uint8Array(0) : writeKvsClosingTags(tags.fragmentNumber, tags.millisBehindNow, tags.continuationToken);
+  const tail =
+    tags.millisBehindNow === undefined || list ? new Uint8Array(0) : writeKvsClosingTags(tags.fragmentNumber, tags.millisBehindNow, tags.continuationToken);
   return concatBytes([cluster.ebmlHeader, unknownSizeHeader(ID.Segment), cluster.info, cluster.tracks, head, body, tail]);
 }
 
@@ -116,27 +126,43 @@ export function syntheticFragmentNumber(k: number, base = 9134385233318143239268
 export function toGetMediaForm(mkv: Uint8Array, options: { unknownSizeClusters?: boolean; serverStartMs?: number } = {}): Uint8Array {
   const start = options.serverStartMs ?? 1_700_000_000_000;
   const clusters = splitClusters(mkv);
-  return concatBytes(clusters.map((c, k) => writeKvsFragment(c, {
-    fragmentNumber: syntheticFragmentNumber(k),
-    serverTimestampMs: start + c.timestampMs,
-    producerTimestampMs: c.timestampMs,
-    millisBehindNow: 0,
-  }, { unknownSizeCluster: options.unknownSizeClusters })));
+  return concatBytes(
+    clusters.map((c, k) =>
+      writeKvsFragment(
+        c,
+        {
+          fragmentNumber: syntheticFragmentNumber(k),
+          serverTimestampMs: start + c.timestampMs,
+          producerTimestampMs: c.timestampMs,
+          millisBehindNow: 0,
+        },
+        { unknownSizeCluster: options.unknownSizeClusters },
+      ),
+    ),
+  );
 }
 
 /** A small document reporting a fragment GetMediaForFragmentList could not return (its EXCEPTION tags). */
 export function writeFragmentException(fragmentNumber: string, errorCode: string, message: string, ebmlHeader: Uint8Array): Uint8Array {
-  return concatBytes([ebmlHeader, unknownSizeHeader(ID.Segment), tagsElement([
-    [KvsTag.FragmentNumber, fragmentNumber],
-    [KvsTag.ExceptionErrorCode, errorCode],
-    [KvsTag.ExceptionMessage, message],
-  ])]);
+  return concatBytes([
+    ebmlHeader,
+    unknownSizeHeader(ID.Segment),
+    tagsElement([
+      [KvsTag.FragmentNumber, fragmentNumber],
+      [KvsTag.ExceptionErrorCode, errorCode],
+      [KvsTag.ExceptionMessage, message],
+    ]),
+  ]);
 }
 
 /** What GetMedia sends when it fails inside an HTTP 200 body: a document with ERROR_CODE / ERROR_ID tags. */
 export function writeStreamError(errorCode: string, errorId: number, ebmlHeader: Uint8Array): Uint8Array {
-  return concatBytes([ebmlHeader, unknownSizeHeader(ID.Segment), tagsElement([
-    [KvsTag.ErrorCode, errorCode],
-    [KvsTag.ErrorId, String(errorId)],
-  ])]);
+  return concatBytes([
+    ebmlHeader,
+    unknownSizeHeader(ID.Segment),
+    tagsElement([
+      [KvsTag.ErrorCode, errorCode],
+      [KvsTag.ErrorId, String(errorId)],
+    ]),
+  ]);
 }

@@ -38,8 +38,8 @@ interface Child {
   tcStart: number;
   tcDataOffset: number;
   tcLength: number;
-  timecode: number | null;
-  blockTimecodes: number[];
+  timestamp: number | null;
+  blockTimestamps: number[];
 }
 
 interface Doc {
@@ -62,7 +62,14 @@ class LayoutSink implements EbmlSink {
   masterStart(id: number, offset: number, dataOffset: number, size: number): void {
     const d = this.depth++;
     if (d === 0 && id === ID.Segment) {
-      this.docs.push({ ebmlStart: this.pendingEbml[0], ebmlEnd: this.pendingEbml[1], segStart: offset, segDataStart: dataOffset, segKnown: size >= 0, children: [] });
+      this.docs.push({
+        ebmlStart: this.pendingEbml[0],
+        ebmlEnd: this.pendingEbml[1],
+        segStart: offset,
+        segDataStart: dataOffset,
+        segKnown: size >= 0,
+        children: [],
+      });
       this.pendingEbml = [-1, -1];
       this.inSegment = true;
     } else if (d === 1 && this.inSegment) this.openChild(id, offset).dataStart = dataOffset;
@@ -88,14 +95,14 @@ class LayoutSink implements EbmlSink {
     const c = this.child;
     if (!c || c.id !== ID.Cluster) return;
     if (id === ID.Timestamp && this.depth === 2) {
-      c.timecode = readUint(buf, s, e);
+      c.timestamp = readUint(buf, s, e);
       c.tcStart = offset;
       c.tcDataOffset = dataOffset;
       c.tcLength = e - s;
     } else if (id === ID.SimpleBlock || id === ID.Block) {
       const tl = Math.clz32(buf[s]!) - 23;
       const v = (buf[s + tl]! << 8) | buf[s + tl + 1]!;
-      c.blockTimecodes.push(v & 0x8000 ? v - 0x10000 : v);
+      c.blockTimestamps.push(v & 0x8000 ? v - 0x10000 : v);
     }
   }
 
@@ -107,7 +114,7 @@ class LayoutSink implements EbmlSink {
   }
 
   private openChild(id: number, offset: number): Child {
-    const c: Child = { id, start: offset, dataStart: offset, end: offset, tcStart: -1, tcDataOffset: -1, tcLength: 0, timecode: null, blockTimecodes: [] };
+    const c: Child = { id, start: offset, dataStart: offset, end: offset, tcStart: -1, tcDataOffset: -1, tcLength: 0, timestamp: null, blockTimestamps: [] };
     this.docs[this.docs.length - 1]?.children.push(c);
     this.child = c;
     return c;
@@ -131,9 +138,9 @@ function fixedWidthUint(value: number, width: number): Uint8Array | null {
 }
 
 /** The time one packed cluster covers: the spread of its block timestamps plus their mean interval. */
-function packedSpan(blockTimecodes: readonly number[]): number {
-  if (blockTimecodes.length < 2) return 0;
-  const sorted = [...blockTimecodes].sort((a, b) => a - b);
+function packedSpan(blockTimestamps: readonly number[]): number {
+  if (blockTimestamps.length < 2) return 0;
+  const sorted = [...blockTimestamps].sort((a, b) => a - b);
   const sum = sorted[sorted.length - 1]! - sorted[0]!;
   return sum + Math.floor(sum / (sorted.length - 1));
 }
@@ -158,7 +165,7 @@ export function mergeFragments(input: Uint8Array, options: MergeOptions = {}): M
       const k = joins.length;
       const doc = sink.docs[k]!;
       const complete = ended || k + 1 < sink.docs.length;
-      const firstTc = doc.children.find((c) => c.id === ID.Cluster && c.timecode !== null)?.timecode ?? null;
+      const firstTc = doc.children.find((c) => c.id === ID.Cluster && c.timestamp !== null)?.timestamp ?? null;
       if (firstTc === null && !complete) return true; // wait for its first cluster
       let join = false;
       if (k > 0) {
@@ -167,7 +174,7 @@ export function mergeFragments(input: Uint8Array, options: MergeOptions = {}): M
         const prevTracks = segmentTracks(input, sink.docs, joins, k - 1);
         const ebmlSame = bytesEqual(slice(input, prev.ebmlStart, prev.ebmlEnd), slice(input, doc.ebmlStart, doc.ebmlEnd));
         const tracksSame = tracks === undefined || (prevTracks !== null && bytesEqual(prevTracks, input.subarray(tracks.start, tracks.end)));
-        const prevTc = [...prev.children].reverse().find((c) => c.id === ID.Cluster && c.timecode !== null)?.timecode ?? null;
+        const prevTc = [...prev.children].reverse().find((c) => c.id === ID.Cluster && c.timestamp !== null)?.timestamp ?? null;
         const forward = options.packClusters || firstTc === null || prevTc === null || firstTc > prevTc;
         join = ebmlSame && tracksSame && forward;
         if (!join && options.stopAtFirstNonMatching) {
@@ -195,13 +202,13 @@ export function mergeFragments(input: Uint8Array, options: MergeOptions = {}): M
   const parts: Uint8Array[] = [];
   let segments = 0;
   let clusters = 0;
-  let lastTimecode: number | null = null;
+  let lastTimestamp: number | null = null;
   let nextPacked = 0;
   joins.forEach((join, k) => {
     const doc = sink.docs[k]!;
     if (!join) {
       segments++;
-      lastTimecode = null;
+      lastTimestamp = null;
       parts.push(slice(input, doc.ebmlStart, doc.ebmlEnd));
       parts.push(doc.segKnown ? unknownSizeHeader(ID.Segment) : input.subarray(doc.segStart, doc.segDataStart));
     }
@@ -212,13 +219,13 @@ export function mergeFragments(input: Uint8Array, options: MergeOptions = {}): M
         continue;
       }
       clusters++;
-      if (!options.packClusters || c.timecode === null) {
+      if (!options.packClusters || c.timestamp === null) {
         parts.push(input.subarray(c.start, c.end));
         continue;
       }
-      const tc: number = lastTimecode === null ? c.timecode : nextPacked;
-      lastTimecode = tc;
-      nextPacked = tc + packedSpan(c.blockTimecodes);
+      const tc: number = lastTimestamp === null ? c.timestamp : nextPacked;
+      lastTimestamp = tc;
+      nextPacked = tc + packedSpan(c.blockTimestamps);
       const inPlace = fixedWidthUint(tc, c.tcLength);
       if (inPlace) {
         parts.push(input.subarray(c.start, c.tcDataOffset), inPlace, input.subarray(c.tcDataOffset + c.tcLength, c.end));

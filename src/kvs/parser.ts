@@ -8,8 +8,8 @@ import { forEachSimpleTag, isKvsTagName, KvsTag, parseKvsTimestamp } from "./tag
 /** Everything {@link KvsParser} emits: the Matroska events plus one `fragment` event per fragment. */
 export type KvsEvent = MatroskaEvent | FragmentEvent;
 
-/** Options of the KVS stream parser (the EBML limits and recovery). */
-export type KvsParserOptions = DemuxerOptions;
+/** Options of the KVS stream parser: the limits and recovery of the demuxer. */
+export interface KvsParserOptions extends DemuxerOptions {}
 
 class FragmentState {
   fragmentNumber: string | null = null;

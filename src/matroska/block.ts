@@ -16,7 +16,7 @@ export class BlockLayout {
   /** TrackNumber. */
   track = 0;
   /** Signed 16-bit timestamp relative to the cluster. */
-  relativeTimecode = 0;
+  relativeTimestamp = 0;
   /** The flags byte. */
   flags = 0;
   /** Number of frames in the block. */
@@ -38,7 +38,7 @@ export class BlockLayout {
     let p = s + tl;
     const tc = (buf[p]! << 8) | buf[p + 1]!;
     this.track = track;
-    this.relativeTimecode = tc & 0x8000 ? tc - 0x10000 : tc;
+    this.relativeTimestamp = tc & 0x8000 ? tc - 0x10000 : tc;
     const flags = buf[p + 2]!;
     this.flags = flags;
     p += 3;
@@ -55,7 +55,8 @@ export class BlockLayout {
     let total = 0;
     if (lacing === 2) {
       const rem = e - p;
-      if (rem % count !== 0) throw new MkvParseError("INVALID_LACING", `fixed lacing: ${rem} bytes do not split into ${count} equal frames`, dataOffset + (p - s));
+      if (rem % count !== 0)
+        throw new MkvParseError("INVALID_LACING", `fixed lacing: ${rem} bytes do not split into ${count} equal frames`, dataOffset + (p - s));
       for (let f = 0; f < count; f++) sizes[f] = rem / count;
       this.frameCount = count;
       this.payloadStart = p;

@@ -180,7 +180,6 @@ export function vorbisModes(identification: Uint8Array, setup: Uint8Array): { bl
     pos += 41;
     count++;
     if (read(pos, 6) + 1 === count) confirmed = count; // the 6-bit mode_count - 1 before the modes
-
   }
   if (confirmed === 0) return null;
   const longModes: boolean[] = new Array<boolean>(confirmed);

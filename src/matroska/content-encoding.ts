@@ -14,7 +14,12 @@ function compressions(encodings: readonly ContentEncoding[], scope: number): Con
 
 function unsupported(e: ContentEncoding, track: number, offset: number, what: string): MkvParseError {
   const name = ALGORITHMS[e.compressionAlgorithm ?? -1] ?? `ContentCompAlgo ${e.compressionAlgorithm}`;
-  return new MkvParseError("UNSUPPORTED_ENCODING", `track ${track} is compressed with ${name}, which kvs-parser does not decode (its ${what} would be wrong)`, offset, ["Segment", "Tracks", "TrackEntry", "ContentEncodings"]);
+  return new MkvParseError(
+    "UNSUPPORTED_ENCODING",
+    `track ${track} is compressed with ${name}, which kvs-parser does not decode (its ${what} would be wrong)`,
+    offset,
+    ["Segment", "Tracks", "TrackEntry", "ContentEncodings"],
+  );
 }
 
 function step(e: ContentEncoding, track: number, what: string, maxOutput: number): FrameDecoder {
@@ -60,7 +65,13 @@ export function contentDecoder(track: Track, maxOutput: number): FrameDecoder | 
 }
 
 /** CodecPrivate as the codec needs it: decompressed when a ContentEncoding's scope includes it (scope 2). */
-export function decodeCodecPrivate(codecPrivate: Uint8Array | null, encodings: readonly ContentEncoding[], track: number, offset: number, maxOutput: number): Uint8Array | null {
+export function decodeCodecPrivate(
+  codecPrivate: Uint8Array | null,
+  encodings: readonly ContentEncoding[],
+  track: number,
+  offset: number,
+  maxOutput: number,
+): Uint8Array | null {
   if (codecPrivate === null) return null;
   const decode = chain(compressions(encodings, 2).map((e) => step(e, track, "CodecPrivate", maxOutput)));
   return decode === null ? codecPrivate : decode(codecPrivate, offset);

@@ -1,5 +1,5 @@
 import { MkvParseError } from "../ebml/errors.js";
-import { EbmlReader, type EbmlReaderOptions, type EbmlSink } from "../ebml/reader.js";
+import { EbmlReader, type EbmlSink } from "../ebml/reader.js";
 import { ID, matroskaSchema } from "../ebml/schema.js";
 import { readAscii, readFloat, readInt, readUint, readUintString, readUtf8, readUtf8Exact } from "../ebml/values.js";
 import { BlockLayout } from "./block.js";
@@ -8,11 +8,27 @@ import { contentDecoder, decodeCodecPrivate, type FrameDecoder } from "./content
 import { Frame, type FrameEncryption } from "./frame.js";
 import type { AudioSettings, ContentEncoding, MatroskaEvent, SimpleTag, Tag, Track, TrackKind, VideoSettings } from "./model.js";
 
-/** Options of the demuxer: the EBML reader's limits and recovery. */
-export type DemuxerOptions = Omit<EbmlReaderOptions, "schema">;
+/** Limits and recovery of the demuxer (and of the parsers built on it). */
+export interface DemuxerOptions {
+  /** Largest payload of an element the parser holds (not blocks), in bytes (default 64 MiB); elements it does not need are streamed past at any size. */
+  readonly maxElementSize?: number;
+  /** Largest SimpleBlock/Block payload, in bytes (default 256 MiB). */
+  readonly maxBlockSize?: number;
+  /** Deepest nesting of master elements (default 32). */
+  readonly maxDepth?: number;
+  /** Pass over bad bytes (reported as `recovered` events) instead of throwing (default false). */
+  readonly recover?: boolean;
+}
 
 const KINDS: Record<number, TrackKind> = {
-  1: "video", 2: "audio", 3: "complex", 0x10: "logo", 0x11: "subtitle", 0x12: "buttons", 0x20: "control", 0x21: "metadata",
+  1: "video",
+  2: "audio",
+  3: "complex",
+  16: "logo",
+  17: "subtitle",
+  18: "buttons",
+  32: "control",
+  33: "metadata",
 };
 
 // Epoch of Matroska dates: 2001-01-01T00:00:00Z, in ms since 1970.
@@ -34,7 +50,14 @@ interface TrackBuilder {
   isDefault: boolean;
   lacing: boolean;
   contentEncodings: ContentEncoding[];
-  video: { pixelWidth: number | null; pixelHeight: number | null; displayWidth: number | null; displayHeight: number | null; interlaced: number | null; frameRate: number | null } | null;
+  video: {
+    pixelWidth: number | null;
+    pixelHeight: number | null;
+    displayWidth: number | null;
+    displayHeight: number | null;
+    interlaced: number | null;
+    frameRate: number | null;
+  } | null;
   audio: { samplingFrequency: number; outputSamplingFrequency: number | null; channels: number; bitDepth: number | null } | null;
 }
 
@@ -64,18 +87,79 @@ interface TrackState {
 
 /** Elements the demuxer reads; everything else the schema knows (Cues, Attachments, Chapters…) is streamed past. */
 const WANTED: ReadonlySet<number> = new Set([
-  ID.EBML, ID.EBMLVersion, ID.DocType, ID.DocTypeVersion, ID.DocTypeReadVersion,
-  ID.Segment, ID.Info, ID.TimestampScale, ID.Duration, ID.DateUTC, ID.Title, ID.MuxingApp, ID.WritingApp,
-  ID.Tracks, ID.TrackEntry, ID.TrackNumber, ID.TrackUID, ID.TrackType, ID.FlagEnabled, ID.FlagDefault, ID.FlagLacing,
-  ID.DefaultDuration, ID.Name, ID.Language, ID.CodecID, ID.CodecPrivate, ID.CodecName, ID.CodecDelay, ID.SeekPreRoll,
-  ID.Video, ID.PixelWidth, ID.PixelHeight, ID.DisplayWidth, ID.DisplayHeight, ID.FlagInterlaced, ID.FrameRate,
-  ID.Audio, ID.SamplingFrequency, ID.OutputSamplingFrequency, ID.Channels, ID.BitDepth,
-  ID.ContentEncodings, ID.ContentEncoding, ID.ContentEncodingOrder, ID.ContentEncodingScope, ID.ContentEncodingType,
-  ID.ContentCompression, ID.ContentCompAlgo, ID.ContentCompSettings, ID.ContentEncryption, ID.ContentEncAlgo,
-  ID.ContentEncKeyID, ID.ContentEncAESSettings, ID.AESSettingsCipherMode,
-  ID.Cluster, ID.Timestamp, ID.SimpleBlock, ID.BlockGroup, ID.Block, ID.BlockDuration, ID.ReferenceBlock,
-  ID.Tags, ID.Tag, ID.Targets, ID.TargetTypeValue, ID.TargetType, ID.TagTrackUID, ID.SimpleTag, ID.TagName,
-  ID.TagLanguage, ID.TagDefault, ID.TagString, ID.TagBinary,
+  ID.EBML,
+  ID.EBMLVersion,
+  ID.DocType,
+  ID.DocTypeVersion,
+  ID.DocTypeReadVersion,
+  ID.Segment,
+  ID.Info,
+  ID.TimestampScale,
+  ID.Duration,
+  ID.DateUTC,
+  ID.Title,
+  ID.MuxingApp,
+  ID.WritingApp,
+  ID.Tracks,
+  ID.TrackEntry,
+  ID.TrackNumber,
+  ID.TrackUID,
+  ID.TrackType,
+  ID.FlagEnabled,
+  ID.FlagDefault,
+  ID.FlagLacing,
+  ID.DefaultDuration,
+  ID.Name,
+  ID.Language,
+  ID.CodecID,
+  ID.CodecPrivate,
+  ID.CodecName,
+  ID.CodecDelay,
+  ID.SeekPreRoll,
+  ID.Video,
+  ID.PixelWidth,
+  ID.PixelHeight,
+  ID.DisplayWidth,
+  ID.DisplayHeight,
+  ID.FlagInterlaced,
+  ID.FrameRate,
+  ID.Audio,
+  ID.SamplingFrequency,
+  ID.OutputSamplingFrequency,
+  ID.Channels,
+  ID.BitDepth,
+  ID.ContentEncodings,
+  ID.ContentEncoding,
+  ID.ContentEncodingOrder,
+  ID.ContentEncodingScope,
+  ID.ContentEncodingType,
+  ID.ContentCompression,
+  ID.ContentCompAlgo,
+  ID.ContentCompSettings,
+  ID.ContentEncryption,
+  ID.ContentEncAlgo,
+  ID.ContentEncKeyID,
+  ID.ContentEncAESSettings,
+  ID.AESSettingsCipherMode,
+  ID.Cluster,
+  ID.Timestamp,
+  ID.SimpleBlock,
+  ID.BlockGroup,
+  ID.Block,
+  ID.BlockDuration,
+  ID.ReferenceBlock,
+  ID.Tags,
+  ID.Tag,
+  ID.Targets,
+  ID.TargetTypeValue,
+  ID.TargetType,
+  ID.TagTrackUID,
+  ID.SimpleTag,
+  ID.TagName,
+  ID.TagLanguage,
+  ID.TagDefault,
+  ID.TagString,
+  ID.TagBinary,
 ]);
 
 interface SimpleTagBuilder {
@@ -100,7 +184,7 @@ export class MatroskaDemuxer implements EbmlSink {
   private readonly layout = new BlockLayout();
   private readonly maxDecoded: number;
 
-  private timecodeScale = 1_000_000;
+  private timestampScale = 1_000_000;
   private msPerTick = 1;
   private tracks = new Map<number, TrackState>();
 
@@ -109,7 +193,13 @@ export class MatroskaDemuxer implements EbmlSink {
   private docTypeVersion = 1;
   private docTypeReadVersion = 1;
   private ebmlVersion = 1;
-  private info = { durationTicks: null as number | null, title: null as string | null, muxingApp: null as string | null, writingApp: null as string | null, dateUtcMs: null as number | null };
+  private info = {
+    durationTicks: null as number | null,
+    title: null as string | null,
+    muxingApp: null as string | null,
+    writingApp: null as string | null,
+    dateUtcMs: null as number | null,
+  };
 
   // Tracks
   private trackList: Track[] = [];
@@ -126,7 +216,7 @@ export class MatroskaDemuxer implements EbmlSink {
   private clusterSeen = false;
   private clusterOffset = 0;
   private clusterSize: number | null = null;
-  private clusterTimecode = 0;
+  private clusterTimestamp = 0;
   private clusterAnnounced = false;
   private groupBuf: Uint8Array | null = null;
   private groupStart = 0;
@@ -164,7 +254,7 @@ export class MatroskaDemuxer implements EbmlSink {
         this.clusterSeen = true;
         this.clusterOffset = offset;
         this.clusterSize = size < 0 ? null : size;
-        this.clusterTimecode = 0;
+        this.clusterTimestamp = 0;
         this.clusterAnnounced = false;
         break;
       case ID.BlockGroup:
@@ -184,14 +274,37 @@ export class MatroskaDemuxer implements EbmlSink {
         break;
       case ID.TrackEntry:
         this.track = {
-          number: 0, uid: null, typeCode: null, codecId: "", codecPrivate: null, codecName: null, name: null, language: null,
-          defaultDurationNs: null, codecDelayNs: null, seekPreRollNs: null, enabled: true, isDefault: true, lacing: true,
-          contentEncodings: [], video: null, audio: null,
+          number: 0,
+          uid: null,
+          typeCode: null,
+          codecId: "",
+          codecPrivate: null,
+          codecName: null,
+          name: null,
+          language: null,
+          defaultDurationNs: null,
+          codecDelayNs: null,
+          seekPreRollNs: null,
+          enabled: true,
+          isDefault: true,
+          lacing: true,
+          contentEncodings: [],
+          video: null,
+          audio: null,
         };
         break;
       case ID.ContentEncoding:
         // Defaults of RFC 9559: order 0, scope 1 (frames), type 0 (compression), ContentCompAlgo 0 (zlib).
-        this.encoding = { order: 0, scope: 1, type: 0, compressionAlgorithm: null, compressionSettings: null, encryptionAlgorithm: null, keyId: null, cipherMode: null };
+        this.encoding = {
+          order: 0,
+          scope: 1,
+          type: 0,
+          compressionAlgorithm: null,
+          compressionSettings: null,
+          encryptionAlgorithm: null,
+          keyId: null,
+          cipherMode: null,
+        };
         break;
       case ID.ContentCompression:
         if (this.encoding) this.encoding.compressionAlgorithm = 0;
@@ -212,7 +325,7 @@ export class MatroskaDemuxer implements EbmlSink {
         this.info = { durationTicks: null, title: null, muxingApp: null, writingApp: null, dateUtcMs: null };
         break;
       case ID.Segment:
-        this.timecodeScale = 1_000_000;
+        this.timestampScale = 1_000_000;
         this.msPerTick = 1;
         this.tracks = new Map();
         this.clusterSeen = false;
@@ -262,9 +375,14 @@ export class MatroskaDemuxer implements EbmlSink {
         this.encoding = null;
         if (!e || !this.track) break;
         this.track.contentEncodings.push({
-          order: e.order, scope: e.scope, type: e.type === 1 ? "encryption" : "compression",
-          compressionAlgorithm: e.type === 1 ? null : (e.compressionAlgorithm ?? 0), compressionSettings: e.compressionSettings,
-          encryptionAlgorithm: e.type === 1 ? (e.encryptionAlgorithm ?? 0) : null, keyId: e.keyId, cipherMode: e.cipherMode,
+          order: e.order,
+          scope: e.scope,
+          type: e.type === 1 ? "encryption" : "compression",
+          compressionAlgorithm: e.type === 1 ? null : (e.compressionAlgorithm ?? 0),
+          compressionSettings: e.compressionSettings,
+          encryptionAlgorithm: e.type === 1 ? (e.encryptionAlgorithm ?? 0) : null,
+          keyId: e.keyId,
+          cipherMode: e.cipherMode,
         });
         break;
       }
@@ -273,11 +391,24 @@ export class MatroskaDemuxer implements EbmlSink {
         this.track = null;
         if (!t) break;
         const track: Track = {
-          number: t.number, uid: t.uid, kind: KINDS[t.typeCode ?? -1] ?? "unknown", typeCode: t.typeCode, codecId: t.codecId,
-          codecPrivate: decodeCodecPrivate(t.codecPrivate, t.contentEncodings, t.number, offset, this.maxDecoded), codecName: t.codecName, name: t.name, language: t.language,
-          defaultDurationNs: t.defaultDurationNs, codecDelayNs: t.codecDelayNs, seekPreRollNs: t.seekPreRollNs,
-          enabled: t.enabled, isDefault: t.isDefault, lacing: t.lacing, contentEncodings: t.contentEncodings,
-          video: t.video as VideoSettings | null, audio: t.audio as AudioSettings | null,
+          number: t.number,
+          uid: t.uid,
+          kind: KINDS[t.typeCode ?? -1] ?? "unknown",
+          typeCode: t.typeCode,
+          codecId: t.codecId,
+          codecPrivate: decodeCodecPrivate(t.codecPrivate, t.contentEncodings, t.number, offset, this.maxDecoded),
+          codecName: t.codecName,
+          name: t.name,
+          language: t.language,
+          defaultDurationNs: t.defaultDurationNs,
+          codecDelayNs: t.codecDelayNs,
+          seekPreRollNs: t.seekPreRollNs,
+          enabled: t.enabled,
+          isDefault: t.isDefault,
+          lacing: t.lacing,
+          contentEncodings: t.contentEncodings,
+          video: t.video as VideoSettings | null,
+          audio: t.audio as AudioSettings | null,
         };
         this.trackList.push(track);
         const encrypted = t.contentEncodings.find((e) => e.type === "encryption" && e.scope & 1);
@@ -297,9 +428,14 @@ export class MatroskaDemuxer implements EbmlSink {
       case ID.Info: {
         const i = this.info;
         this.emit({
-          type: "info", offset, timecodeScale: this.timecodeScale,
+          type: "info",
+          offset,
+          timestampScale: this.timestampScale,
           durationMs: i.durationTicks === null ? null : i.durationTicks * this.msPerTick,
-          title: i.title, muxingApp: i.muxingApp, writingApp: i.writingApp, dateUtcMs: i.dateUtcMs,
+          title: i.title,
+          muxingApp: i.muxingApp,
+          writingApp: i.writingApp,
+          dateUtcMs: i.dateUtcMs,
         });
         break;
       }
@@ -308,8 +444,12 @@ export class MatroskaDemuxer implements EbmlSink {
         break;
       case ID.EBML:
         this.emit({
-          type: "ebmlHeader", offset, docType: this.docType, docTypeVersion: this.docTypeVersion,
-          docTypeReadVersion: this.docTypeReadVersion, ebmlVersion: this.ebmlVersion,
+          type: "ebmlHeader",
+          offset,
+          docType: this.docType,
+          docTypeVersion: this.docTypeVersion,
+          docTypeReadVersion: this.docTypeReadVersion,
+          ebmlVersion: this.ebmlVersion,
         });
         break;
     }
@@ -335,82 +475,180 @@ export class MatroskaDemuxer implements EbmlSink {
         this.groupDuration = readUint(buf, s, e);
         return;
       case ID.Timestamp:
-        this.clusterTimecode = readUint(buf, s, e);
+        this.clusterTimestamp = readUint(buf, s, e);
         this.announceCluster();
         return;
     }
     const t = this.track;
     if (t !== null) {
       switch (id) {
-        case ID.TrackNumber: t.number = readUint(buf, s, e); return;
-        case ID.TrackUID: t.uid = readUintString(buf, s, e); return;
-        case ID.TrackType: t.typeCode = readUint(buf, s, e); return;
-        case ID.CodecID: t.codecId = readAscii(buf, s, e); return;
-        case ID.CodecPrivate: t.codecPrivate = buf.slice(s, e); return;
-        case ID.CodecName: t.codecName = readUtf8(buf, s, e); return;
-        case ID.Name: t.name = readUtf8(buf, s, e); return;
-        case ID.Language: t.language = readAscii(buf, s, e); return;
-        case ID.DefaultDuration: t.defaultDurationNs = readUint(buf, s, e); return;
-        case ID.CodecDelay: t.codecDelayNs = readUint(buf, s, e); return;
-        case ID.SeekPreRoll: t.seekPreRollNs = readUint(buf, s, e); return;
-        case ID.FlagEnabled: t.enabled = readUint(buf, s, e) !== 0; return;
-        case ID.FlagDefault: t.isDefault = readUint(buf, s, e) !== 0; return;
-        case ID.FlagLacing: t.lacing = readUint(buf, s, e) !== 0; return;
-        case ID.PixelWidth: if (t.video) t.video.pixelWidth = readUint(buf, s, e); return;
-        case ID.PixelHeight: if (t.video) t.video.pixelHeight = readUint(buf, s, e); return;
-        case ID.DisplayWidth: if (t.video) t.video.displayWidth = readUint(buf, s, e); return;
-        case ID.DisplayHeight: if (t.video) t.video.displayHeight = readUint(buf, s, e); return;
-        case ID.FlagInterlaced: if (t.video) t.video.interlaced = readUint(buf, s, e); return;
-        case ID.FrameRate: if (t.video) t.video.frameRate = readFloat(buf, s, e, offset); return;
-        case ID.SamplingFrequency: if (t.audio) t.audio.samplingFrequency = readFloat(buf, s, e, offset); return;
-        case ID.OutputSamplingFrequency: if (t.audio) t.audio.outputSamplingFrequency = readFloat(buf, s, e, offset); return;
-        case ID.Channels: if (t.audio) t.audio.channels = readUint(buf, s, e); return;
-        case ID.BitDepth: if (t.audio) t.audio.bitDepth = readUint(buf, s, e); return;
+        case ID.TrackNumber:
+          t.number = readUint(buf, s, e);
+          return;
+        case ID.TrackUID:
+          t.uid = readUintString(buf, s, e);
+          return;
+        case ID.TrackType:
+          t.typeCode = readUint(buf, s, e);
+          return;
+        case ID.CodecID:
+          t.codecId = readAscii(buf, s, e);
+          return;
+        case ID.CodecPrivate:
+          t.codecPrivate = buf.slice(s, e);
+          return;
+        case ID.CodecName:
+          t.codecName = readUtf8(buf, s, e);
+          return;
+        case ID.Name:
+          t.name = readUtf8(buf, s, e);
+          return;
+        case ID.Language:
+          t.language = readAscii(buf, s, e);
+          return;
+        case ID.DefaultDuration:
+          t.defaultDurationNs = readUint(buf, s, e);
+          return;
+        case ID.CodecDelay:
+          t.codecDelayNs = readUint(buf, s, e);
+          return;
+        case ID.SeekPreRoll:
+          t.seekPreRollNs = readUint(buf, s, e);
+          return;
+        case ID.FlagEnabled:
+          t.enabled = readUint(buf, s, e) !== 0;
+          return;
+        case ID.FlagDefault:
+          t.isDefault = readUint(buf, s, e) !== 0;
+          return;
+        case ID.FlagLacing:
+          t.lacing = readUint(buf, s, e) !== 0;
+          return;
+        case ID.PixelWidth:
+          if (t.video) t.video.pixelWidth = readUint(buf, s, e);
+          return;
+        case ID.PixelHeight:
+          if (t.video) t.video.pixelHeight = readUint(buf, s, e);
+          return;
+        case ID.DisplayWidth:
+          if (t.video) t.video.displayWidth = readUint(buf, s, e);
+          return;
+        case ID.DisplayHeight:
+          if (t.video) t.video.displayHeight = readUint(buf, s, e);
+          return;
+        case ID.FlagInterlaced:
+          if (t.video) t.video.interlaced = readUint(buf, s, e);
+          return;
+        case ID.FrameRate:
+          if (t.video) t.video.frameRate = readFloat(buf, s, e, offset);
+          return;
+        case ID.SamplingFrequency:
+          if (t.audio) t.audio.samplingFrequency = readFloat(buf, s, e, offset);
+          return;
+        case ID.OutputSamplingFrequency:
+          if (t.audio) t.audio.outputSamplingFrequency = readFloat(buf, s, e, offset);
+          return;
+        case ID.Channels:
+          if (t.audio) t.audio.channels = readUint(buf, s, e);
+          return;
+        case ID.BitDepth:
+          if (t.audio) t.audio.bitDepth = readUint(buf, s, e);
+          return;
       }
     }
     const enc = this.encoding;
     if (enc !== null) {
       switch (id) {
-        case ID.ContentEncodingOrder: enc.order = readUint(buf, s, e); return;
-        case ID.ContentEncodingScope: enc.scope = readUint(buf, s, e); return;
-        case ID.ContentEncodingType: enc.type = readUint(buf, s, e); return;
-        case ID.ContentCompAlgo: enc.compressionAlgorithm = readUint(buf, s, e); return;
-        case ID.ContentCompSettings: enc.compressionSettings = buf.slice(s, e); return;
-        case ID.ContentEncAlgo: enc.encryptionAlgorithm = readUint(buf, s, e); return;
-        case ID.ContentEncKeyID: enc.keyId = buf.slice(s, e); return;
-        case ID.AESSettingsCipherMode: enc.cipherMode = readUint(buf, s, e); return;
+        case ID.ContentEncodingOrder:
+          enc.order = readUint(buf, s, e);
+          return;
+        case ID.ContentEncodingScope:
+          enc.scope = readUint(buf, s, e);
+          return;
+        case ID.ContentEncodingType:
+          enc.type = readUint(buf, s, e);
+          return;
+        case ID.ContentCompAlgo:
+          enc.compressionAlgorithm = readUint(buf, s, e);
+          return;
+        case ID.ContentCompSettings:
+          enc.compressionSettings = buf.slice(s, e);
+          return;
+        case ID.ContentEncAlgo:
+          enc.encryptionAlgorithm = readUint(buf, s, e);
+          return;
+        case ID.ContentEncKeyID:
+          enc.keyId = buf.slice(s, e);
+          return;
+        case ID.AESSettingsCipherMode:
+          enc.cipherMode = readUint(buf, s, e);
+          return;
       }
     }
     const st = this.simpleStack[this.simpleStack.length - 1];
     if (st !== undefined) {
       switch (id) {
-        case ID.TagName: st.name = readUtf8Exact(buf, s, e); return;
-        case ID.TagString: st.value = readUtf8Exact(buf, s, e); return;
-        case ID.TagBinary: st.binary = buf.slice(s, e); return;
-        case ID.TagLanguage: st.language = readAscii(buf, s, e); return;
-        case ID.TagDefault: st.isDefault = readUint(buf, s, e) !== 0; return;
+        case ID.TagName:
+          st.name = readUtf8Exact(buf, s, e);
+          return;
+        case ID.TagString:
+          st.value = readUtf8Exact(buf, s, e);
+          return;
+        case ID.TagBinary:
+          st.binary = buf.slice(s, e);
+          return;
+        case ID.TagLanguage:
+          st.language = readAscii(buf, s, e);
+          return;
+        case ID.TagDefault:
+          st.isDefault = readUint(buf, s, e) !== 0;
+          return;
       }
     }
     switch (id) {
-      case ID.TargetTypeValue: this.tagTargets.typeValue = readUint(buf, s, e); return;
-      case ID.TargetType: this.tagTargets.type = readAscii(buf, s, e); return;
-      case ID.TagTrackUID: this.tagTargets.trackUids.push(readUintString(buf, s, e)); return;
+      case ID.TargetTypeValue:
+        this.tagTargets.typeValue = readUint(buf, s, e);
+        return;
+      case ID.TargetType:
+        this.tagTargets.type = readAscii(buf, s, e);
+        return;
+      case ID.TagTrackUID:
+        this.tagTargets.trackUids.push(readUintString(buf, s, e));
+        return;
       case ID.TimestampScale: {
         const scale = readUint(buf, s, e);
         if (scale === 0) throw new MkvParseError("INVALID_VALUE", "TimestampScale is 0", offset, ["Segment", "Info"]);
-        this.timecodeScale = scale;
+        this.timestampScale = scale;
         this.msPerTick = scale / 1_000_000;
         return;
       }
-      case ID.Duration: this.info.durationTicks = readFloat(buf, s, e, offset); return;
-      case ID.Title: this.info.title = readUtf8(buf, s, e); return;
-      case ID.MuxingApp: this.info.muxingApp = readUtf8(buf, s, e); return;
-      case ID.WritingApp: this.info.writingApp = readUtf8(buf, s, e); return;
-      case ID.DateUTC: this.info.dateUtcMs = MKV_EPOCH_MS + readInt(buf, s, e) / 1_000_000; return;
-      case ID.DocType: this.docType = readAscii(buf, s, e); return;
-      case ID.DocTypeVersion: this.docTypeVersion = readUint(buf, s, e); return;
-      case ID.DocTypeReadVersion: this.docTypeReadVersion = readUint(buf, s, e); return;
-      case ID.EBMLVersion: this.ebmlVersion = readUint(buf, s, e); return;
+      case ID.Duration:
+        this.info.durationTicks = readFloat(buf, s, e, offset);
+        return;
+      case ID.Title:
+        this.info.title = readUtf8(buf, s, e);
+        return;
+      case ID.MuxingApp:
+        this.info.muxingApp = readUtf8(buf, s, e);
+        return;
+      case ID.WritingApp:
+        this.info.writingApp = readUtf8(buf, s, e);
+        return;
+      case ID.DateUTC:
+        this.info.dateUtcMs = MKV_EPOCH_MS + readInt(buf, s, e) / 1_000_000;
+        return;
+      case ID.DocType:
+        this.docType = readAscii(buf, s, e);
+        return;
+      case ID.DocTypeVersion:
+        this.docTypeVersion = readUint(buf, s, e);
+        return;
+      case ID.DocTypeReadVersion:
+        this.docTypeReadVersion = readUint(buf, s, e);
+        return;
+      case ID.EBMLVersion:
+        this.ebmlVersion = readUint(buf, s, e);
+        return;
     }
   }
 
@@ -432,13 +670,24 @@ export class MatroskaDemuxer implements EbmlSink {
     if (this.clusterAnnounced) return;
     this.clusterAnnounced = true;
     this.emit({
-      type: "cluster", offset: this.clusterOffset, timecode: this.clusterTimecode,
-      timestampMs: this.clusterTimecode * this.msPerTick, size: this.clusterSize,
+      type: "cluster",
+      offset: this.clusterOffset,
+      timestampTicks: this.clusterTimestamp,
+      timestampMs: this.clusterTimestamp * this.msPerTick,
+      size: this.clusterSize,
     });
   }
 
   /** Emits the frames of a block; `keyframeOfGroup` is null for a SimpleBlock (its flag decides). */
-  private emitBlock(buf: Uint8Array, s: number, e: number, dataOffset: number, keyframeOfGroup: boolean | null, durationTicks: number | null, simple: boolean): void {
+  private emitBlock(
+    buf: Uint8Array,
+    s: number,
+    e: number,
+    dataOffset: number,
+    keyframeOfGroup: boolean | null,
+    durationTicks: number | null,
+    simple: boolean,
+  ): void {
     const layout = this.layout;
     layout.parse(buf, s, e, dataOffset);
     const keyframe = keyframeOfGroup ?? (layout.flags & 0x80) !== 0;
@@ -446,7 +695,7 @@ export class MatroskaDemuxer implements EbmlSink {
     const msPerTick = this.msPerTick;
     const state = this.tracks.get(layout.track);
     // CodecDelay (e.g. Opus pre-skip) is subtracted from block timestamps (RFC 9559, CodecDelay).
-    const baseMs = (this.clusterTimecode + layout.relativeTimecode) * msPerTick - (state === undefined ? 0 : state.delayMs);
+    const baseMs = (this.clusterTimestamp + layout.relativeTimestamp) * msPerTick - (state === undefined ? 0 : state.delayMs);
     const count = layout.frameCount;
     const flags = layout.flags;
     const invisible = (flags & 0x08) !== 0;

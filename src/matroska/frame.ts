@@ -52,7 +52,18 @@ export class Frame {
 
   /** A copy whose payload no longer shares memory with the stream's chunks. */
   copy(): Frame {
-    return new Frame(this.track, this.timestampMs, this.keyframe, this.data.slice(), this.offset, this.fragmentNumber, this.durationMs, this.invisible, this.discardable, this.encryption);
+    return new Frame(
+      this.track,
+      this.timestampMs,
+      this.keyframe,
+      this.data.slice(),
+      this.offset,
+      this.fragmentNumber,
+      this.durationMs,
+      this.invisible,
+      this.discardable,
+      this.encryption,
+    );
   }
 
   /** A plain JSON-friendly summary (no payload), as `kvs-parser inspect --json` prints it. */

@@ -128,7 +128,7 @@ export interface InfoEvent {
   readonly type: "info";
   readonly offset: number;
   /** Nanoseconds per timestamp tick (default 1,000,000). */
-  readonly timecodeScale: number;
+  readonly timestampScale: number;
   readonly durationMs: number | null;
   readonly title: string | null;
   readonly muxingApp: string | null;
@@ -158,8 +158,8 @@ export interface TagsEvent {
 export interface ClusterEvent {
   readonly type: "cluster";
   readonly offset: number;
-  /** Cluster Timestamp in ticks. */
-  readonly timecode: number;
+  /** Cluster Timestamp in ticks (of TimestampScale). */
+  readonly timestampTicks: number;
   /** Cluster start in milliseconds. */
   readonly timestampMs: number;
   /** Size in bytes, null when unknown. */

@@ -1,13 +1,7 @@
 import { Observable, type Subscription } from "rxjs";
 
 /** Anything kvs-parser can read bytes from. */
-export type ByteSource =
-  | Uint8Array
-  | ArrayBuffer
-  | Iterable<Uint8Array>
-  | AsyncIterable<Uint8Array>
-  | ReadableStream<Uint8Array>
-  | Observable<Uint8Array>;
+export type ByteSource = Uint8Array | ArrayBuffer | Iterable<Uint8Array> | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array> | Observable<Uint8Array>;
 
 /** Delivers each chunk to `onChunk`; resolves at end of input. `isClosed` is polled between chunks. */
 export interface ChunkPump {

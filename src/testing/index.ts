@@ -1,3 +1,21 @@
 // kvs-parser/testing: a local KVS-compatible endpoint for tests and demos, and writers of GetMedia-form media.
-export { LocalKvs, startLocalKvs, type Fault, type FragmentWritten, type LocalKvsOptions, type LocalKvsStats, type LocalStreamOptions, type StoredFragment } from "./local-kvs.js";
-export { splitClusters, toGetMediaForm, writeKvsFragment, writeKvsClosingTags, syntheticFragmentNumber, type ProducerCluster, type KvsFragmentTags } from "../kvs/fragment-writer.js";
+export {
+  LocalKvs,
+  startLocalKvs,
+  type AppendOptions,
+  type Fault,
+  type FragmentWritten,
+  type LocalKvsOptions,
+  type LocalKvsStats,
+  type LocalStreamOptions,
+  type StoredFragment,
+} from "./local-kvs.js";
+export {
+  splitClusters,
+  toGetMediaForm,
+  writeKvsFragment,
+  writeKvsClosingTags,
+  syntheticFragmentNumber,
+  type ProducerCluster,
+  type KvsFragmentTags,
+} from "../kvs/fragment-writer.js";

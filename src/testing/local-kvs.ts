@@ -1,9 +1,16 @@
 import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { compareFragmentNumbers } from "../kvs/fragment-number.js";
 import { concatBytes } from "../ebml/writer.js";
-import { splitClusters, syntheticFragmentNumber, writeFragmentException, writeKvsClosingTags, writeKvsFragment, writeStreamError, type ProducerCluster } from "../kvs/fragment-writer.js";
+import {
+  splitClusters,
+  syntheticFragmentNumber,
+  writeFragmentException,
+  writeKvsClosingTags,
+  writeKvsFragment,
+  writeStreamError,
+  type ProducerCluster,
+} from "../kvs/fragment-writer.js";
 
 /** A fault the endpoint injects into a GetMedia / GetMediaForFragmentList response. */
 export type Fault =
@@ -110,7 +117,11 @@ export interface AppendOptions {
 }
 
 class ServiceFailure extends Error {
-  constructor(readonly status: number, readonly type: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -176,8 +187,15 @@ export class LocalKvs extends EventEmitter {
   createStream(name: string): void {
     if (this.streams.has(name)) return;
     this.streams.set(name, {
-      name, arn: `arn:aws:kinesisvideo:us-east-1:000000000000:stream/${name}/1234567890123`, created: new Date(this.now()),
-      fragments: [], faults: [], calls: [], open: 0, wakers: new Set(), nextIndex: 0,
+      name,
+      arn: `arn:aws:kinesisvideo:us-east-1:000000000000:stream/${name}/1234567890123`,
+      created: new Date(this.now()),
+      fragments: [],
+      faults: [],
+      calls: [],
+      open: 0,
+      wakers: new Set(),
+      nextIndex: 0,
     });
   }
 
@@ -304,7 +322,10 @@ export class LocalKvs extends EventEmitter {
     try {
       if (req.method !== "POST") throw new ServiceFailure(405, "InvalidArgumentException", "POST only");
       const raw = await readBody(req);
-      if (op === "putMedia") return this.json(res, { acks: this.putMedia(String(req.headers["x-amzn-stream-name"] ?? ""), raw).map((f) => ({ EventType: "PERSISTED", FragmentNumber: f.fragmentNumber })) });
+      if (op === "putMedia")
+        return this.json(res, {
+          acks: this.putMedia(String(req.headers["x-amzn-stream-name"] ?? ""), raw).map((f) => ({ EventType: "PERSISTED", FragmentNumber: f.fragmentNumber })),
+        });
       const body = raw.length ? (JSON.parse(Buffer.from(raw).toString("utf8")) as Record<string, unknown>) : {};
       switch (op) {
         case "getDataEndpoint":
@@ -312,7 +333,17 @@ export class LocalKvs extends EventEmitter {
           return this.json(res, { DataEndpoint: this.endpoint });
         case "describeStream": {
           const s = this.streamOf(body);
-          return this.json(res, { StreamInfo: { StreamName: s.name, StreamARN: s.arn, Status: "ACTIVE", CreationTime: s.created.getTime() / 1000, DataRetentionInHours: 24, MediaType: "video/h264", Version: "1" } });
+          return this.json(res, {
+            StreamInfo: {
+              StreamName: s.name,
+              StreamARN: s.arn,
+              Status: "ACTIVE",
+              CreationTime: s.created.getTime() / 1000,
+              DataRetentionInHours: 24,
+              MediaType: "video/h264",
+              Version: "1",
+            },
+          });
         }
         case "getMedia":
           return await this.getMedia(body, res);
@@ -326,7 +357,10 @@ export class LocalKvs extends EventEmitter {
     } catch (e) {
       const f = e instanceof ServiceFailure ? e : new ServiceFailure(500, "InternalFailure", String(e));
       if (!res.headersSent) {
-        res.writeHead(f.status, { "content-type": "application/json", "x-amzn-errortype": `${f.type}:http://internal.amazon.com/coral/com.amazon.kinesis.video.v20170930/` });
+        res.writeHead(f.status, {
+          "content-type": "application/json",
+          "x-amzn-errortype": `${f.type}:http://internal.amazon.com/coral/com.amazon.kinesis.video.v20170930/`,
+        });
         res.end(JSON.stringify({ message: f.message }));
       } else res.destroy();
     }
@@ -378,12 +412,15 @@ export class LocalKvs extends EventEmitter {
     const s = this.streamOf(body);
     const t = this.now();
     while (s.calls.length && s.calls[0]! <= t - 1000) s.calls.shift();
-    if (s.calls.length >= (this.options.maxCallsPerSecond ?? 5)) throw new ServiceFailure(400, "ClientLimitExceededException", "GetMedia calls per second exceeded for the stream");
+    if (s.calls.length >= (this.options.maxCallsPerSecond ?? 5))
+      throw new ServiceFailure(400, "ClientLimitExceededException", "GetMedia calls per second exceeded for the stream");
     s.calls.push(t);
-    if (s.open >= (this.options.maxConnections ?? 3)) throw new ServiceFailure(400, "ConnectionLimitExceededException", "Too many GetMedia connections to the stream");
+    if (s.open >= (this.options.maxConnections ?? 3))
+      throw new ServiceFailure(400, "ConnectionLimitExceededException", "Too many GetMedia connections to the stream");
     let index = this.startIndex(s, body.StartSelector as Record<string, unknown> | undefined);
     const fault = this.takeFault(s);
-    if (fault?.kind === "http5xx") throw new ServiceFailure(fault.status ?? 500, fault.status === 503 ? "ServiceUnavailable" : "InternalFailure", "injected failure");
+    if (fault?.kind === "http5xx")
+      throw new ServiceFailure(fault.status ?? 500, fault.status === 503 ? "ServiceUnavailable" : "InternalFailure", "injected failure");
     if (fault?.kind === "throttle") throw new ServiceFailure(400, "ClientLimitExceededException", "injected throttle");
     s.open++;
     this.responses.add(res);
@@ -402,7 +439,8 @@ export class LocalKvs extends EventEmitter {
     let sent = 0;
     let ended = false;
     // Where the body is cut: a queued reset/stall after N bytes, or a random interrupt from now on.
-    let cut: { kind: "reset" | "stall"; at: number } | null = fault && (fault.kind === "reset" || fault.kind === "stall") ? { kind: fault.kind, at: fault.afterBytes ?? 0 } : null;
+    let cut: { kind: "reset" | "stall"; at: number } | null =
+      fault && (fault.kind === "reset" || fault.kind === "stall") ? { kind: fault.kind, at: fault.afterBytes ?? 0 } : null;
     let truncateNext = fault?.kind === "truncate";
     let corruptNext = fault?.kind === "corrupt" ? fault : null;
     let cutBlockNext = fault?.kind === "cutBlock";
@@ -465,7 +503,11 @@ export class LocalKvs extends EventEmitter {
           const f = s.fragments[index++]!;
           const number = badNumberNext ?? f.fragmentNumber;
           badNumberNext = null;
-          let head = writeKvsFragment(f.cluster, { fragmentNumber: number, serverTimestampMs: f.serverTimestampMs, producerTimestampMs: f.producerTimestampMs }, { unknownSizeCluster: this.options.unknownSizeClusters });
+          let head = writeKvsFragment(
+            f.cluster,
+            { fragmentNumber: number, serverTimestampMs: f.serverTimestampMs, producerTimestampMs: f.producerTimestampMs },
+            { unknownSizeCluster: this.options.unknownSizeClusters },
+          );
           if (truncateNext) {
             await write(head.subarray(0, Math.floor(head.length / 2)));
             break;
@@ -522,7 +564,12 @@ export class LocalKvs extends EventEmitter {
   private listFragments(body: Record<string, unknown>, res: ServerResponse): void {
     const s = this.streamOf(body);
     const max = Number(body.MaxResults ?? 100);
-    if (!Number.isInteger(max) || max < 1 || max > 1000) throw new ServiceFailure(400, "InvalidArgumentException", `1 validation error detected: Value '${body.MaxResults}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000`);
+    if (!Number.isInteger(max) || max < 1 || max > 1000)
+      throw new ServiceFailure(
+        400,
+        "InvalidArgumentException",
+        `1 validation error detected: Value '${body.MaxResults}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000`,
+      );
     let matching: StoredFragment[];
     let offset = 0;
     if (typeof body.NextToken === "string" && body.NextToken) {
@@ -551,8 +598,11 @@ export class LocalKvs extends EventEmitter {
     const more = offset + max < matching.length;
     this.json(res, {
       Fragments: page.map((f) => ({
-        FragmentNumber: f.fragmentNumber, FragmentSizeInBytes: f.sizeBytes, ProducerTimestamp: f.producerTimestampMs / 1000,
-        ServerTimestamp: f.serverTimestampMs / 1000, FragmentLengthInMilliseconds: f.lengthMs,
+        FragmentNumber: f.fragmentNumber,
+        FragmentSizeInBytes: f.sizeBytes,
+        ProducerTimestamp: f.producerTimestampMs / 1000,
+        ServerTimestamp: f.serverTimestampMs / 1000,
+        FragmentLengthInMilliseconds: f.lengthMs,
       })),
       NextToken: more ? Buffer.from(JSON.stringify([offset + max, matching.map((f) => f.fragmentNumber)])).toString("base64") : undefined,
     });
@@ -561,7 +611,8 @@ export class LocalKvs extends EventEmitter {
   private async getMediaForFragmentList(body: Record<string, unknown>, res: ServerResponse): Promise<void> {
     const s = this.streamOf(body);
     const numbers = Array.isArray(body.Fragments) ? body.Fragments.map(String) : [];
-    if (numbers.length < 1 || numbers.length > 1000) throw new ServiceFailure(400, "InvalidArgumentException", `Fragments must hold 1 to 1000 fragment numbers, got ${numbers.length}`);
+    if (numbers.length < 1 || numbers.length > 1000)
+      throw new ServiceFailure(400, "InvalidArgumentException", `Fragments must hold 1 to 1000 fragment numbers, got ${numbers.length}`);
     const fault = this.takeFault(s);
     if (fault?.kind === "http5xx") throw new ServiceFailure(fault.status ?? 500, "InternalFailure", "injected failure");
     if (fault?.kind === "throttle") throw new ServiceFailure(400, "ClientLimitExceededException", "injected throttle");
@@ -573,7 +624,11 @@ export class LocalKvs extends EventEmitter {
       for (const n of numbers) {
         const f = byNumber.get(n);
         const bytes = f
-          ? writeKvsFragment(f.cluster, { fragmentNumber: f.fragmentNumber, serverTimestampMs: f.serverTimestampMs, producerTimestampMs: f.producerTimestampMs }, { style: "fragmentList" })
+          ? writeKvsFragment(
+              f.cluster,
+              { fragmentNumber: f.fragmentNumber, serverTimestampMs: f.serverTimestampMs, producerTimestampMs: f.producerTimestampMs },
+              { style: "fragmentList" },
+            )
           : writeFragmentException(n, "404", `Fragment ${n} was not found`, header);
         if (!res.write(bytes)) await new Promise<void>((r) => res.once("drain", r));
         this.stats.bytesSent += bytes.length;

@@ -59,7 +59,9 @@ describe("archive readers over the real SDK client", () => {
   it("pollFragments emits each new fragment once, in order, as it appears", async () => {
     let now = 1_800_000_000_000;
     h = await harness({ streams: { cam: {} }, now: () => now });
-    const got = lastValueFrom(pollFragments(h.clients, "cam", { from: new Date(now - 1), intervalMs: 20, settleMs: 0, now: () => now }).pipe(take(16), toArray()));
+    const got = lastValueFrom(
+      pollFragments(h.clients, "cam", { from: new Date(now - 1), intervalMs: 20, settleMs: 0, now: () => now }).pipe(take(16), toArray()),
+    );
     h.kvs.putMedia("cam", readFixture("clusters.mkv"));
     now += 100;
     await new Promise((r) => setTimeout(r, 150));

@@ -30,7 +30,9 @@ describe("FragmentDeduper across reconnects", () => {
           const start = resumeOffset(pos);
           if (start >= bytes.length) break;
           // Offsets in each connection's parser restart at 0; shift them back to file offsets for the check.
-          const deduper = new FragmentDeduper(pos, (ev) => delivered.push(ev.type === "frame" ? Object.assign(Object.create(Object.getPrototypeOf(ev)), ev, { offset: ev.offset + start }) : ev));
+          const deduper = new FragmentDeduper(pos, (ev) =>
+            delivered.push(ev.type === "frame" ? Object.assign(Object.create(Object.getPrototypeOf(ev)), ev, { offset: ev.offset + start }) : ev),
+          );
           const parser = new KvsParser((ev) => deduper.push(ev), { recover: true });
           // The listed cuts first, then one connection that runs to the end.
           const end = k < cuts.length ? Math.min(bytes.length, start + cuts[k++]! * 4) : bytes.length;

@@ -31,7 +31,7 @@ describe("getMedia() over the real SDK client", () => {
     expect((await fragmentNumbers(getMedia(h.clients, arn, { from: "EARLIEST" }))).length).toBe(8);
   });
 
-  it("FRAGMENT_NUMBER read as \"at\" by the endpoint starts with that fragment", async () => {
+  it('FRAGMENT_NUMBER read as "at" by the endpoint starts with that fragment', async () => {
     h = await harness({ streams: { cam: { mkv: readFixture("clusters.mkv") } }, idleEndMs: 150, fragmentNumberStart: "at" });
     const numbers = h.kvs.fragments("cam").map((f) => f.fragmentNumber);
     expect(await fragmentNumbers(getMedia(h.clients, "cam", { from: { type: "FRAGMENT_NUMBER", fragmentNumber: numbers[3]! } }))).toEqual(numbers.slice(3));
@@ -41,7 +41,9 @@ describe("getMedia() over the real SDK client", () => {
     h = await harness({ streams: { cam: { mkv: readFixture("clusters.mkv") } }, idleEndMs: 150 });
     const gone = h.kvs.fragments("cam")[0]!.fragmentNumber;
     h.kvs.expire("cam", 2);
-    const err = await lastValueFrom(getMedia(h.clients, "cam", { from: { type: "FRAGMENT_NUMBER", fragmentNumber: gone } }).pipe(toArray())).catch((e: unknown) => e);
+    const err = await lastValueFrom(getMedia(h.clients, "cam", { from: { type: "FRAGMENT_NUMBER", fragmentNumber: gone } }).pipe(toArray())).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(KvsServiceError);
     expect(err).toMatchObject({ code: "MediaError", errorId: "4000", retryable: false });
     h.kvs.injectFault("cam", { kind: "streamError", id: 4501, code: "KMS key disabled" });

@@ -16,7 +16,9 @@ afterEach(async () => {
 });
 
 const FILE = "vogels_480.mkv"; // 9 fragments, 2334 frames
-const sourceFrames = parseChunked(readFixture(FILE)).events.filter((e): e is Frame => e.type === "frame").map((f) => `${f.track}/${f.timestampMs}/${checksum(f.data)}`);
+const sourceFrames = parseChunked(readFixture(FILE))
+  .events.filter((e): e is Frame => e.type === "frame")
+  .map((f) => `${f.track}/${f.timestampMs}/${checksum(f.data)}`);
 
 /** Reads with liveMedia until `count` fragments arrived (bounded by a timeout). */
 async function readLive(h: Harness, count: number, opts: Parameters<typeof liveMedia>[2] = {}, timeoutMs = 20_000) {
@@ -25,8 +27,22 @@ async function readLive(h: Harness, count: number, opts: Parameters<typeof liveM
   const fragments: string[] = [];
   const statuses: LiveStatus[] = [];
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timeout: ${fragments.length}/${count} fragments, statuses ${statuses.map((s) => s.type + (s.type === "retrying" ? `:${s.error.code}` : "")).join(",")}`)), timeoutMs);
-    sub = liveMedia(h.clients, "cam", { from: "EARLIEST", idleTimeoutMs: 1500, retry: { baseMs: 20, maxMs: 200, limitBaseMs: 50 }, onStatus: (s) => statuses.push(s), ...opts }).subscribe({
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `timeout: ${fragments.length}/${count} fragments, statuses ${statuses.map((s) => s.type + (s.type === "retrying" ? `:${s.error.code}` : "")).join(",")}`,
+          ),
+        ),
+      timeoutMs,
+    );
+    sub = liveMedia(h.clients, "cam", {
+      from: "EARLIEST",
+      idleTimeoutMs: 1500,
+      retry: { baseMs: 20, maxMs: 200, limitBaseMs: 50 },
+      onStatus: (s) => statuses.push(s),
+      ...opts,
+    }).subscribe({
       next(ev) {
         if (ev.type === "frame") frames.push(`${ev.track}/${ev.timestampMs}/${checksum(ev.data)}`);
         if (ev.type === "fragmentDiscarded") frames.length = kept; // the cut fragment's frames come again
@@ -93,7 +109,9 @@ describe("liveMedia(): the continuous reader", () => {
     const { GetMediaCommand } = await import("@aws-sdk/client-kinesis-video-media");
     const client = h.clients.mediaClient(h.kvs.endpoint);
     const hogs = await Promise.all([1, 2, 3].map(() => client.send(new GetMediaCommand({ StreamName: "cam", StartSelector: { StartSelectorType: "NOW" } }))));
-    setTimeout(() => { for (const o of hogs) (o.Payload as unknown as { destroy(): void }).destroy(); }, 700);
+    setTimeout(() => {
+      for (const o of hogs) (o.Payload as unknown as { destroy(): void }).destroy();
+    }, 700);
     const got = await readLive(h, 9);
     const limited = got.statuses.filter((s) => s.type === "retrying" && s.error.code === "ConnectionLimitExceededException");
     expect(limited.length).toBeGreaterThan(0);
@@ -103,12 +121,22 @@ describe("liveMedia(): the continuous reader", () => {
 
   it("errors at once on a non-retryable failure (no such stream)", async () => {
     h = await harness({ streams: {} });
-    await expect(firstValueFrom(liveMedia(h.clients, "cam"))).rejects.toMatchObject({ name: "KvsServiceError", code: "ResourceNotFoundException", retryable: false });
+    await expect(firstValueFrom(liveMedia(h.clients, "cam"))).rejects.toMatchObject({
+      name: "KvsServiceError",
+      code: "ResourceNotFoundException",
+      retryable: false,
+    });
   });
 
   it("unsubscribing closes the connection: no open GetMedia, no socket left on the server", async () => {
     h = await harness({ streams: { cam: { mkv: readFixture(FILE) } }, idleEndMs: 60_000 });
-    const firstTwo = await firstValueFrom(liveMedia(h.clients, "cam", { from: "EARLIEST" }).pipe(filter((e): e is FragmentEvent => e.type === "fragment"), take(2), toArray()));
+    const firstTwo = await firstValueFrom(
+      liveMedia(h.clients, "cam", { from: "EARLIEST" }).pipe(
+        filter((e): e is FragmentEvent => e.type === "fragment"),
+        take(2),
+        toArray(),
+      ),
+    );
     expect(firstTwo.length).toBe(2);
     for (let i = 0; i < 50 && h.kvs.openGetMedia("cam") > 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(h.kvs.openGetMedia("cam")).toBe(0);

@@ -19,7 +19,9 @@ afterEach(async () => {
 });
 
 const FILE = "vogels_480.mkv"; // 9 fragments, 2334 frames
-const sourceFrames = parseChunked(readFixture(FILE)).events.filter((e): e is Frame => e.type === "frame").map((f) => `${f.track}/${f.timestampMs}/${checksum(f.data)}`);
+const sourceFrames = parseChunked(readFixture(FILE))
+  .events.filter((e): e is Frame => e.type === "frame")
+  .map((f) => `${f.track}/${f.timestampMs}/${checksum(f.data)}`);
 const fast: LiveMediaOptions = { idleTimeoutMs: 1500, retry: { baseMs: 20, maxMs: 200, limitBaseMs: 50 } };
 
 /** Reads until `count` fragments arrived or the reader errors (bounded by a timeout). */
@@ -32,7 +34,9 @@ async function read(h: Harness, count: number, opts: LiveMediaOptions, timeoutMs
   let error: unknown;
   await new Promise<void>((resolve) => {
     const timer = setTimeout(() => {
-      error = new Error(`timeout: ${fragments.length}/${count} fragments, ${statuses.map((s) => s.type + (s.type === "retrying" ? `:${s.error.code}` : "")).join(",")}`);
+      error = new Error(
+        `timeout: ${fragments.length}/${count} fragments, ${statuses.map((s) => s.type + (s.type === "retrying" ? `:${s.error.code}` : "")).join(",")}`,
+      );
       resolve();
     }, timeoutMs);
     sub = liveMedia(h.clients, "cam", { ...fast, onStatus: (s) => statuses.push(s), ...opts }).subscribe({
@@ -169,7 +173,7 @@ describe("liveMedia under the service's failure modes", () => {
     const statuses: LiveStatus[] = [];
     const subs = [1, 2, 3].map(() => liveMedia(h!.clients, "cam", { ...fast, from: "NOW", onStatus: (s) => statuses.push(s) }).subscribe());
     await new Promise((r) => setTimeout(r, 2500));
-    subs.forEach((s) => s.unsubscribe());
+    for (const s of subs) s.unsubscribe();
     const calls = h.kvs.stats.requests.getMedia ?? 0;
     expect(calls).toBeGreaterThan(5);
     expect(calls).toBeLessThanOrEqual(2.5 * 4 + 2); // the pacer's 4 calls/s for the stream

@@ -20,7 +20,10 @@ describe("kvs-parser inspect (built CLI)", () => {
     expect(out).toContain("total: 5 fragments, 300 frames (track 1: 300)");
   });
   it("--json prints one object per line, frames in the documented shape", () => {
-    const lines = run(["inspect", fixturePath("vogels_480.mkv"), "--json"]).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = run(["inspect", fixturePath("vogels_480.mkv"), "--json"])
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const framesOut = lines.filter((l) => l.type === "frame");
     expect(framesOut.length).toBe(2334);
     expect(Object.keys(framesOut[0])).toEqual(["type", "track", "timestampMs", "size", "keyframe", "offset", "fragmentNumber"]);
@@ -29,10 +32,17 @@ describe("kvs-parser inspect (built CLI)", () => {
   });
   it("reads stdin with -", () => {
     const out = run(["inspect", "-", "--json"], execFileSync("cat", [fixturePath("test_mixed_tags.mkv")]));
-    expect(out.trim().split("\n").filter((l) => JSON.parse(l).type === "fragment").length).toBe(10);
+    expect(
+      out
+        .trim()
+        .split("\n")
+        .filter((l) => JSON.parse(l).type === "fragment").length,
+    ).toBe(10);
   });
   it("exits non-zero with the byte offset on a cut file, and --recover reports it instead", () => {
-    expect(() => execFileSync(process.execPath, [cli, "inspect", fixturePath("output-get-media-equal-timecode.mkv")], { stdio: "pipe" })).toThrow(/at byte 1272988/);
+    expect(() => execFileSync(process.execPath, [cli, "inspect", fixturePath("output-get-media-equal-timecode.mkv")], { stdio: "pipe" })).toThrow(
+      /at byte 1272988/,
+    );
     const out = run(["inspect", fixturePath("output-get-media-equal-timecode.mkv"), "--recover"]);
     expect(out).toContain("INCOMPLETE");
     expect(out).toMatch(/recovered: .* at byte 1272988/);

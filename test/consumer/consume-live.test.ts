@@ -38,7 +38,9 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 function killable(table: LeaseTable) {
   let dead = false;
   return {
-    kill: () => { dead = true; },
+    kill: () => {
+      dead = true;
+    },
     table: {
       read: (k: string) => table.read(k),
       claim: (k: string, o: string, e: Parameters<LeaseTable["claim"]>[2]) => (dead ? Promise.reject(new Error("dead")) : table.claim(k, o, e)),
@@ -57,14 +59,18 @@ describe("consume() on the local KVS endpoint", () => {
     const failoverMs = 600;
     const w1lease = killable(leases);
     let w1dead = false;
-    const worker = (owner: string, table: LeaseTable): Consumer => consume(h!.clients, "cam", {
-      app: "recorder", store, from: "EARLIEST", live,
-      lease: { table, owner, failoverMs, renewMs: 100 },
-      handler: async ({ fragment }) => {
-        if (owner === "w1" && w1dead) throw new Error("dead process does not handle");
-        handledBy[owner]!.push(fragment.fragmentNumber!);
-      },
-    });
+    const worker = (owner: string, table: LeaseTable): Consumer =>
+      consume(h!.clients, "cam", {
+        app: "recorder",
+        store,
+        from: "EARLIEST",
+        live,
+        lease: { table, owner, failoverMs, renewMs: 100 },
+        handler: async ({ fragment }) => {
+          if (owner === "w1" && w1dead) throw new Error("dead process does not handle");
+          handledBy[owner]!.push(fragment.fragmentNumber!);
+        },
+      });
     const w1 = worker("w1", w1lease.table);
     await new Promise((r) => setTimeout(r, 150));
     const w2 = worker("w2", leases);
@@ -95,7 +101,15 @@ describe("consume() on the local KVS endpoint", () => {
     const seen: Record<string, string[]> = {};
     const apps = ["a", "b", "c", "d", "e"].map((app) => {
       seen[app] = [];
-      return consume(h!.clients, "cam", { app, store, from: "EARLIEST", source: hub.source(), handler: ({ fragment }) => { seen[app]!.push(fragment.fragmentNumber!); } });
+      return consume(h!.clients, "cam", {
+        app,
+        store,
+        from: "EARLIEST",
+        source: hub.source(),
+        handler: ({ fragment }) => {
+          seen[app]!.push(fragment.fragmentNumber!);
+        },
+      });
     });
     h.kvs.appendClusters("cam", clusters);
     const all = h.kvs.fragments("cam").map((f) => f.fragmentNumber);
@@ -113,16 +127,35 @@ describe("consume() on the local KVS endpoint", () => {
     const store = new MemoryCheckpointStore();
     const fast: string[] = [];
     const slow: string[] = [];
-    const a = consume(h.clients, "cam", { app: "fast", store, from: "EARLIEST", source: hub.source(), handler: ({ fragment }) => { fast.push(fragment.fragmentNumber!); } });
+    const a = consume(h.clients, "cam", {
+      app: "fast",
+      store,
+      from: "EARLIEST",
+      source: hub.source(),
+      handler: ({ fragment }) => {
+        fast.push(fragment.fragmentNumber!);
+      },
+    });
     const b = consume(h.clients, "cam", {
-      app: "slow", store, from: "EARLIEST", source: hub.source(), maxQueuedBytes: 1,
-      handler: async ({ fragment }) => { await new Promise((r) => setTimeout(r, 120)); slow.push(fragment.fragmentNumber!); },
+      app: "slow",
+      store,
+      from: "EARLIEST",
+      source: hub.source(),
+      maxQueuedBytes: 1,
+      handler: async ({ fragment }) => {
+        await new Promise((r) => setTimeout(r, 120));
+        slow.push(fragment.fragmentNumber!);
+      },
     });
     h.kvs.appendClusters("cam", clusters);
     const all = h.kvs.fragments("cam").map((f) => f.fragmentNumber);
     await until(() => fast.length === all.length, 5_000, "the fast app");
     expect(slow.length).toBeLessThan(all.length); // the fast one finished first
-    await until(() => slow.length === all.length, 15_000, `the slow app (${slow.length}/${all.length}, hub ${JSON.stringify(hub.stats)}, getMedia ${JSON.stringify(h?.kvs.stats.requests)})`);
+    await until(
+      () => slow.length === all.length,
+      15_000,
+      `the slow app (${slow.length}/${all.length}, hub ${JSON.stringify(hub.stats)}, getMedia ${JSON.stringify(h?.kvs.stats.requests)})`,
+    );
     expect(fast).toEqual(all);
     expect(slow).toEqual(all);
     expect(hub.stats.ownConnections).toBeGreaterThan(0);

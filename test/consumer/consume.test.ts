@@ -13,7 +13,9 @@ const FILE = "test_mixed_tags.mkv";
 const clients = new KvsClients({ region: "us-east-1" }); // never called: every test passes a source
 const all = fragmentsOf(FILE).map((f) => f.number);
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 class Crash extends Error {}
 
@@ -21,7 +23,14 @@ describe("consume()", () => {
   it("delivers every fragment in order with its frames, checkpointing after each", async () => {
     const store = new MemoryCheckpointStore();
     const seen: [string, number][] = [];
-    const c = consume(clients, "cam", { app: "counter", store, source: memorySource(FILE), handler: async ({ fragment, frames }) => { seen.push([fragment.fragmentNumber!, frames.length]); } });
+    const c = consume(clients, "cam", {
+      app: "counter",
+      store,
+      source: memorySource(FILE),
+      handler: async ({ fragment, frames }) => {
+        seen.push([fragment.fragmentNumber!, frames.length]);
+      },
+    });
     const summary = await c.done;
     expect(seen).toEqual(all.map((n) => [n, 10]));
     expect(summary).toMatchObject({ handled: 10, checkpoints: 10, lastCheckpoint: all[9], resumedFrom: null });
@@ -33,12 +42,24 @@ describe("consume()", () => {
     dirs.push(dir);
     const seen: string[] = [];
     const first = consume(clients, "cam", {
-      app: "a", store: new FileCheckpointStore(dir), source: memorySource(FILE),
-      handler: ({ fragment }) => { if (seen.length === 4) throw new Crash("killed"); seen.push(fragment.fragmentNumber!); },
+      app: "a",
+      store: new FileCheckpointStore(dir),
+      source: memorySource(FILE),
+      handler: ({ fragment }) => {
+        if (seen.length === 4) throw new Crash("killed");
+        seen.push(fragment.fragmentNumber!);
+      },
     });
     await expect(first.done).rejects.toBeInstanceOf(Crash);
     const opened: (string | null)[] = [];
-    const second = consume(clients, "cam", { app: "a", store: new FileCheckpointStore(dir), source: memorySource(FILE, (a) => opened.push(a)), handler: ({ fragment }) => { seen.push(fragment.fragmentNumber!); } });
+    const second = consume(clients, "cam", {
+      app: "a",
+      store: new FileCheckpointStore(dir),
+      source: memorySource(FILE, (a) => opened.push(a)),
+      handler: ({ fragment }) => {
+        seen.push(fragment.fragmentNumber!);
+      },
+    });
     const s = await second.done;
     expect(opened).toEqual([all[3]]);
     expect(s.resumedFrom).toBe(all[3]);
@@ -49,8 +70,23 @@ describe("consume()", () => {
     const store = new MemoryCheckpointStore();
     const fast: string[] = [];
     const slow: string[] = [];
-    const a = consume(clients, "cam", { app: "fast", store, source: memorySource(FILE), handler: ({ fragment }) => { fast.push(fragment.fragmentNumber!); } });
-    const b = consume(clients, "cam", { app: "slow", store, source: memorySource(FILE), handler: async ({ fragment }) => { await new Promise((r) => setTimeout(r, 5)); slow.push(fragment.fragmentNumber!); } });
+    const a = consume(clients, "cam", {
+      app: "fast",
+      store,
+      source: memorySource(FILE),
+      handler: ({ fragment }) => {
+        fast.push(fragment.fragmentNumber!);
+      },
+    });
+    const b = consume(clients, "cam", {
+      app: "slow",
+      store,
+      source: memorySource(FILE),
+      handler: async ({ fragment }) => {
+        await new Promise((r) => setTimeout(r, 5));
+        slow.push(fragment.fragmentNumber!);
+      },
+    });
     await Promise.all([a.done, b.done]);
     expect(fast).toEqual(all);
     expect(slow).toEqual(all);
@@ -60,7 +96,14 @@ describe("consume()", () => {
 
   it("a handler error stops the app with that error and does not checkpoint the failed fragment", async () => {
     const store = new MemoryCheckpointStore();
-    const c = consume(clients, "cam", { app: "a", store, source: memorySource(FILE), handler: ({ fragment }) => { if (fragment.fragmentNumber === all[2]) throw new Error("boom"); } });
+    const c = consume(clients, "cam", {
+      app: "a",
+      store,
+      source: memorySource(FILE),
+      handler: ({ fragment }) => {
+        if (fragment.fragmentNumber === all[2]) throw new Error("boom");
+      },
+    });
     await expect(c.done).rejects.toThrow("boom");
     expect((await store.get("cam", "a"))?.fragmentNumber).toBe(all[1]);
   });
@@ -69,8 +112,17 @@ describe("consume()", () => {
     let failures = 0;
     const seen: string[] = [];
     const c = consume(clients, "cam", {
-      app: "a", store: new MemoryCheckpointStore(), source: memorySource(FILE), onHandlerError: { retries: 2, delayMs: 1 },
-      handler: ({ fragment }) => { if (fragment.fragmentNumber === all[5] && failures < 2) { failures++; throw new Error("flaky"); } seen.push(fragment.fragmentNumber!); },
+      app: "a",
+      store: new MemoryCheckpointStore(),
+      source: memorySource(FILE),
+      onHandlerError: { retries: 2, delayMs: 1 },
+      handler: ({ fragment }) => {
+        if (fragment.fragmentNumber === all[5] && failures < 2) {
+          failures++;
+          throw new Error("flaky");
+        }
+        seen.push(fragment.fragmentNumber!);
+      },
     });
     await c.done;
     expect(seen).toEqual(all);
@@ -83,7 +135,10 @@ describe("consume()", () => {
     const reads = { count: 0 };
     let aheadMax = 0;
     const c = consume(clients, "cam", {
-      app: "slow", store: new MemoryCheckpointStore(), maxQueuedBytes: 1, source: memorySource(FILE, (a) => opened.push(a), reads),
+      app: "slow",
+      store: new MemoryCheckpointStore(),
+      maxQueuedBytes: 1,
+      source: memorySource(FILE, (a) => opened.push(a), reads),
       handler: async ({ fragment }) => {
         aheadMax = Math.max(aheadMax, reads.count - seen.length);
         await new Promise((r) => setTimeout(r, 10));
@@ -109,7 +164,10 @@ describe("consume()", () => {
     const lags: (string | null)[] = [];
     let behind: number | null = null;
     const c = consume(clients, "cam", { app: "a", store: new MemoryCheckpointStore(), source: memorySource(FILE), handler: () => {} });
-    c.lag$.subscribe((l) => { lags.push(l.lastHandled); behind = l.millisBehindNow; });
+    c.lag$.subscribe((l) => {
+      lags.push(l.lastHandled);
+      behind = l.millisBehindNow;
+    });
     await c.done;
     expect(lags.slice(1)).toEqual(all);
     expect(behind).toBe(274);
@@ -125,10 +183,18 @@ describe("consume()", () => {
           const before = (await store.get("cam", "p"))?.fragmentNumber ?? null;
           const start = delivered.length;
           const c = consume(clients, "cam", {
-            app: "p", store, source: memorySource(FILE), checkpointEvery: { fragments: every },
-            handler: ({ fragment }) => { if (n++ === crashAt) throw new Crash(); delivered.push(fragment.fragmentNumber!); },
+            app: "p",
+            store,
+            source: memorySource(FILE),
+            checkpointEvery: { fragments: every },
+            handler: ({ fragment }) => {
+              if (n++ === crashAt) throw new Crash();
+              delivered.push(fragment.fragmentNumber!);
+            },
           });
-          await c.done.catch((e: unknown) => { if (!(e instanceof Crash)) throw e; });
+          await c.done.catch((e: unknown) => {
+            if (!(e instanceof Crash)) throw e;
+          });
           // This run started right after its checkpoint, in order.
           const run = delivered.slice(start);
           const from = before === null ? 0 : all.indexOf(before) + 1;

@@ -60,7 +60,18 @@ describe("consumers under pressure", () => {
     const store = new MemoryCheckpointStore();
     const seen: Record<string, string[]> = { fast1: [], fast2: [], slow: [], late: [] };
     const start = (app: string, handler: () => Promise<void> | void) => {
-      const c = consume(h!.clients, "cam", { app, store, from: "EARLIEST", source: hub.source(), maxQueuedBytes: 256 * 1024, live, handler: async ({ fragment }) => { await handler(); seen[app]!.push(fragment.fragmentNumber!); } });
+      const c = consume(h!.clients, "cam", {
+        app,
+        store,
+        from: "EARLIEST",
+        source: hub.source(),
+        maxQueuedBytes: 256 * 1024,
+        live,
+        handler: async ({ fragment }) => {
+          await handler();
+          seen[app]!.push(fragment.fragmentNumber!);
+        },
+      });
       running.push(c);
       return c;
     };
@@ -72,13 +83,21 @@ describe("consumers under pressure", () => {
       start("late", () => {});
       await produce(h!, small, 6, 40);
       const all = () => h!.kvs.fragments("cam").map((f) => f.fragmentNumber);
-      await until(() => seen.fast1!.length === 30 && seen.fast2!.length === 30 && seen.late!.length === 30, 15_000, () => JSON.stringify(Object.fromEntries(Object.entries(seen).map(([k, v]) => [k, v.length]))));
+      await until(
+        () => seen.fast1!.length === 30 && seen.fast2!.length === 30 && seen.late!.length === 30,
+        15_000,
+        () => JSON.stringify(Object.fromEntries(Object.entries(seen).map(([k, v]) => [k, v.length]))),
+      );
       expect(seen.fast1).toEqual(all());
       expect(seen.late).toEqual(all());
       expect(seen.slow!.length).toBeLessThan(30); // still working through its backlog: it held nobody back
     });
     expect(gap).toBeLessThan(500);
-    await until(() => seen.slow!.length === 30, 20_000, () => `the slow app (${seen.slow!.length}/30)`);
+    await until(
+      () => seen.slow!.length === 30,
+      20_000,
+      () => `the slow app (${seen.slow!.length}/30)`,
+    );
     expect(seen.slow).toEqual(h.kvs.fragments("cam").map((f) => f.fragmentNumber));
     expect(hub.stats.detached).toBeGreaterThan(0);
     expect(hub.bufferedBytes).toBeLessThanOrEqual(2 * 1024 * 1024 + 60_000);
@@ -89,14 +108,20 @@ describe("consumers under pressure", () => {
     h = await harness({ streams: { cam: {} }, idleEndMs: 2000 });
     const hub = new FanOutHub(h.clients, "cam", { bufferBytes: 1024 * 1024, live });
     let handled = 0;
-    running.push(consume(h.clients, "cam", { app: "a", store: new MemoryCheckpointStore(), from: "EARLIEST", source: hub.source(), live, handler: () => void handled++ }));
+    running.push(
+      consume(h.clients, "cam", { app: "a", store: new MemoryCheckpointStore(), from: "EARLIEST", source: hub.source(), live, handler: () => void handled++ }),
+    );
     let peak = 0;
     for (let i = 0; i < 40; i++) {
       h.kvs.appendClusters("cam", [vogels[i % vogels.length]!]);
       await sleep(10);
       peak = Math.max(peak, hub.bufferedBytes);
     }
-    await until(() => handled === 40, 10_000, () => `${handled}/40`);
+    await until(
+      () => handled === 40,
+      10_000,
+      () => `${handled}/40`,
+    );
     peak = Math.max(peak, hub.bufferedBytes);
     expect(peak).toBeLessThanOrEqual(1024 * 1024 + 400_000 + 100_000); // the bound plus the newest fragment
     hub.close();
@@ -107,8 +132,21 @@ describe("consumers under pressure", () => {
     h.kvs.appendClusters("cam", vogels.slice(0, 3));
     const hub = new FanOutHub(h.clients, "cam", { live });
     const seen: string[] = [];
-    running.push(consume(h.clients, "cam", { app: "a", store: new MemoryCheckpointStore(), from: "EARLIEST", source: hub.source(), live, handler: ({ fragment }) => void seen.push(fragment.fragmentNumber!) }));
-    await until(() => seen.length === 3, 10_000, () => `${seen.length}/3`);
+    running.push(
+      consume(h.clients, "cam", {
+        app: "a",
+        store: new MemoryCheckpointStore(),
+        from: "EARLIEST",
+        source: hub.source(),
+        live,
+        handler: ({ fragment }) => void seen.push(fragment.fragmentNumber!),
+      }),
+    );
+    await until(
+      () => seen.length === 3,
+      10_000,
+      () => `${seen.length}/3`,
+    );
     expect(seen).toEqual(h.kvs.fragments("cam").map((f) => f.fragmentNumber));
     hub.close();
   });
@@ -121,7 +159,10 @@ describe("consumers under pressure", () => {
     const handled: string[] = [];
     const statuses: LiveStatus[] = [];
     const c = consume(h.clients, "cam", {
-      app: "catch-up", store, from: "EARLIEST", live: { ...live, onStatus: (s) => statuses.push(s) },
+      app: "catch-up",
+      store,
+      from: "EARLIEST",
+      live: { ...live, onStatus: (s) => statuses.push(s) },
       handler: async ({ fragment }) => {
         await sleep(20);
         handled.push(fragment.fragmentNumber!);
@@ -130,10 +171,18 @@ describe("consumers under pressure", () => {
     running.push(c);
     const started = performance.now();
     const producing = produce(h, small, 50, 143); // ~7 fragments/s for ~7 s
-    await until(() => handled.length >= 150, 12_000, () => `the backlog (${handled.length}/150 after ${Math.round(performance.now() - started)} ms, ${statuses.map((s) => s.type).join(",")})`);
+    await until(
+      () => handled.length >= 150,
+      12_000,
+      () => `the backlog (${handled.length}/150 after ${Math.round(performance.now() - started)} ms, ${statuses.map((s) => s.type).join(",")})`,
+    );
     const backlogMs = performance.now() - started;
     await producing;
-    await until(() => handled.length === 200, 10_000, () => `the live edge (${handled.length}/200)`);
+    await until(
+      () => handled.length === 200,
+      10_000,
+      () => `the live edge (${handled.length}/200)`,
+    );
     expect(handled).toEqual(h.kvs.fragments("cam").map((f) => f.fragmentNumber));
     // 150 fragments at 20 ms is 3 s of handler time; GetMedia alone (5/s) would need 30 s.
     expect(backlogMs).toBeLessThan(9000);

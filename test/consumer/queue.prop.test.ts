@@ -5,7 +5,7 @@ import type { FragmentEvent } from "../../src/kvs/fragment.js";
 import { Frame } from "../../src/matroska/frame.js";
 
 const frame = (size: number, n: string) => new Frame(1, 0, true, new Uint8Array(size), 0, n, null, false, false);
-const fragment = (n: string) => ({ type: "fragment", fragmentNumber: n } as unknown as FragmentEvent);
+const fragment = (n: string) => ({ type: "fragment", fragmentNumber: n }) as unknown as FragmentEvent;
 
 describe("FragmentQueue: the bounded queue between a source and a handler", () => {
   it("whatever the fragment sizes and timings: every fragment in order, no deadlock, memory within the bound plus one fragment", async () => {

@@ -80,7 +80,11 @@ describe("file checkpoint store durability", () => {
   it("a crash between the durable write and the rename leaves the previous checkpoint intact", async () => {
     const dir = tempDir();
     await new FileCheckpointStore(dir).put("cam", "app", cp(N1));
-    const crashing = new FileCheckpointStore(dir, { beforeRename: () => { throw new Error("kill -9"); } });
+    const crashing = new FileCheckpointStore(dir, {
+      beforeRename: () => {
+        throw new Error("kill -9");
+      },
+    });
     await expect(crashing.put("cam", "app", cp(N2))).rejects.toThrow("kill -9");
     expect(await new FileCheckpointStore(dir).get("cam", "app")).toEqual(cp(N1));
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
@@ -119,11 +123,16 @@ const leaseTables: [string, () => LeaseTable][] = [
 function killable(table: LeaseTable): { table: LeaseTable; kill(): void } {
   let dead = false;
   return {
-    kill: () => { dead = true; },
+    kill: () => {
+      dead = true;
+    },
     table: {
       read: (k) => table.read(k),
       claim: (k, o, e) => table.claim(k, o, e),
-      renew: async (k, o) => { if (dead) throw new Error("process is dead"); return table.renew(k, o); },
+      renew: async (k, o) => {
+        if (dead) throw new Error("process is dead");
+        return table.renew(k, o);
+      },
       release: (k, o) => table.release(k, o),
     },
   };

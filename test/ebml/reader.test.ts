@@ -33,7 +33,14 @@ describe("EbmlReader", () => {
 
   it("treats the all-ones size of every length (1 to 8 bytes) as unknown", () => {
     for (let len = 1; len <= 8; len++) {
-      const bytes = concatBytes([hex("18538067"), unknownSize(len), uintElement(ID.Timestamp, 5).subarray(0, 0), hex("1f43b675"), unknownSize(len), hex("e78105")]);
+      const bytes = concatBytes([
+        hex("18538067"),
+        unknownSize(len),
+        uintElement(ID.Timestamp, 5).subarray(0, 0),
+        hex("1f43b675"),
+        unknownSize(len),
+        hex("e78105"),
+      ]);
       const { log, error } = run(bytes, 1);
       expect(error).toBeUndefined();
       expect(log).toEqual([
@@ -49,8 +56,10 @@ describe("EbmlReader", () => {
   it("ends an unknown-size Cluster at the next Cluster, a level-1 Tags, or a new EBML header", () => {
     const bytes = concatBytes([
       hex("18538067 01ffffffffffffff"),
-      hex("1f43b675 ff"), hex("e78100"),
-      hex("1f43b675 ff"), hex("e78101"),
+      hex("1f43b675 ff"),
+      hex("e78100"),
+      hex("1f43b675 ff"),
+      hex("e78101"),
       element(ID.Tags, []),
       hex("1a45dfa3 80"),
     ]);
@@ -87,16 +96,24 @@ describe("EbmlReader", () => {
     const bytes = concatBytes([cluster([block, block])]);
     const seen: { buffer: ArrayBufferLike; byteOffset: number }[] = [];
     const reader = new EbmlReader({
-      masterStart() {}, masterEnd() {}, skipped() {},
-      data(_id, buf, s) { seen.push({ buffer: buf.buffer, byteOffset: buf.byteOffset + s }); },
+      masterStart() {},
+      masterEnd() {},
+      skipped() {},
+      data(_id, buf, s) {
+        seen.push({ buffer: buf.buffer, byteOffset: buf.byteOffset + s });
+      },
     });
     const whole = bytes.slice();
     reader.push(whole);
     reader.end();
     expect(seen.map((v) => v.buffer === whole.buffer)).toEqual([true, true]);
     const r2 = new EbmlReader({
-      masterStart() {}, masterEnd() {}, skipped() {},
-      data(_id, buf, s, e) { seen.push({ buffer: buf.buffer, byteOffset: e - s }); },
+      masterStart() {},
+      masterEnd() {},
+      skipped() {},
+      data(_id, buf, s, e) {
+        seen.push({ buffer: buf.buffer, byteOffset: e - s });
+      },
     });
     const first = bytes.slice(0, 60);
     r2.push(first);

@@ -8,11 +8,17 @@ import { RecordingSink } from "../helpers/recording-sink.js";
 /** A small valid payload for an element of the given type. */
 function payload(info: ElementInfo): Uint8Array {
   switch (info.type) {
-    case "master": return new Uint8Array(0);
-    case "float": return new Uint8Array(4);
-    case "date": return new Uint8Array(8);
-    case "string": case "utf8": return new TextEncoder().encode("a");
-    default: return Uint8Array.of(1);
+    case "master":
+      return new Uint8Array(0);
+    case "float":
+      return new Uint8Array(4);
+    case "date":
+      return new Uint8Array(8);
+    case "string":
+    case "utf8":
+      return new TextEncoder().encode("a");
+    default:
+      return Uint8Array.of(1);
   }
 }
 
@@ -69,10 +75,17 @@ describe("every element ID of the Matroska schema is accepted in its place", () 
   });
 
   it("a file with chapters (ChapterDisplay 0x80) parses through to its frames", () => {
-    const chapters = element(0x1043a770, [element(0x45b9, [element(0xb6, [uintElement(0x73c4, 1), uintElement(0x91, 0), element(0x80, [stringElement(0x85, "One")])])])]);
+    const chapters = element(0x1043a770, [
+      element(0x45b9, [element(0xb6, [uintElement(0x73c4, 1), uintElement(0x91, 0), element(0x80, [stringElement(0x85, "One")])])]),
+    ]);
     const events: string[] = [];
     const demuxer = new MatroskaDemuxer((ev) => events.push(ev.type));
-    demuxer.push(concatBytes([EBML_HEADER, element(ID.Segment, [chapters, element(ID.Cluster, [uintElement(ID.Timestamp, 0), element(ID.SimpleBlock, Uint8Array.of(0x81, 0, 0, 0x80, 7))])])]));
+    demuxer.push(
+      concatBytes([
+        EBML_HEADER,
+        element(ID.Segment, [chapters, element(ID.Cluster, [uintElement(ID.Timestamp, 0), element(ID.SimpleBlock, Uint8Array.of(0x81, 0, 0, 0x80, 7))])]),
+      ]),
+    );
     demuxer.end();
     expect(events).toContain("frame");
   });

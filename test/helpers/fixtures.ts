@@ -53,7 +53,8 @@ export function parseChunked(bytes: Uint8Array, chunkSizes: readonly number[] = 
 /** Events as comparable plain data (frame payloads as hex digests of content, not identity). */
 export function normalise(events: readonly KvsEvent[]): unknown[] {
   return events.map((ev) => {
-    if (ev.type === "frame") return { ...ev.toJSON(), durationMs: ev.durationMs, invisible: ev.invisible, discardable: ev.discardable, data: checksum(ev.data) };
+    if (ev.type === "frame")
+      return { ...ev.toJSON(), durationMs: ev.durationMs, invisible: ev.invisible, discardable: ev.discardable, data: checksum(ev.data) };
     if (ev.type === "recovered") return { type: ev.type, code: ev.error.code, offset: ev.offset, resumeOffset: ev.resumeOffset };
     if (ev.type === "fragment") return { ...ev, problems: ev.problems.map((p) => [p.code, p.offset]) };
     return ev;

@@ -29,7 +29,7 @@ export function memorySource(file: string, opened?: (after: string | null) => vo
     new Observable<KvsEvent>((s) => {
       opened?.(after?.fragmentNumber ?? null);
       let stopped = false;
-      (async () => {
+      void (async () => {
         for (const f of frags) {
           if (after && compareFragmentNumbers(f.number, after.fragmentNumber) <= 0) continue;
           for (const ev of f.events) {

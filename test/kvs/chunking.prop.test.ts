@@ -5,7 +5,12 @@ import { normalise, parseChunked, readFixture } from "../helpers/fixtures.js";
 const chunkSizes = (max: number) => fc.array(fc.integer({ min: 1, max }), { minLength: 1, maxLength: 40 });
 
 describe("parsing is independent of how the bytes are chunked", () => {
-  for (const [file, runs] of [["test_mixed_tags.mkv", 60], ["empty-mkv-with-tags.mkv", 60], ["output_get_media_sparse_fragments.mkv", 12], ["vogels_330.mkv", 8]] as const) {
+  for (const [file, runs] of [
+    ["test_mixed_tags.mkv", 60],
+    ["empty-mkv-with-tags.mkv", 60],
+    ["output_get_media_sparse_fragments.mkv", 12],
+    ["vogels_330.mkv", 8],
+  ] as const) {
     it(`${file}: every chunking (1 byte to 96 KiB pieces) gives the same events`, () => {
       const bytes = readFixture(file);
       const reference = normalise(parseChunked(bytes, [bytes.length]).events);

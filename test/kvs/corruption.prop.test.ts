@@ -54,14 +54,18 @@ describe("random corruption never crashes, hangs or throws anything but MkvParse
 
   it("recover mode: never throws, reports what it skipped, the same way for every chunking", () => {
     fc.assert(
-      fc.property(fc.array(edit, { minLength: 1, maxLength: 4 }), fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 8 }), (edits, sizes) => {
-        const bad = corrupt(bytes, edits);
-        const whole = parseChunked(bad, [bad.length], { recover: true });
-        expect(whole.error).toBeUndefined();
-        const chunked = parseChunked(bad, sizes, { recover: true });
-        expect(chunked.error).toBeUndefined();
-        expect(normalise(chunked.events)).toEqual(normalise(whole.events));
-      }),
+      fc.property(
+        fc.array(edit, { minLength: 1, maxLength: 4 }),
+        fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 8 }),
+        (edits, sizes) => {
+          const bad = corrupt(bytes, edits);
+          const whole = parseChunked(bad, [bad.length], { recover: true });
+          expect(whole.error).toBeUndefined();
+          const chunked = parseChunked(bad, sizes, { recover: true });
+          expect(chunked.error).toBeUndefined();
+          expect(normalise(chunked.events)).toEqual(normalise(whole.events));
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -23,7 +23,9 @@ describe("GetMedia-form writer", () => {
       expect(frags[1]!.serverTimestampMs).toBe(1_600_000_002_155);
       expect(frags[1]!.producerTimestampMs).toBe(2155);
       const frames = out.events.filter((e): e is Frame => e.type === "frame");
-      expect(frames.map((f) => [f.track, f.timestampMs, f.keyframe, checksum(f.data)])).toEqual(source.map((f) => [f.track, f.timestampMs, f.keyframe, checksum(f.data)]));
+      expect(frames.map((f) => [f.track, f.timestampMs, f.keyframe, checksum(f.data)])).toEqual(
+        source.map((f) => [f.track, f.timestampMs, f.keyframe, checksum(f.data)]),
+      );
     });
   }
 

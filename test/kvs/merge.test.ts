@@ -15,7 +15,9 @@ describe("mergeFragments (the Java OutputSegmentMerger role)", () => {
   it("packClusters on the sparse capture reproduces the Java golden output byte for byte", () => {
     const r = mergeFragments(readFixture("output_get_media_sparse_fragments.mkv"), { packClusters: true });
     expect(Buffer.from(r.bytes).equals(Buffer.from(readFixture("output_get_media_sparse_fragments_merged.mkv")))).toBe(true);
-    const clusters = parseChunked(r.bytes).events.filter((e) => e.type === "cluster").map((e) => e.type === "cluster" && e.timecode);
+    const clusters = parseChunked(r.bytes)
+      .events.filter((e) => e.type === "cluster")
+      .map((e) => e.type === "cluster" && e.timestampTicks);
     expect(clusters).toEqual([0, 2000, 4000]);
   });
 

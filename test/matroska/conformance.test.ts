@@ -13,13 +13,21 @@ const MiB = 1024 * 1024;
 function track(number: number, extra: Uint8Array[] = []): Uint8Array {
   return element(ID.TrackEntry, [uintElement(ID.TrackNumber, number), uintElement(ID.TrackType, 2), stringElement(ID.CodecID, "A_PCM/INT/LIT"), ...extra]);
 }
-const cluster = (frame: Uint8Array) => element(ID.Cluster, [uintElement(ID.Timestamp, 0), element(ID.SimpleBlock, concatBytes([Uint8Array.of(0x81, 0, 0, 0x80), frame]))]);
+const cluster = (frame: Uint8Array) =>
+  element(ID.Cluster, [uintElement(ID.Timestamp, 0), element(ID.SimpleBlock, concatBytes([Uint8Array.of(0x81, 0, 0, 0x80), frame]))]);
 
 /** A document whose Attachments hold one FileData of `size` bytes, as chunks of one reused zero buffer. */
 async function* withAttachment(size: number): AsyncGenerator<Uint8Array> {
   const fileData = concatBytes([encodeId(0x465c), encodeSize(size)]);
   const attached = concatBytes([encodeId(0x61a7), encodeSize(fileData.length + size + 9), stringElement(0x466e, "big.bin"), fileData]);
-  yield concatBytes([EBML_HEADER, unknownSizeHeader(ID.Segment), element(ID.Tracks, [track(1)]), encodeId(0x1941a469), encodeSize(attached.length + size), attached]);
+  yield concatBytes([
+    EBML_HEADER,
+    unknownSizeHeader(ID.Segment),
+    element(ID.Tracks, [track(1)]),
+    encodeId(0x1941a469),
+    encodeSize(attached.length + size),
+    attached,
+  ]);
   const zeros = new Uint8Array(MiB);
   for (let left = size; left > 0; left -= MiB) yield left >= MiB ? zeros : zeros.subarray(0, left);
   yield cluster(Uint8Array.of(1, 2, 3, 4));
@@ -45,7 +53,13 @@ describe("elements the parser does not need are streamed past whatever their siz
   it("a 65 MiB attachment no longer stops the parse (the 64 MiB limit applies only to what is held)", () => {
     const size = 65 * MiB;
     const fileData = concatBytes([encodeId(0x465c), encodeSize(size), new Uint8Array(size)]);
-    const bytes = concatBytes([EBML_HEADER, unknownSizeHeader(ID.Segment), element(ID.Tracks, [track(1)]), element(0x1941a469, [element(0x61a7, [fileData])]), cluster(Uint8Array.of(9))]);
+    const bytes = concatBytes([
+      EBML_HEADER,
+      unknownSizeHeader(ID.Segment),
+      element(ID.Tracks, [track(1)]),
+      element(0x1941a469, [element(0x61a7, [fileData])]),
+      cluster(Uint8Array.of(9)),
+    ]);
     const { events, error } = parseChunked(bytes, [MiB]);
     expect(error).toBeUndefined();
     expect(events.filter((e) => e.type === "frame")).toHaveLength(1);
@@ -60,10 +74,19 @@ describe("elements the parser does not need are streamed past whatever their siz
 });
 
 describe("ContentEncodings", () => {
-  const encoded = (algo: number) => element(ID.ContentEncodings, [element(ID.ContentEncoding, [element(ID.ContentCompression, [uintElement(ID.ContentCompAlgo, algo)])])]);
-  for (const [algo, name] of [[1, "bzlib"], [2, "lzo1x"]] as const) {
+  const encoded = (algo: number) =>
+    element(ID.ContentEncodings, [element(ID.ContentEncoding, [element(ID.ContentCompression, [uintElement(ID.ContentCompAlgo, algo)])])]);
+  for (const [algo, name] of [
+    [1, "bzlib"],
+    [2, "lzo1x"],
+  ] as const) {
     it(`${name} (ContentCompAlgo ${algo}): UNSUPPORTED_ENCODING naming the track at its first frame, never wrong bytes`, () => {
-      const bytes = concatBytes([EBML_HEADER, unknownSizeHeader(ID.Segment), element(ID.Tracks, [track(7, [encoded(algo)])]), element(ID.Cluster, [uintElement(ID.Timestamp, 0), element(ID.SimpleBlock, Uint8Array.of(0x87, 0, 0, 0x80, 1, 2))])]);
+      const bytes = concatBytes([
+        EBML_HEADER,
+        unknownSizeHeader(ID.Segment),
+        element(ID.Tracks, [track(7, [encoded(algo)])]),
+        element(ID.Cluster, [uintElement(ID.Timestamp, 0), element(ID.SimpleBlock, Uint8Array.of(0x87, 0, 0, 0x80, 1, 2))]),
+      ]);
       const { events, error } = parseChunked(bytes);
       expect(events.filter((e) => e.type === "frame")).toHaveLength(0);
       expect(error).toBeInstanceOf(MkvParseError);
@@ -73,7 +96,12 @@ describe("ContentEncodings", () => {
   }
 
   it("a zlib stream that does not inflate is INVALID_BLOCK with the frame's offset", () => {
-    const bytes = concatBytes([EBML_HEADER, unknownSizeHeader(ID.Segment), element(ID.Tracks, [track(1, [encoded(0)])]), element(ID.Cluster, [uintElement(ID.Timestamp, 0), element(ID.SimpleBlock, Uint8Array.of(0x81, 0, 0, 0x80, 1, 2, 3))])]);
+    const bytes = concatBytes([
+      EBML_HEADER,
+      unknownSizeHeader(ID.Segment),
+      element(ID.Tracks, [track(1, [encoded(0)])]),
+      element(ID.Cluster, [uintElement(ID.Timestamp, 0), element(ID.SimpleBlock, Uint8Array.of(0x81, 0, 0, 0x80, 1, 2, 3))]),
+    ]);
     const { error } = parseChunked(bytes);
     expect((error as MkvParseError).code).toBe("INVALID_BLOCK");
     expect((error as MkvParseError).offset).toBe(bytes.length - 3);
@@ -83,7 +111,16 @@ describe("ContentEncodings", () => {
 describe("input that is not EBML says what it looks like", () => {
   const cases: [string, Uint8Array, RegExp][] = [
     ["MP4", concatBytes([Uint8Array.of(0, 0, 0, 0x20), new TextEncoder().encode("ftypisom"), new Uint8Array(24)]), /MP4\/QuickTime file \('ftyp' box\)/],
-    ["MPEG-TS", (() => { const b = new Uint8Array(376); b[0] = 0x47; b[188] = 0x47; return b; })(), /MPEG-TS stream/],
+    [
+      "MPEG-TS",
+      (() => {
+        const b = new Uint8Array(376);
+        b[0] = 0x47;
+        b[188] = 0x47;
+        return b;
+      })(),
+      /MPEG-TS stream/,
+    ],
     ["text", new TextEncoder().encode("hello, this is not a video\n"), /text: "hello, this is not a video"/],
     ["Ogg", new TextEncoder().encode("OggS\0\u0002rest of the page"), /Ogg stream/],
   ];

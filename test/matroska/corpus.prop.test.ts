@@ -5,7 +5,9 @@ import { MkvParseError } from "../../src/ebml/errors.js";
 import { fixturePath, normalise, parseChunked, readFixture } from "../helpers/fixtures.js";
 
 // The chunking and corruption properties, over every file of the conformance corpus (fixtures/generated).
-const files = readdirSync(fixturePath("generated")).filter((f) => /\.(mkv|mka|webm)$/.test(f)).sort();
+const files = readdirSync(fixturePath("generated"))
+  .filter((f) => /\.(mkv|mka|webm)$/.test(f))
+  .sort();
 const reference = new Map(files.map((f) => [f, normalise(parseChunked(readFixture(`generated/${f}`), [1 << 30]).events)]));
 const chunkSizes = fc.oneof(
   fc.array(fc.integer({ min: 1, max: 16 }), { minLength: 1, maxLength: 20 }),

@@ -18,7 +18,9 @@ interface Expected {
   contentEncodings: number;
   packets: { track: number; size: number; keyframe: boolean; ptsMs: number | null; md5: string }[];
 }
-const files = readdirSync(fixturePath("generated")).filter((f) => /\.(mkv|mka|webm)$/.test(f)).sort();
+const files = readdirSync(fixturePath("generated"))
+  .filter((f) => /\.(mkv|mka|webm)$/.test(f))
+  .sort();
 const md5 = (data: Uint8Array) => createHash("md5").update(data).digest("hex");
 
 /** Lacing kinds (flag bits 0x06) and BlockGroup/ReferenceBlock use, read straight from the blocks. */
@@ -27,7 +29,9 @@ function blockKinds(bytes: Uint8Array): { lacing: Set<number>; blockGroups: numb
   let blockGroups = 0;
   let references = 0;
   const reader = new EbmlReader({
-    masterStart(id) { if (id === ID.BlockGroup) blockGroups++; },
+    masterStart(id) {
+      if (id === ID.BlockGroup) blockGroups++;
+    },
     masterEnd() {},
     skipped() {},
     data(id, buf, s) {
@@ -44,7 +48,24 @@ describe("every frame of the conformance corpus agrees with ffprobe, mkvmerge an
   it("the corpus has at least 30 files covering the codecs and structures it should", () => {
     expect(files.length).toBeGreaterThanOrEqual(30);
     const codecs = new Set(files.flatMap((f) => readJsonFixture<Expected>(`generated/${f}.expected.json`).tracks.map((t) => t.codecId)));
-    for (const c of ["V_MPEG4/ISO/AVC", "V_MPEGH/ISO/HEVC", "V_AV1", "V_VP8", "V_VP9", "V_MJPEG", "A_FLAC", "A_PCM/INT/LIT", "A_PCM/FLOAT/IEEE", "A_AC3", "A_MPEG/L3", "A_VORBIS", "A_OPUS", "A_AAC", "S_TEXT/UTF8", "S_TEXT/ASS"]) {
+    for (const c of [
+      "V_MPEG4/ISO/AVC",
+      "V_MPEGH/ISO/HEVC",
+      "V_AV1",
+      "V_VP8",
+      "V_VP9",
+      "V_MJPEG",
+      "A_FLAC",
+      "A_PCM/INT/LIT",
+      "A_PCM/FLOAT/IEEE",
+      "A_AC3",
+      "A_MPEG/L3",
+      "A_VORBIS",
+      "A_OPUS",
+      "A_AAC",
+      "S_TEXT/UTF8",
+      "S_TEXT/ASS",
+    ]) {
       expect(codecs, c).toContain(c);
     }
   });
@@ -80,7 +101,10 @@ describe("every frame of the conformance corpus agrees with ffprobe, mkvmerge an
     expect(blockKinds(readFixture("generated/laced_xiph.mkv")).lacing.has(1)).toBe(true);
     expect(blockKinds(readFixture("generated/laced_ebml.mkv")).lacing.has(3)).toBe(true);
     for (const f of ["laced_aac_nodd.mka", "laced_mp3_nodd.mka", "laced_ac3_nodd.mka", "laced_pcm_nodd.mka", "laced_opus.mka"]) {
-      expect([...blockKinds(readFixture(`generated/${f}`)).lacing].some((l) => l !== 0), f).toBe(true);
+      expect(
+        [...blockKinds(readFixture(`generated/${f}`)).lacing].some((l) => l !== 0),
+        f,
+      ).toBe(true);
     }
     const bg = blockKinds(readFixture("generated/blockgroups.mkv"));
     expect(bg.blockGroups).toBeGreaterThan(0);

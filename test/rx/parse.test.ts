@@ -40,11 +40,19 @@ describe("parseMkv accepts every kind of byte source", () => {
   });
   it("web ReadableStream", async () => {
     const parts = chunksOf(bytes, 10000);
-    const stream = new ReadableStream<Uint8Array>({ pull(c) { const p = parts.shift(); if (p) c.enqueue(p); else c.close(); } });
+    const stream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        const p = parts.shift();
+        if (p) c.enqueue(p);
+        else c.close();
+      },
+    });
     expect(await fragmentNumbers(stream)).toEqual(expected);
   });
   it("AsyncIterable and Iterable", async () => {
-    async function* gen() { for (const c of chunksOf(bytes, 777)) yield c; }
+    async function* gen() {
+      for (const c of chunksOf(bytes, 777)) yield c;
+    }
     expect(await fragmentNumbers(gen())).toEqual(expected);
     expect(await fragmentNumbers(chunksOf(bytes, 4096))).toEqual(expected);
   });
@@ -75,8 +83,16 @@ describe("parseMkv stops reading when unsubscribed", () => {
       [Symbol.asyncIterator]() {
         let i = 0;
         return {
-          async next() { pulled++; const c = bytes.subarray(i, i + 8192); i = (i + 8192) % bytes.length; return { value: c, done: false }; },
-          async return() { returned = true; return { value: undefined, done: true }; },
+          async next() {
+            pulled++;
+            const c = bytes.subarray(i, i + 8192);
+            i = (i + 8192) % bytes.length;
+            return { value: c, done: false };
+          },
+          async return() {
+            returned = true;
+            return { value: undefined, done: true };
+          },
         };
       },
     };
@@ -92,7 +108,9 @@ describe("parseMkv stops reading when unsubscribed", () => {
     let unsubscribed = false;
     const upstream = new Observable<Uint8Array>((s) => {
       s.next(readFixture(FILE));
-      return () => { unsubscribed = true; };
+      return () => {
+        unsubscribed = true;
+      };
     });
     await firstValueFrom(parseMkv(upstream).pipe(frames()));
     expect(unsubscribed).toBe(true);
@@ -106,7 +124,11 @@ describe("parseMkv reports errors as typed errors", () => {
     await expect(lastValueFrom(parseMkv(bad))).rejects.toBeInstanceOf(MkvParseError);
   });
   it("a source error is passed through", async () => {
-    const failing = new Readable({ read() { this.destroy(new Error("disk on fire")); } });
+    const failing = new Readable({
+      read() {
+        this.destroy(new Error("disk on fire"));
+      },
+    });
     await expect(lastValueFrom(parseMkv(failing))).rejects.toThrow("disk on fire");
   });
   it("string chunks are refused with a TypeError", async () => {

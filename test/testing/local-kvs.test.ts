@@ -49,14 +49,18 @@ describe("local KVS endpoint with the real AWS SDK v3 clients", () => {
     h = await harness({ streams: { cam: {} }, idleEndMs: 5000 });
     const client = h.clients.mediaClient(h.kvs.endpoint);
     const open = await Promise.all([1, 2, 3].map(() => client.send(new GetMediaCommand({ StreamName: "cam", StartSelector: { StartSelectorType: "NOW" } }))));
-    await expect(client.send(new GetMediaCommand({ StreamName: "cam", StartSelector: { StartSelectorType: "NOW" } }))).rejects.toMatchObject({ name: "ConnectionLimitExceededException" });
+    await expect(client.send(new GetMediaCommand({ StreamName: "cam", StartSelector: { StartSelectorType: "NOW" } }))).rejects.toMatchObject({
+      name: "ConnectionLimitExceededException",
+    });
     for (const o of open) (o.Payload as unknown as { destroy(): void }).destroy();
     await new Promise((r) => setTimeout(r, 1100));
     h.kvs.createStream("cam2");
-    const results = await Promise.allSettled([1, 2, 3, 4, 5, 6].map(async () => {
-      const o = await client.send(new GetMediaCommand({ StreamName: "cam2", StartSelector: { StartSelectorType: "NOW" } }));
-      (o.Payload as unknown as { destroy(): void }).destroy();
-    }));
+    const results = await Promise.allSettled(
+      [1, 2, 3, 4, 5, 6].map(async () => {
+        const o = await client.send(new GetMediaCommand({ StreamName: "cam2", StartSelector: { StartSelectorType: "NOW" } }));
+        (o.Payload as unknown as { destroy(): void }).destroy();
+      }),
+    );
     const names = results.map((r) => (r.status === "rejected" ? (r.reason as Error).name : "ok"));
     expect(names).toContain("ClientLimitExceededException");
   });
@@ -71,7 +75,11 @@ describe("local KVS endpoint with the real AWS SDK v3 clients", () => {
 
   it("ingests a producer MKV posted to /putMedia as one fragment per cluster", async () => {
     h = await harness({ streams: { cam: {} } });
-    const res = await fetch(`${h.kvs.endpoint}/putMedia`, { method: "POST", headers: { "x-amzn-stream-name": "cam" }, body: Buffer.from(readFixture("clusters.mkv")) });
+    const res = await fetch(`${h.kvs.endpoint}/putMedia`, {
+      method: "POST",
+      headers: { "x-amzn-stream-name": "cam" },
+      body: Buffer.from(readFixture("clusters.mkv")),
+    });
     const body = (await res.json()) as { acks: { EventType: string; FragmentNumber: string }[] };
     expect(body.acks.map((a) => a.EventType)).toEqual(Array(8).fill("PERSISTED"));
     expect(body.acks.map((a) => a.FragmentNumber)).toEqual(h.kvs.fragments("cam").map((f) => f.fragmentNumber));
@@ -82,7 +90,15 @@ describe("local KVS endpoint with the real AWS SDK v3 clients", () => {
     const out = await h.clients.mediaClient(h.kvs.endpoint).send(new GetMediaCommand({ StreamName: "cam", StartSelector: { StartSelectorType: "EARLIEST" } }));
     expect(h.kvs.openConnections()).toBeGreaterThan(0);
     const body = out.Payload as unknown as AsyncIterable<Uint8Array>;
-    const drained = (async () => { try { for await (const _ of body) { /* drain */ } } catch { /* closed */ } })();
+    const drained = (async () => {
+      try {
+        for await (const _ of body) {
+          /* drain */
+        }
+      } catch {
+        /* closed */
+      }
+    })();
     await h.close();
     await drained;
     expect(h.kvs.openConnections()).toBe(0);

@@ -1,0 +1,109 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+// The package as a user meets it (built dist/, package.json exports), from a project of its own.
+const root = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { exports: Record<string, unknown> };
+const entries = Object.keys(pkg.exports).filter((e) => e !== "./package.json");
+const specifier = (e: string) => (e === "." ? "kvs-parser" : `kvs-parser/${e.slice(2)}`);
+let project: string;
+
+beforeAll(() => {
+  project = mkdtempSync(join(tmpdir(), "kvs-parser-consumer-"));
+  mkdirSync(join(project, "node_modules"));
+  symlinkSync(root, join(project, "node_modules", "kvs-parser"), "dir");
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true }));
+});
+afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+/** The bare specifiers a built module reaches through its relative imports. */
+function externalImports(file: string, seen = new Set<string>(), out = new Set<string>()): Set<string> {
+  if (seen.has(file)) return out;
+  seen.add(file);
+  const text = readFileSync(file, "utf8");
+  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+"([^"]+)"|(?:^|\n)\s*import\s+"([^"]+)"/g)) {
+    const spec = m[1] ?? m[2]!;
+    if (spec.startsWith(".")) externalImports(resolve(dirname(file), spec), seen, out);
+    else out.add(spec);
+  }
+  return out;
+}
+
+describe("the package's entry points", () => {
+  it("kvs-parser (the parser) and kvs-parser/ebml load no AWS SDK and start no process: their static module graphs", () => {
+    for (const entry of ["dist/index.js", "dist/ebml/index.js"]) {
+      const deps = [...externalImports(join(root, entry))];
+      expect(
+        deps.filter((d) => d.startsWith("@aws-sdk/") || d === "node:child_process"),
+        entry,
+      ).toEqual([]);
+    }
+    expect([...externalImports(join(root, "dist/aws/index.js"))].some((d) => d.startsWith("@aws-sdk/"))).toBe(true);
+  });
+
+  it("every entry loads with import and with require (require(esm)) from a project of its own", () => {
+    for (const e of entries) {
+      const names = execFileSync(
+        process.execPath,
+        ["--input-type=module", "-e", `const m = await import(${JSON.stringify(specifier(e))}); console.log(Object.keys(m).length)`],
+        { cwd: project, encoding: "utf8" },
+      );
+      expect(Number(names), e).toBeGreaterThan(0);
+      const required = execFileSync(process.execPath, ["-e", `console.log(Object.keys(require(${JSON.stringify(specifier(e))})).length)`], {
+        cwd: project,
+        encoding: "utf8",
+        env: { ...process.env, NODE_NO_WARNINGS: "1" },
+      });
+      expect(Number(required), e).toBe(Number(names));
+    }
+  });
+
+  for (const [module, resolution] of [
+    ["node16", "node16"],
+    ["esnext", "bundler"],
+  ] as const) {
+    it(`types resolve for every entry under moduleResolution ${resolution}`, () => {
+      const dir = join(project, resolution);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+      writeFileSync(
+        join(dir, "tsconfig.json"),
+        JSON.stringify({
+          compilerOptions: {
+            module,
+            moduleResolution: resolution,
+            target: "ES2022",
+            strict: true,
+            noEmit: true,
+            skipLibCheck: false,
+            types: ["node"],
+            typeRoots: [join(root, "node_modules/@types")],
+            lib: ["ES2022", "DOM"],
+          },
+          files: ["use.ts"],
+        }),
+      );
+      const lines = entries.map((e, i) => `import * as m${i} from ${JSON.stringify(specifier(e))};\nexport const k${i}: number = Object.keys(m${i}).length;`);
+      lines.push(
+        `import { parseMkv, frames, type Frame } from "kvs-parser";\nexport const f = (b: Uint8Array) => parseMkv(b).pipe(frames()).subscribe((x: Frame) => x.timestampMs.toFixed());`,
+      );
+      lines.push(
+        `import { liveMedia, type LiveStatus } from "kvs-parser/aws";\nexport const s: LiveStatus["type"] = "connecting"; export const l = liveMedia;`,
+      );
+      writeFileSync(join(dir, "use.ts"), lines.join("\n"));
+      const tsc = join(root, "node_modules/typescript/bin/tsc");
+      const out = (() => {
+        try {
+          return execFileSync(process.execPath, [tsc, "-p", dir], { cwd: dir, encoding: "utf8" });
+        } catch (e) {
+          return String((e as { stdout?: string }).stdout ?? e);
+        }
+      })();
+      expect(out).toBe("");
+    });
+  }
+});
