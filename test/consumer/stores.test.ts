@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoDbCheckpointStore, DynamoDbLeaseTable, ensureCheckpointTable } from "../../src/consumer/dynamodb-store.js";
 import { checkpointKey } from "../../src/consumer/store.js";
 import { FileCheckpointStore } from "../../src/consumer/file-store.js";
-import { acquireLease, MemoryLeaseTable, type LeaseTable } from "../../src/consumer/lease.js";
+import { acquireLease, LeaseLostError, MemoryLeaseTable, type LeaseTable } from "../../src/consumer/lease.js";
 import { CheckpointConflictError, MemoryCheckpointStore, type CheckpointStore } from "../../src/consumer/store.js";
 import { startDynalite, type LocalDynamo } from "../helpers/dynalite.js";
 
@@ -169,3 +169,46 @@ for (const [name, make] of leaseTables) {
     });
   });
 }
+
+describe("lease errors keep their cause", () => {
+  class AccessDenied extends Error {
+    override readonly name = "AccessDeniedException";
+  }
+  it("a table that cannot be read fails acquireLease with the table's own error, not 'lease lost'", async () => {
+    const table: LeaseTable = {
+      ...new MemoryLeaseTable(),
+      read: () => Promise.reject(new AccessDenied("no dynamodb:GetItem")),
+      claim: async () => false,
+      renew: async () => false,
+      release: async () => {},
+    };
+    await expect(acquireLease(table, "k", { owner: "w", failoverMs: 200, renewMs: 50 })).rejects.toBeInstanceOf(AccessDenied);
+  });
+
+  it("renewals that keep failing end the lease after the failover time with a LeaseLostError whose cause is the last error", async () => {
+    const inner = new MemoryLeaseTable();
+    let deny = false;
+    const table: LeaseTable = {
+      read: (k) => inner.read(k),
+      claim: (k, o, e) => inner.claim(k, o, e),
+      renew: (k, o) => (deny ? Promise.reject(new AccessDenied("throttled")) : inner.renew(k, o)),
+      release: (k, o) => inner.release(k, o),
+    };
+    const lease = (await acquireLease(table, "k", { owner: "w", failoverMs: 300, renewMs: 50 }))!;
+    deny = true;
+    const started = performance.now();
+    await new Promise<void>((r) => lease.signal.addEventListener("abort", () => r(), { once: true }));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    expect(lease.signal.reason).toBeInstanceOf(LeaseLostError);
+    expect((lease.signal.reason as LeaseLostError).cause).toBeInstanceOf(AccessDenied);
+  });
+
+  it("a lease another worker took ends with a LeaseLostError and no cause", async () => {
+    const table = new MemoryLeaseTable();
+    const lease = (await acquireLease(table, "k", { owner: "w1", failoverMs: 300, renewMs: 40 }))!;
+    await table.claim("k", "w2", await table.read("k"));
+    await new Promise<void>((r) => lease.signal.addEventListener("abort", () => r(), { once: true }));
+    expect(lease.signal.reason).toMatchObject({ name: "LeaseLostError", code: "LEASE_LOST" });
+    expect((lease.signal.reason as LeaseLostError).message).toContain("another worker holds it now");
+  });
+});
