@@ -53,6 +53,11 @@ export interface ConsumeOptions {
   /** Several workers of one app: only the lease holder reads; another takes over when it dies. */
   readonly lease?: LeaseOptions & { readonly table: LeaseTable };
   /**
+   * The worker that holds this stream's lease, managed outside (a fleet): checkpoints are written only
+   * while it still holds it, and a refused write (the lease moved on) ends the consumer quietly.
+   */
+  readonly owner?: string;
+  /**
    * Bytes (frame payloads and their overhead) received ahead of the handler before the reading waits
    * for it (default 16 MiB); a single larger fragment still passes.
    */
@@ -183,8 +188,12 @@ export function consume(clients: KvsClients, stream: StreamRef, options: Consume
     try {
       if (options.lease) await runLeased(options.lease);
       else {
-        await readWhile(stop.signal, undefined);
-        await writeCheckpoint(undefined);
+        try {
+          await readWhile(stop.signal, options.owner);
+          await writeCheckpoint(options.owner);
+        } catch (e) {
+          if (!(options.owner !== undefined && e instanceof CheckpointConflictError)) throw e; // the fleet moved the lease on
+        }
       }
       return summary();
     } finally {

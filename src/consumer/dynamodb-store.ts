@@ -1,5 +1,6 @@
 import {
   ConditionalCheckFailedException,
+  ScanCommand,
   CreateTableCommand,
   DescribeTableCommand,
   GetItemCommand,
@@ -9,7 +10,7 @@ import {
   type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
 import { sleep } from "../aws/backoff.js";
-import type { LeaseState, LeaseTable } from "./lease.js";
+import type { FleetLease, FleetLeaseTable, LeaseState } from "./lease.js";
 import { CheckpointConflictError, checkpointKey, validateCheckpoint, type Checkpoint, type CheckpointStore, type PutOptions } from "./store.js";
 
 /** Fragment numbers have up to 128 digits: padded to this width they compare as strings. */
@@ -101,8 +102,11 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
   }
 }
 
-/** Leases stored on the checkpoint items (attributes leaseOwner, leaseCounter), with conditional writes. */
-export class DynamoDbLeaseTable implements LeaseTable {
+/**
+ * Leases stored on the checkpoint items (attributes leaseOwner, leaseCounter; fleets add app and
+ * stream), with conditional writes: a checkpoint written with `owner` is fenced by the same item.
+ */
+export class DynamoDbLeaseTable implements FleetLeaseTable {
   /** Uses `client` and an existing table (see ensureCheckpointTable). */
   constructor(
     private readonly client: DynamoDBClient,
@@ -116,6 +120,43 @@ export class DynamoDbLeaseTable implements LeaseTable {
     );
     if (!r.Item || r.Item.leaseCounter === undefined) return null;
     return { owner: r.Item.leaseOwner?.S ?? null, counter: Number(r.Item.leaseCounter.N ?? 0) };
+  }
+
+  /** @inheritdoc */
+  async list(app: string): Promise<FleetLease[]> {
+    const out: FleetLease[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          ConsistentRead: true,
+          FilterExpression: "app = :app",
+          ExpressionAttributeValues: { ":app": { S: app } },
+          ProjectionExpression: "pk, #s, leaseOwner, leaseCounter",
+          ExpressionAttributeNames: { "#s": "stream" }, // a reserved word
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        out.push({ key: item.pk!.S!, stream: item.stream?.S ?? "", owner: item.leaseOwner?.S ?? null, counter: Number(item.leaseCounter?.N ?? 0) });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  /** @inheritdoc */
+  async register(key: string, app: string, stream: string): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: key } },
+        UpdateExpression: "SET app = :app, #s = :s",
+        ExpressionAttributeNames: { "#s": "stream" }, // a reserved word
+        ExpressionAttributeValues: { ":app": { S: app }, ":s": { S: stream } },
+      }),
+    );
   }
 
   /** @inheritdoc */

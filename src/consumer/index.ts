@@ -2,9 +2,20 @@
 export { CheckpointConflictError, MemoryCheckpointStore, type Checkpoint, type CheckpointStore, type PutOptions } from "./store.js";
 export { FileCheckpointStore, type BeforeRenameHook } from "./file-store.js";
 export { DynamoDbCheckpointStore, DynamoDbLeaseTable, ensureCheckpointTable } from "./dynamodb-store.js";
-export { MemoryLeaseTable, LeaseLostError, type LeaseOptions, type LeaseState, type LeaseTable } from "./lease.js";
+export { MemoryLeaseTable, LeaseLostError, type FleetLease, type FleetLeaseTable, type LeaseOptions, type LeaseState, type LeaseTable } from "./lease.js";
 export { consume, type ConsumeOptions, type Consumer, type ConsumerSummary, type Lag } from "./consume.js";
 export type { CheckpointEvery } from "./checkpoint-policy.js";
 export type { HandlerErrorPolicy } from "./handler.js";
 export { liveSource, type FragmentSource, type SourceRequest, type LiveSourceOptions } from "./source.js";
 export { FanOutHub, type FanOutOptions } from "./fan-out.js";
+export {
+  fleet,
+  type Fleet,
+  type FleetItem,
+  type FleetMetrics,
+  type FleetOptions,
+  type FleetSummary,
+  type StreamMetrics,
+  type StreamSelection,
+} from "./fleet.js";
+export { publishFleetMetrics } from "./telemetry.js";

@@ -18,6 +18,20 @@ export interface LeaseTable {
   release(key: string, owner: string): Promise<void>;
 }
 
+/** One lease of an app's fleet: a stream, who holds it and its heartbeat counter. */
+export interface FleetLease extends LeaseState {
+  readonly key: string;
+  readonly stream: string;
+}
+
+/** A lease table that can also list and register the leases of an app (for fleets of workers). */
+export interface FleetLeaseTable extends LeaseTable {
+  /** Every lease registered for `app`. */
+  list(app: string): Promise<FleetLease[]>;
+  /** Makes sure the lease record of (stream, app) exists (idempotent; an existing owner is kept). */
+  register(key: string, app: string, stream: string): Promise<void>;
+}
+
 /** Timing of a lease. */
 export interface LeaseOptions {
   /** Who this worker is (unique per process). */
@@ -114,8 +128,23 @@ function holdLease(table: LeaseTable, key: string, owner: string, renewMs: numbe
 }
 
 /** Leases in memory (tests, several workers in one process). */
-export class MemoryLeaseTable implements LeaseTable {
+export class MemoryLeaseTable implements FleetLeaseTable {
   private readonly items = new Map<string, LeaseState>();
+  private readonly registered = new Map<string, { app: string; stream: string }>();
+  /** @inheritdoc */
+  async list(app: string): Promise<FleetLease[]> {
+    const out: FleetLease[] = [];
+    for (const [key, r] of this.registered) {
+      if (r.app !== app) continue;
+      const s = this.items.get(key);
+      out.push({ key, stream: r.stream, owner: s?.owner ?? null, counter: s?.counter ?? 0 });
+    }
+    return out;
+  }
+  /** @inheritdoc */
+  async register(key: string, app: string, stream: string): Promise<void> {
+    this.registered.set(key, { app, stream });
+  }
   /** @inheritdoc */
   async read(key: string): Promise<LeaseState | null> {
     return this.items.get(key) ?? null;

@@ -39,6 +39,8 @@ export type Fault =
 export interface LocalStreamOptions {
   /** Producer MKV bytes to ingest at start (one fragment per Cluster). */
   readonly mkv?: Uint8Array;
+  /** Tags of the stream (ListTagsForStream). */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** Options of {@link startLocalKvs}. */
@@ -85,6 +87,7 @@ interface StreamState {
   readonly name: string;
   readonly arn: string;
   readonly created: Date;
+  readonly tags: Readonly<Record<string, string>>;
   readonly fragments: StoredFragment[];
   readonly faults: Fault[];
   readonly calls: number[];
@@ -167,7 +170,7 @@ export class LocalKvs extends EventEmitter {
       s.on("close", () => this.sockets.delete(s));
     });
     for (const [name, s] of Object.entries(options.streams ?? {})) {
-      this.createStream(name);
+      this.createStream(name, s.tags);
       if (s.mkv) this.putMedia(name, s.mkv);
     }
     for (const [name, faults] of Object.entries(options.faults ?? {})) for (const f of faults) this.injectFault(name, f);
@@ -184,12 +187,13 @@ export class LocalKvs extends EventEmitter {
   }
 
   /** Creates an empty stream (no-op if it exists). */
-  createStream(name: string): void {
+  createStream(name: string, tags: Readonly<Record<string, string>> = {}): void {
     if (this.streams.has(name)) return;
     this.streams.set(name, {
       name,
       arn: `arn:aws:kinesisvideo:us-east-1:000000000000:stream/${name}/1234567890123`,
       created: new Date(this.now()),
+      tags,
       fragments: [],
       faults: [],
       calls: [],
@@ -345,6 +349,10 @@ export class LocalKvs extends EventEmitter {
             },
           });
         }
+        case "listStreams":
+          return this.listStreams(body, res);
+        case "listTagsForStream":
+          return this.json(res, { Tags: this.streamOf(body).tags });
         case "getMedia":
           return await this.getMedia(body, res);
         case "listFragments":
@@ -559,6 +567,27 @@ export class LocalKvs extends EventEmitter {
       interrupts.delete(interrupt);
       if (res.writableEnded) finish();
     }
+  }
+
+  private listStreams(body: Record<string, unknown>, res: ServerResponse): void {
+    const max = Number(body.MaxResults ?? 10000);
+    if (!Number.isInteger(max) || max < 1 || max > 10000) throw new ServiceFailure(400, "InvalidArgumentException", "MaxResults must be 1 to 10000");
+    const cond = body.StreamNameCondition as { ComparisonOperator?: string; ComparisonValue?: string } | undefined;
+    const prefix = cond?.ComparisonOperator === "BEGINS_WITH" ? (cond.ComparisonValue ?? "") : "";
+    const all = [...this.streams.values()].filter((s) => s.name.startsWith(prefix)).sort((a, b) => (a.name < b.name ? -1 : 1));
+    const offset = typeof body.NextToken === "string" ? Number(body.NextToken) : 0;
+    const page = all.slice(offset, offset + max);
+    this.json(res, {
+      StreamInfoList: page.map((s) => ({
+        StreamName: s.name,
+        StreamARN: s.arn,
+        Status: "ACTIVE",
+        CreationTime: s.created.getTime() / 1000,
+        DataRetentionInHours: 24,
+        Version: "1",
+      })),
+      NextToken: offset + max < all.length ? String(offset + max) : undefined,
+    });
   }
 
   private listFragments(body: Record<string, unknown>, res: ServerResponse): void {

@@ -1,0 +1,228 @@
+import { metrics } from "@opentelemetry/api";
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { DynamoDbCheckpointStore, DynamoDbLeaseTable, ensureCheckpointTable } from "../../src/consumer/dynamodb-store.js";
+import { fleet, type Fleet, type FleetMetrics } from "../../src/consumer/fleet.js";
+import type { FleetLeaseTable } from "../../src/consumer/lease.js";
+import { publishFleetMetrics } from "../../src/consumer/telemetry.js";
+import { splitClusters } from "../../src/kvs/fragment-writer.js";
+import { startDynalite, type LocalDynamo } from "../helpers/dynalite.js";
+import { readFixture } from "../helpers/fixtures.js";
+import { harness, type Harness } from "../helpers/local-kvs.js";
+
+let dynamo: LocalDynamo;
+let h: Harness | undefined;
+const workers: Fleet[] = [];
+beforeAll(async () => {
+  dynamo = await startDynalite();
+});
+afterAll(async () => {
+  await dynamo?.close();
+});
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.stop().catch(() => {})));
+  await h?.close();
+  h = undefined;
+});
+
+const clusters = splitClusters(readFixture("generated/h264_aac.mkv"));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+async function until(cond: () => boolean, ms: number, what: () => string): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`timeout waiting for ${what()}`);
+    await sleep(25);
+  }
+}
+
+/** A lease table whose calls stop once the worker is "killed" (its process died: no renew, no release). */
+function killable(table: FleetLeaseTable) {
+  let dead = false;
+  const gate = <T>(f: () => Promise<T>) => (dead ? Promise.reject<T>(new Error("the process is dead")) : f());
+  return {
+    kill: () => {
+      dead = true;
+    },
+    table: {
+      list: (app) => gate(() => table.list(app)),
+      register: (k, a, s) => gate(() => table.register(k, a, s)),
+      read: (k) => gate(() => table.read(k)),
+      claim: (k, o, e) => gate(() => table.claim(k, o, e)),
+      renew: (k, o) => gate(() => table.renew(k, o)),
+      release: (k, o) => gate(() => table.release(k, o)),
+    } satisfies FleetLeaseTable,
+  };
+}
+
+describe("fleet(): one app over several workers with balanced DynamoDB leases", () => {
+  it("balances 12 streams over 3 workers, fails over a dead one within 2× the lease, hands over at once on stop; every fragment handled", async () => {
+    const table = `fleet-${Date.now()}`;
+    await ensureCheckpointTable(dynamo.client, table);
+    const streams = Array.from({ length: 12 }, (_, i) => `cam-${String(i).padStart(2, "0")}`);
+    h = await harness({ streams: Object.fromEntries(streams.map((s) => [s, {}])), idleEndMs: 1000 });
+    const leases = new DynamoDbLeaseTable(dynamo.client, table);
+    const store = new DynamoDbCheckpointStore(dynamo.client, table);
+    const handled = new Map<string, { worker: string; fragment: string }[]>(streams.map((s) => [s, []]));
+    const snapshots = new Map<string, FleetMetrics>();
+    const leaseMs = 1500;
+    const start = (worker: string, table: FleetLeaseTable, alive: () => boolean = () => true) => {
+      const f = fleet(h!.clients, {
+        app: "recorder",
+        worker,
+        streams,
+        leases: table,
+        store,
+        from: "EARLIEST",
+        leaseDurationMs: leaseMs,
+        renewMs: 250,
+        consume: { live: { idleTimeoutMs: 3000, retry: { baseMs: 20, maxMs: 200 } } },
+        handler: ({ stream, fragment }) => {
+          if (!alive()) throw new Error("dead");
+          handled.get(stream)!.push({ worker, fragment: fragment.fragmentNumber! });
+        },
+      });
+      f.metrics$.subscribe((m) => snapshots.set(worker, m));
+      workers.push(f);
+      return f;
+    };
+    const producing = { on: true };
+    const producer = (async () => {
+      for (let i = 0; producing.on; i++) {
+        for (const s of streams) h!.kvs.appendClusters(s, [clusters[i % 2]!]);
+        await sleep(300);
+      }
+    })();
+    const counts = (names: string[]) => names.map((w) => snapshots.get(w)?.leasesHeld ?? 0);
+    const balanced = (names: string[]) => {
+      const c = counts(names);
+      return c.reduce((a, b) => a + b, 0) === streams.length && Math.max(...c) - Math.min(...c) <= 1;
+    };
+    start("w1", leases);
+    const w2 = killable(leases);
+    let w2alive = true;
+    start("w2", w2.table, () => w2alive);
+    const w3 = start("w3", leases);
+    await until(
+      () => balanced(["w1", "w2", "w3"]),
+      10_000,
+      () => `balance: ${counts(["w1", "w2", "w3"])}`,
+    );
+    expect(counts(["w1", "w2", "w3"])).toEqual([4, 4, 4]);
+
+    // w2 dies: its leases stand still; w1 and w3 take its streams within 2x the lease duration.
+    w2alive = false;
+    w2.kill();
+    const died = performance.now();
+    const w2streams = new Set(streams.filter((s) => handled.get(s)!.at(-1)?.worker === "w2"));
+    await until(
+      () => balanced(["w1", "w3"]),
+      2 * leaseMs + 1000,
+      () => `failover: ${counts(["w1", "w3"])}`,
+    );
+    expect(performance.now() - died).toBeLessThan(2 * leaseMs + 500);
+    expect(w2streams.size).toBeGreaterThan(0);
+
+    // w3 stops gracefully: it checkpoints and releases; w1 has every stream within a round or two.
+    const stopped = performance.now();
+    await w3.stop();
+    await until(
+      () => (snapshots.get("w1")?.leasesHeld ?? 0) === streams.length,
+      3000,
+      () => `handover: ${counts(["w1"])}`,
+    );
+    expect(performance.now() - stopped).toBeLessThan(leaseMs);
+    producing.on = false;
+    await producer;
+    // Every stream: every fragment handled, in order, by whoever held it.
+    for (const s of streams) {
+      const all = h.kvs.fragments(s).map((f) => f.fragmentNumber);
+      await until(
+        () => new Set(handled.get(s)!.map((x) => x.fragment)).size === all.length,
+        10_000,
+        () => `${s}: ${handled.get(s)!.length}/${all.length}`,
+      );
+      expect([...new Set(handled.get(s)!.map((x) => x.fragment))]).toEqual(all);
+    }
+  });
+
+  it("selects streams by name prefix and tags with ListStreams / ListTagsForStream", async () => {
+    const table = `fleet-sel-${Date.now()}`;
+    await ensureCheckpointTable(dynamo.client, table);
+    h = await harness({
+      streams: {
+        "cam-a": { tags: { site: "north" } },
+        "cam-b": { tags: { site: "south" } },
+        "cam-c": { tags: { site: "north" } },
+        "door-a": { tags: { site: "north" } },
+      },
+      idleEndMs: 1000,
+    });
+    const leases = new DynamoDbLeaseTable(dynamo.client, table);
+    const f = fleet(h.clients, {
+      app: "a",
+      worker: "w",
+      streams: { namePrefix: "cam-", tags: { site: "north" } },
+      leases,
+      store: new DynamoDbCheckpointStore(dynamo.client, table),
+      renewMs: 100,
+      handler: () => {},
+    });
+    workers.push(f);
+    await until(
+      () => f.held().length === 2,
+      5000,
+      () => f.held().join(","),
+    );
+    expect(f.held().sort()).toEqual(["cam-a", "cam-c"]);
+  });
+
+  it("publishes its metrics through OpenTelemetry (lag, fragments, leases) when the app installs an SDK", async () => {
+    const table = `fleet-otel-${Date.now()}`;
+    await ensureCheckpointTable(dynamo.client, table);
+    h = await harness({ streams: { "cam-1": {}, "cam-2": {} }, idleEndMs: 1000 });
+    for (const s of ["cam-1", "cam-2"]) h.kvs.appendClusters(s, clusters);
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 100 });
+    const provider = new MeterProvider({ readers: [reader] });
+    metrics.setGlobalMeterProvider(provider);
+    try {
+      let handled = 0;
+      const f = fleet(h.clients, {
+        app: "otel",
+        worker: "w",
+        streams: ["cam-1", "cam-2"],
+        leases: new DynamoDbLeaseTable(dynamo.client, table),
+        store: new DynamoDbCheckpointStore(dynamo.client, table),
+        from: "EARLIEST",
+        renewMs: 100,
+        handler: () => void handled++,
+      });
+      workers.push(f);
+      const unpublish = await publishFleetMetrics(f.metrics$);
+      await until(
+        () => handled === 4,
+        5000,
+        () => `${handled}/4`,
+      );
+      await sleep(300);
+      await reader.forceFlush();
+      const names = new Map<string, number>();
+      for (const rm of exporter.getMetrics())
+        for (const sm of rm.scopeMetrics)
+          for (const m of sm.metrics)
+            for (const p of m.dataPoints)
+              names.set(
+                `${m.descriptor.name}${"stream" in p.attributes ? `/${p.attributes.stream}` : ""}${"event" in p.attributes ? `/${p.attributes.event}` : ""}`,
+                p.value as number,
+              );
+      expect(names.get("kvs.fleet.leases_held")).toBe(2);
+      expect(names.get("kvs.stream.fragments/cam-1")).toBe(2);
+      expect(names.get("kvs.fleet.lease_events/taken")).toBe(2);
+      expect(names.has("kvs.stream.queued_fragments/cam-2")).toBe(true);
+      unpublish();
+    } finally {
+      await provider.shutdown();
+      metrics.disable();
+    }
+  });
+});
