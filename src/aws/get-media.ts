@@ -72,8 +72,10 @@ export interface PumpOptions {
   readonly gate?: ReadGate;
   /** Called once the response has started. */
   readonly onConnected?: () => void;
-  /** Called when the call waits for the stream's call rate or a free open slot. */
+  /** Called when the call waits for the stream's call rate, a free open slot, or an answer (after slowOpenMs). */
   readonly onWait?: (wait: PacerWait) => void;
+  /** Report a call still without an answer after this long (default 2000 ms). */
+  readonly slowOpenMs?: number;
 }
 
 /**
@@ -103,9 +105,12 @@ export async function pumpGetMedia(clients: KvsClients, stream: StreamRef, optio
     try {
       const endpoint = await clients.dataEndpoint(stream, "GET_MEDIA", conn.signal);
       arm();
+      const slowMs = options.slowOpenMs ?? 2000;
+      const slow = options.onWait ? setTimeout(() => options.onWait?.({ reason: "response", waitMs: slowMs }), slowMs) : undefined;
       const out = await clients
         .mediaClient(endpoint)
-        .send(new GetMediaCommand({ ...streamParams(stream), StartSelector: toStartSelector(options.from) }), { abortSignal: conn.signal });
+        .send(new GetMediaCommand({ ...streamParams(stream), StartSelector: toStartSelector(options.from) }), { abortSignal: conn.signal })
+        .finally(() => clearTimeout(slow));
       if (!out.Payload) throw new KvsServiceError("ServiceError", "GetMedia", "response has no payload");
       payload = out.Payload as unknown as Payload;
     } finally {

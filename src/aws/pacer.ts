@@ -8,8 +8,12 @@ export interface PacerOptions {
   readonly maxConcurrentOpens?: number;
 }
 
-/** What a reader waits for before it may call GetMedia, for status reports. */
-export type PacerWait = { readonly reason: "callRate" | "openSlots"; readonly waitMs: number };
+/**
+ * What a GetMedia call waits for, for status reports: the stream's call rate, a free open slot in the
+ * process, or (reason "response") an answer that has not come after waitMs: a full socket pool of a
+ * custom requestHandler, or a slow endpoint.
+ */
+export type PacerWait = { readonly reason: "callRate" | "openSlots" | "response"; readonly waitMs: number };
 
 /**
  * Paces the GetMedia calls of one process: a per-stream schedule shared by every reader of the stream

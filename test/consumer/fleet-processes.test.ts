@@ -1,0 +1,189 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureCheckpointTable } from "../../src/consumer/dynamodb-store.js";
+import { compareFragmentNumbers } from "../../src/kvs/fragment-number.js";
+import { splitClusters } from "../../src/kvs/fragment-writer.js";
+import { startLocalKvs, type LocalKvs } from "../../src/testing/local-kvs.js";
+import { startDynalite, type LocalDynamo } from "../helpers/dynalite.js";
+import { readFixture } from "../helpers/fixtures.js";
+
+// Real worker processes (test/helpers/fleet-worker.mjs, on the built package) sharing 60 live streams
+// through a DynamoDB lease table: one is SIGKILLed, another started, one stopped gracefully.
+const WORKER = fileURLToPath(new URL("../helpers/fleet-worker.mjs", import.meta.url));
+const STREAMS = Array.from({ length: 60 }, (_, i) => `cam-${String(i).padStart(2, "0")}`);
+const LEASE_MS = 3000;
+const clusters = splitClusters(readFixture("generated/mjpeg_pcm.mkv")); // small fragments (5-9 kB)
+
+interface Line {
+  t: "handled" | "checkpoint" | "metrics" | "stopped" | "error";
+  worker: string;
+  at: number;
+  stream?: string;
+  fragment?: string;
+  held?: number;
+  message?: string;
+}
+
+let dynamo: LocalDynamo;
+let kvs: LocalKvs;
+const procs = new Map<string, ChildProcess>();
+const lines: Line[] = [];
+const held = new Map<string, number>();
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  await ensureCheckpointTable(dynamo.client, "fleet");
+  kvs = await startLocalKvs({ streams: Object.fromEntries(STREAMS.map((s) => [s, {}])), idleEndMs: 3000, catchUpFragmentsPerSecond: Number.POSITIVE_INFINITY });
+});
+afterAll(async () => {
+  for (const p of procs.values()) p.kill("SIGKILL");
+  await kvs?.close();
+  await dynamo?.close();
+});
+
+function start(worker: string): ChildProcess {
+  const p = spawn(process.execPath, [WORKER, worker, kvs.endpoint, dynamo.endpoint, "fleet", STREAMS.join(","), String(LEASE_MS)], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+  });
+  let buf = "";
+  p.stdout!.on("data", (d: Buffer) => {
+    buf += d.toString();
+    let nl = buf.indexOf("\n");
+    while (nl >= 0) {
+      const line = JSON.parse(buf.slice(0, nl)) as Line;
+      buf = buf.slice(nl + 1);
+      lines.push(line);
+      if (line.t === "metrics") held.set(line.worker, line.held!);
+      nl = buf.indexOf("\n");
+    }
+  });
+  p.stderr!.on("data", (d: Buffer) => process.stderr.write(`[${worker}] ${d}`));
+  procs.set(worker, p);
+  return p;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+async function until(cond: () => boolean, ms: number, what: () => string): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`timeout waiting for ${what()}`);
+    await sleep(50);
+  }
+}
+const balanced = (workers: string[]) => {
+  const c = workers.map((w) => held.get(w) ?? 0);
+  return c.reduce((a, b) => a + b, 0) === STREAMS.length && Math.max(...c) - Math.min(...c) <= 1;
+};
+const counts = (workers: string[]) => workers.map((w) => `${w}:${held.get(w) ?? 0}`).join(" ");
+
+describe("a fleet of worker processes on 60 live streams", () => {
+  it("balances ±1 after every change, fails over a SIGKILLed worker within 2× the lease, skips nothing, redelivers only what was not checkpointed", async () => {
+    let producing = true;
+    const producer = (async () => {
+      for (let i = 0; producing; i++) {
+        for (const s of STREAMS) kvs.appendClusters(s, [clusters[i % clusters.length]!]);
+        await sleep(700);
+      }
+    })();
+    try {
+      for (const w of ["w1", "w2", "w3"]) start(w);
+      await until(
+        () => balanced(["w1", "w2", "w3"]),
+        30_000,
+        () => counts(["w1", "w2", "w3"]),
+      );
+
+      // SIGKILL w1: its streams are handled by the others within 2x the lease duration.
+      await sleep(1500);
+      const w1streams = new Set(lines.filter((l) => l.t === "handled" && l.worker === "w1").map((l) => l.stream!));
+      const lastW1 = new Map<string, number>();
+      for (const l of lines) if (l.t === "handled" && l.worker === "w1") lastW1.set(l.stream!, l.at);
+      procs.get("w1")!.kill("SIGKILL");
+      const killedAt = Date.now();
+      held.delete("w1");
+      const takenOver = () => [...w1streams].every((s) => lines.some((l) => l.t === "handled" && l.stream === s && l.worker !== "w1" && l.at > killedAt));
+      await until(takenOver, 4 * LEASE_MS, () => `takeover of ${w1streams.size} streams`);
+      const failover =
+        Math.max(...[...w1streams].map((s) => lines.find((l) => l.t === "handled" && l.stream === s && l.worker !== "w1" && l.at > killedAt)!.at)) - killedAt;
+      expect(failover).toBeLessThan(2 * LEASE_MS);
+      await until(
+        () => balanced(["w2", "w3"]),
+        10_000,
+        () => counts(["w2", "w3"]),
+      );
+
+      // A new worker joins: it takes its share from the others.
+      start("w4");
+      await until(
+        () => balanced(["w2", "w3", "w4"]),
+        20_000,
+        () => counts(["w2", "w3", "w4"]),
+      );
+
+      // w2 stops gracefully: checkpoints, releases; the others hold everything again, balanced.
+      const stopped = Date.now();
+      procs.get("w2")!.kill("SIGTERM");
+      await until(
+        () => lines.some((l) => l.t === "stopped" && l.worker === "w2"),
+        10_000,
+        () => "w2 to stop",
+      );
+      held.delete("w2");
+      await until(
+        () => balanced(["w3", "w4"]),
+        10_000,
+        () => counts(["w3", "w4"]),
+      );
+      expect(Date.now() - stopped).toBeLessThan(2 * LEASE_MS);
+
+      producing = false;
+      await producer;
+      for (const s of STREAMS) {
+        const all = kvs.fragments(s).map((f) => f.fragmentNumber);
+        await until(
+          () => new Set(lines.filter((l) => l.t === "handled" && l.stream === s).map((l) => l.fragment)).size === all.length,
+          20_000,
+          () => `${s} to finish`,
+        );
+      }
+      expect(lines.filter((l) => l.t === "error")).toEqual([]);
+
+      let redelivered = 0;
+      for (const s of STREAMS) {
+        const handled = lines.filter((l) => l.t === "handled" && l.stream === s);
+        const checkpoints = lines.filter((l) => l.t === "checkpoint" && l.stream === s);
+        // Nothing skipped: every fragment of the stream was handled.
+        expect([...new Set(handled.map((l) => l.fragment!))].sort(compareFragmentNumbers)).toEqual(kvs.fragments(s).map((f) => f.fragmentNumber));
+        // A fragment handled again was not checkpointed (by anyone) before it was handled again.
+        const first = new Map<string, Line>();
+        for (const l of handled) {
+          const earlier = first.get(l.fragment!);
+          if (!earlier) {
+            first.set(l.fragment!, l);
+            continue;
+          }
+          redelivered++;
+          const covered = checkpoints.find((c) => c.at < l.at && compareFragmentNumbers(c.fragment!, l.fragment!) >= 0);
+          expect(covered, `${s} ${l.fragment} handled by ${earlier.worker} then ${l.worker}`).toBeUndefined();
+        }
+      }
+      // Lease changes (kill, join, stop) redeliver only the in-flight, un-checkpointed fragments.
+      expect(redelivered).toBeLessThanOrEqual(3 * STREAMS.length);
+      console.log(
+        `fleet: failover ${failover} ms, ${redelivered} redeliveries of un-checkpointed fragments, ${lines.filter((l) => l.t === "handled").length} handled`,
+      );
+    } finally {
+      producing = false;
+      await producer;
+      for (const [w, p] of procs)
+        if (p.exitCode === null) {
+          p.kill("SIGTERM");
+          await Promise.race([new Promise((r) => p.once("exit", r)), sleep(5000)]);
+          if (p.exitCode === null) p.kill("SIGKILL");
+          procs.delete(w);
+        }
+    }
+  }, 180_000);
+});
