@@ -101,7 +101,8 @@ interface Held {
   readonly stream: string;
   readonly key: string;
   readonly abort: AbortController;
-  readonly consumer: Consumer;
+  /** Null until it starts (a stolen stream starts a renew round later). */
+  consumer: Consumer | null;
   lag: Lag | null;
   fragments: number;
   fragmentsAtLastTick: number;
@@ -183,13 +184,18 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
   });
   let lastTickAt = performance.now();
 
-  const startStream = (lease: FleetLease) => {
+  /**
+   * Runs a consumer for a stream whose lease this worker now holds. A stolen stream starts one renew
+   * round later: its previous holder finds out at its next renewal (or at its next checkpoint, refused
+   * by the fence) and stops, so it does not handle fragments the new holder has checkpointed meanwhile.
+   */
+  const startStream = (lease: FleetLease, delayMs: number) => {
     const abort = new AbortController();
     const entry: Held = {
       stream: lease.stream,
       key: lease.key,
       abort,
-      consumer: null as unknown as Consumer,
+      consumer: null,
       lag: null,
       fragments: 0,
       fragmentsAtLastTick: 0,
@@ -202,27 +208,34 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
       else if (s.type === "ended") entry.reconnects.idleEnd = (entry.reconnects.idleEnd ?? 0) + 1;
       live?.onStatus?.(s);
     };
-    const consumer = consume(clients, lease.stream, {
-      ...options.consume,
-      live: { ...live, onStatus },
-      app,
-      store: options.store,
-      owner: me,
-      from: options.from,
-      signal: abort.signal,
-      handler: async (item) => {
-        await options.handler({ ...item, stream: lease.stream });
-        entry.fragments++;
-        handled++;
-      },
-    });
-    (entry as { consumer: Consumer }).consumer = consumer;
-    consumer.lag$.subscribe((l) => (entry.lag = l));
-    consumer.done.catch((e: unknown) => {
-      // A handler (or store) error stops the whole worker, as it stops consume().
-      failure ??= { error: e };
-      stop.abort();
-    });
+    const begin = () => {
+      if (abort.signal.aborted) return;
+      const consumer = consume(clients, lease.stream, {
+        ...options.consume,
+        live: { ...live, onStatus },
+        app,
+        store: options.store,
+        owner: me,
+        from: options.from,
+        signal: abort.signal,
+        handler: async (item) => {
+          await options.handler({ ...item, stream: lease.stream });
+          entry.fragments++;
+          handled++;
+        },
+      });
+      entry.consumer = consumer;
+      consumer.lag$.subscribe((l) => (entry.lag = l));
+      consumer.done.catch((e: unknown) => {
+        // A handler (or store) error stops the whole worker, as it stops consume().
+        failure ??= { error: e };
+        stop.abort();
+      });
+    };
+    if (delayMs > 0) {
+      const timer = setTimeout(begin, delayMs);
+      abort.signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+    } else begin();
     held.set(lease.stream, entry);
   };
 
@@ -230,7 +243,7 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
   const stopStream = async (entry: Held, release: boolean) => {
     held.delete(entry.stream);
     entry.abort.abort();
-    await entry.consumer.done.catch(() => {});
+    await entry.consumer?.done.catch(() => {});
     if (release) await table.release(entry.key, me).catch(() => {});
   };
 
@@ -285,7 +298,7 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
     const claim = async (l: FleetLease): Promise<boolean> => {
       const expected = l.owner === null && l.counter === 0 ? null : { owner: l.owner, counter: l.counter };
       if (!(await table.claim(l.key, me, expected))) return false;
-      startStream(l);
+      startStream(l, l.owner !== null && !expired(l) ? renewMs + 250 : 0); // stolen from a live worker: give it a round to stop
       return true;
     };
     for (const l of shuffle(leases.filter((x) => !held.has(x.stream) && expired(x)))) {
