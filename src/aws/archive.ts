@@ -7,7 +7,7 @@ import { sleep } from "./backoff.js";
 import { streamParams, type KvsClients, type StreamRef } from "./clients.js";
 import { KvsServiceError, toKvsServiceError } from "./errors.js";
 import type { Payload } from "./get-media.js";
-import type { ReadGate } from "./read-gate.js";
+import type { ReadGate } from "../rx/read-gate.js";
 
 /** One archived fragment, as ListFragments describes it. */
 export interface FragmentInfo {

@@ -6,7 +6,7 @@ import { linkedAbort } from "./abort.js";
 import { streamKey, streamParams, type KvsClients, type StreamRef } from "./clients.js";
 import { KvsServiceError, mediaError, toKvsServiceError } from "./errors.js";
 import type { PacerWait } from "./pacer.js";
-import type { ReadGate } from "./read-gate.js";
+import type { ReadGate } from "../rx/read-gate.js";
 
 /**
  * Where GetMedia starts (the service's StartSelector, with typed fields).

@@ -3,7 +3,7 @@ export { KvsClients, type KvsConfig, type SdkClientConfig, type StreamRef } from
 export { KvsServiceError, type KvsServiceErrorCode } from "./errors.js";
 export { getMedia, type StartFrom, type GetMediaOptions } from "./get-media.js";
 export { liveMedia, type LiveMediaOptions, type LiveStatus, type LiveEvent, type CatchUpOptions } from "./live-media.js";
-export type { ReadGate } from "./read-gate.js";
+export type { ReadGate } from "../rx/read-gate.js";
 export type { RetryPolicy } from "./backoff.js";
 export type { CallPacer, PacerOptions, PacerWait } from "./pacer.js";
 export {

@@ -10,7 +10,7 @@ import { FragmentDeduper, FragmentUnavailable, MissedStartFragment, ReadPosition
 import { KvsServiceError, toKvsServiceError } from "./errors.js";
 import { inStreamError, pumpGetMedia, type StartFrom } from "./get-media.js";
 import type { PacerWait } from "./pacer.js";
-import type { ReadGate } from "./read-gate.js";
+import type { ReadGate } from "../rx/read-gate.js";
 
 /** What the live reader is doing, for logs and metrics. */
 export type LiveStatus =

@@ -84,7 +84,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
           const hex = Buffer.from(track.codecPrivate!).toString("hex");
           let config = codecs.get(hex);
           if (!config) codecs.set(hex, (config = parseAvcDecoderConfig(track.codecPrivate!)));
-          writeFileSync(join(thumbs, `${fragment.fragmentNumber}.h264`), avccToAnnexB(key.data, config.nalLengthSize, config));
+          writeFileSync(join(thumbs, `${fragment.fragmentNumber}.h264`), avccToAnnexB(key.data, config));
           keyframes++;
         }
       },

@@ -1,17 +1,21 @@
 import { MkvParseError } from "../ebml/errors.js";
+import { joinAnnexB, splitAnnexB, splitLengthPrefixed } from "./nal.js";
 
 /** The H.264 decoder configuration (ISO 14496-15 `avcC`) that Matroska stores as CodecPrivate. */
 export interface AvcDecoderConfig {
+  /** profile_idc (66 Baseline, 77 Main, 100 High…). */
   readonly profile: number;
+  /** The constraint flags byte. */
   readonly compatibility: number;
+  /** level_idc × 10 (31 = level 3.1). */
   readonly level: number;
   /** Bytes in each NAL unit's length prefix (1, 2 or 4). */
   readonly nalLengthSize: number;
+  /** Sequence parameter sets (NAL type 7). */
   readonly sps: readonly Uint8Array[];
+  /** Picture parameter sets (NAL type 8). */
   readonly pps: readonly Uint8Array[];
 }
-
-const START_CODE = Uint8Array.of(0, 0, 0, 1);
 
 /** Parses an `avcC` record (the CodecPrivate of a V_MPEG4/ISO/AVC track); throws INVALID_VALUE if malformed. */
 export function parseAvcDecoderConfig(codecPrivate: Uint8Array): AvcDecoderConfig {
@@ -41,46 +45,37 @@ export function parseAvcDecoderConfig(codecPrivate: Uint8Array): AvcDecoderConfi
 
 /** Splits a length-prefixed (AVCC) frame into its NAL units (views, no copy). */
 export function splitAvccNalUnits(frame: Uint8Array, nalLengthSize: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let p = 0;
-  while (p < frame.length) {
-    if (p + nalLengthSize > frame.length) throw new MkvParseError("INVALID_VALUE", "NAL length prefix runs past the frame", p);
-    let len = 0;
-    for (let k = 0; k < nalLengthSize; k++) len = len * 256 + frame[p + k]!;
-    p += nalLengthSize;
-    if (p + len > frame.length) throw new MkvParseError("INVALID_VALUE", `NAL unit of ${len} bytes runs past the frame`, p);
-    out.push(frame.subarray(p, p + len));
-    p += len;
-  }
-  return out;
+  return splitLengthPrefixed(frame, nalLengthSize);
+}
+
+/** The nal_unit_type of an H.264 NAL unit (5 IDR slice, 7 SPS, 8 PPS). */
+export function h264NalType(unit: Uint8Array): number {
+  return unit[0]! & 0x1f;
+}
+
+/** Options of {@link avccToAnnexB}. */
+export interface AnnexBOptions {
+  /**
+   * Put the configuration's parameter sets in front of the frame (so it decodes on its own): true,
+   * false, or "auto" (default): when the frame is a random access point (H.264 IDR; H.265 IRAP) and
+   * does not carry its own.
+   */
+  readonly parameterSets?: boolean | "auto";
 }
 
 /**
- * Converts an AVCC frame to Annex-B (start-code delimited) for decoders such as ffmpeg; with
- * `config` and a key frame, the SPS and PPS are put in front so each keyframe decodes on its own.
+ * Converts an AVCC (length-prefixed) H.264 frame to Annex-B for decoders such as ffmpeg; the SPS and PPS
+ * of `config` go in front of a keyframe that does not carry its own, so each keyframe decodes alone.
  */
-export function avccToAnnexB(frame: Uint8Array, nalLengthSize: number, parameterSets?: AvcDecoderConfig): Uint8Array {
-  const units = [...(parameterSets ? [...parameterSets.sps, ...parameterSets.pps] : []), ...splitAvccNalUnits(frame, nalLengthSize)];
-  let size = 0;
-  for (const u of units) size += 4 + u.length;
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const u of units) {
-    out.set(START_CODE, o);
-    out.set(u, o + 4);
-    o += 4 + u.length;
-  }
-  return out;
+export function avccToAnnexB(frame: Uint8Array, config: AvcDecoderConfig, options: AnnexBOptions = {}): Uint8Array {
+  const units = splitLengthPrefixed(frame, config.nalLengthSize);
+  const types = units.map(h264NalType);
+  const want = options.parameterSets ?? "auto";
+  const prepend = want === true || (want === "auto" && types.includes(5) && !types.includes(7));
+  return joinAnnexB(prepend ? [...config.sps, ...config.pps, ...units] : units);
 }
 
-/** The nal_unit_type of each NAL unit in an Annex-B buffer (5 = IDR slice, 7 = SPS, 8 = PPS). */
+/** The nal_unit_type of each NAL unit in an H.264 Annex-B buffer (5 = IDR slice, 7 = SPS, 8 = PPS). */
 export function annexBNalTypes(data: Uint8Array): number[] {
-  const types: number[] = [];
-  for (let i = 0; i + 3 < data.length; i++) {
-    if (data[i] === 0 && data[i + 1] === 0 && data[i + 2] === 1) {
-      types.push(data[i + 3]! & 0x1f);
-      i += 3;
-    }
-  }
-  return types;
+  return splitAnnexB(data).map(h264NalType);
 }

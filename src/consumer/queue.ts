@@ -2,7 +2,7 @@ import type { FragmentDiscardedEvent } from "../kvs/fragment.js";
 import type { KvsEvent } from "../kvs/parser.js";
 import type { Frame } from "../matroska/frame.js";
 import type { FragmentWithFrames } from "../rx/with-frames.js";
-import type { ReadGate } from "../aws/read-gate.js";
+import type { ReadGate } from "../rx/read-gate.js";
 
 /** Bytes counted per frame on top of its payload (the Frame object and its view). */
 const FRAME_OVERHEAD = 96;

@@ -2,7 +2,7 @@ import type { Observable } from "rxjs";
 import type { KvsClients, StreamRef } from "../aws/clients.js";
 import type { StartFrom } from "../aws/get-media.js";
 import { liveMedia, type LiveEvent, type LiveMediaOptions } from "../aws/live-media.js";
-import type { ReadGate } from "../aws/read-gate.js";
+import type { ReadGate } from "../rx/read-gate.js";
 import type { Checkpoint } from "./store.js";
 
 /** What an app asks its source for. */

@@ -76,6 +76,9 @@ export class KvsParser {
     f.tracks = this.tracks;
     this.current = f;
     this.demuxer.fragmentNumber = null;
+    this.demuxer.producerBaseMs = null;
+    this.demuxer.serverBaseMs = null;
+    this.demuxer.fragmentClusterMs = null;
     return f;
   }
 
@@ -133,6 +136,10 @@ export class KvsParser {
         if (st.name === KvsTag.FragmentNumber && st.value !== null) {
           state.fragmentNumber = st.value;
           this.demuxer.fragmentNumber = st.value;
+        } else if (st.name === KvsTag.ProducerTimestamp || st.name === KvsTag.ProducerSideTimestamp) {
+          this.demuxer.producerBaseMs = parseKvsTimestamp(st.value ?? "");
+        } else if (st.name === KvsTag.ServerTimestamp || st.name === KvsTag.ServerSideTimestamp) {
+          this.demuxer.serverBaseMs = parseKvsTimestamp(st.value ?? "");
         }
       } else {
         state.tags.push(st);

@@ -178,6 +178,11 @@ interface SimpleTagBuilder {
 export class MatroskaDemuxer implements EbmlSink {
   /** The fragment number stamped on frames; the KVS layer sets it as fragments' tags arrive. */
   fragmentNumber: string | null = null;
+  /** The fragment's PRODUCER_TIMESTAMP / SERVER_TIMESTAMP in ms (set by the KVS layer from its start tags). */
+  producerBaseMs: number | null = null;
+  serverBaseMs: number | null = null;
+  /** Timestamp (ms) of the fragment's first Cluster: frames' absolute times are offsets from it. Reset per fragment by the KVS layer. */
+  fragmentClusterMs: number | null = null;
 
   private readonly emit: (event: MatroskaEvent) => void;
   private readonly reader: EbmlReader;
@@ -669,6 +674,7 @@ export class MatroskaDemuxer implements EbmlSink {
   private announceCluster(): void {
     if (this.clusterAnnounced) return;
     this.clusterAnnounced = true;
+    if (this.fragmentClusterMs === null) this.fragmentClusterMs = this.clusterTimestamp * this.msPerTick;
     this.emit({
       type: "cluster",
       offset: this.clusterOffset,
@@ -701,6 +707,8 @@ export class MatroskaDemuxer implements EbmlSink {
     const invisible = (flags & 0x08) !== 0;
     const discardable = simple && (flags & 0x01) !== 0;
     const fragmentNumber = this.fragmentNumber;
+    const producerBase = this.producerBaseMs === null ? null : this.producerBaseMs - (this.fragmentClusterMs ?? 0);
+    const serverBase = this.serverBaseMs === null ? null : this.serverBaseMs - (this.fragmentClusterMs ?? 0);
     const decode = state === undefined ? null : state.decode;
     const encryption = state === undefined ? null : state.encryption;
     let p = layout.payloadStart;
@@ -715,7 +723,22 @@ export class MatroskaDemuxer implements EbmlSink {
       const data = decode === null ? buf.subarray(p, p + size) : decode(buf.subarray(p, p + size), at);
       const codecMs = frameDuration === null ? null : frameDuration(data);
       const durationMs = durationTicks !== null ? durationTicks * msPerTick : (dd ?? codecMs);
-      emit(new Frame(layout.track, baseMs, keyframe, data, at, fragmentNumber, durationMs, invisible, discardable, encryption));
+      emit(
+        new Frame(
+          layout.track,
+          baseMs,
+          keyframe,
+          data,
+          at,
+          fragmentNumber,
+          durationMs,
+          invisible,
+          discardable,
+          encryption,
+          producerBase === null ? null : producerBase + baseMs,
+          serverBase === null ? null : serverBase + baseMs,
+        ),
+      );
       return;
     }
     // Laced frames: each gets its own time from DefaultDuration, else from its codec, else BlockDuration split evenly.
@@ -728,7 +751,22 @@ export class MatroskaDemuxer implements EbmlSink {
       const codecMs = frameDuration === null ? null : frameDuration(data);
       const ts = codecMs === null && evenMs !== null ? baseMs + f * evenMs : next;
       const durationMs = codecMs ?? evenMs;
-      emit(new Frame(layout.track, ts, keyframe, data, at, fragmentNumber, durationMs, invisible, discardable, encryption));
+      emit(
+        new Frame(
+          layout.track,
+          ts,
+          keyframe,
+          data,
+          at,
+          fragmentNumber,
+          durationMs,
+          invisible,
+          discardable,
+          encryption,
+          producerBase === null ? null : producerBase + ts,
+          serverBase === null ? null : serverBase + ts,
+        ),
+      );
       next = durationMs === null ? baseMs : ts + durationMs;
       p += size;
     }

@@ -38,6 +38,13 @@ export class Frame {
     readonly discardable: boolean,
     /** Set when the track is encrypted (ContentEncryption): `data` is the bytes as stored, not decrypted. */
     readonly encryption: FrameEncryption | null = null,
+    /**
+     * Producer (camera) time in ms: the KVS fragment's PRODUCER_TIMESTAMP plus the frame's offset from
+     * the fragment's first Cluster; null outside KVS streams. May be relative to the stream's start.
+     */
+    readonly producerTimeMs: number | null = null,
+    /** Server (ingest) time in ms since the epoch: the fragment's SERVER_TIMESTAMP plus the same offset; null outside KVS streams. */
+    readonly serverTimeMs: number | null = null,
   ) {}
 
   /** True when `data` is encrypted (see {@link Frame.encryption}). */
@@ -63,15 +70,29 @@ export class Frame {
       this.invisible,
       this.discardable,
       this.encryption,
+      this.producerTimeMs,
+      this.serverTimeMs,
     );
   }
 
   /** A plain JSON-friendly summary (no payload), as `kvs-parser inspect --json` prints it. */
-  toJSON(): { type: "frame"; track: number; timestampMs: number; size: number; keyframe: boolean; offset: number; fragmentNumber: string | null } {
+  toJSON(): {
+    type: "frame";
+    track: number;
+    timestampMs: number;
+    producerTimeMs: number | null;
+    serverTimeMs: number | null;
+    size: number;
+    keyframe: boolean;
+    offset: number;
+    fragmentNumber: string | null;
+  } {
     return {
       type: "frame",
       track: this.track,
       timestampMs: this.timestampMs,
+      producerTimeMs: this.producerTimeMs,
+      serverTimeMs: this.serverTimeMs,
       size: this.data.length,
       keyframe: this.keyframe,
       offset: this.offset,

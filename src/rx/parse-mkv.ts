@@ -1,11 +1,14 @@
 import { Observable } from "rxjs";
 import { KvsParser, type KvsEvent, type KvsParserOptions } from "../kvs/parser.js";
+import type { ReadGate } from "./read-gate.js";
 import { pumpOf, type ByteSource } from "./source.js";
 
 /** Options of {@link parseMkv}. */
 export interface ParseOptions extends KvsParserOptions {
   /** Size of the views a whole-buffer source is fed in (default 64 KiB); other sources keep their chunks. */
   sliceSize?: number;
+  /** Lets a slow consumer (an image decoder, say) hold the reading back between chunks (not Observable sources). */
+  gate?: ReadGate;
 }
 
 /**
@@ -18,7 +21,7 @@ export function parseMkv(source: ByteSource, options: ParseOptions = {}): Observ
     const parser = new KvsParser((ev) => subscriber.next(ev), options);
     let pump: ReturnType<typeof pumpOf>;
     try {
-      pump = pumpOf(source, options.sliceSize ?? 65536);
+      pump = pumpOf(source, options.sliceSize ?? 65536, options.gate);
     } catch (e) {
       subscriber.error(e);
       return;

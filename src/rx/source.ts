@@ -1,4 +1,5 @@
 import { Observable, type Subscription } from "rxjs";
+import type { ReadGate } from "./read-gate.js";
 
 /** Anything kvs-parser can read bytes from. */
 export type ByteSource = Uint8Array | ArrayBuffer | Iterable<Uint8Array> | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array> | Observable<Uint8Array>;
@@ -23,10 +24,31 @@ function* slices(bytes: Uint8Array, size: number): Generator<Uint8Array> {
   for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, Math.min(bytes.length, i + size));
 }
 
-/** Makes a pump for any supported source; whole buffers are fed in `sliceSize` views. */
-export function pumpOf(source: ByteSource, sliceSize: number): ChunkPump {
+/** Waits while the gate holds (null: no wait). */
+function held(gate: ReadGate | undefined): Promise<void> | null {
+  return gate === undefined ? null : gate.wait();
+}
+
+/**
+ * Makes a pump for any supported source; whole buffers are fed in `sliceSize` views. With a gate, the
+ * pump waits between chunks while it holds (an Observable source cannot be held: it pushes).
+ */
+export function pumpOf(source: ByteSource, sliceSize: number, gate?: ReadGate): ChunkPump {
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
     const bytes = toBytes(source);
+    if (gate !== undefined) {
+      return {
+        async run(onChunk, isClosed) {
+          for (const s of slices(bytes, sliceSize)) {
+            if (isClosed()) return;
+            onChunk(s);
+            const w = held(gate);
+            if (w !== null) await w;
+          }
+        },
+        stop() {},
+      };
+    }
     return {
       run(onChunk, isClosed) {
         for (const s of slices(bytes, sliceSize)) {
@@ -61,6 +83,8 @@ export function pumpOf(source: ByteSource, sliceSize: number): ChunkPump {
             if (done) return;
             if (isClosed()) return;
             onChunk(toBytes(value));
+            const w = held(gate);
+            if (w !== null) await w;
           }
         } finally {
           if (!stopped) reader.releaseLock();
@@ -82,6 +106,8 @@ export function pumpOf(source: ByteSource, sliceSize: number): ChunkPump {
           if (r.done) return;
           if (isClosed()) return;
           onChunk(toBytes(r.value));
+          const w = held(gate);
+          if (w !== null) await w;
         }
       },
       stop() {
@@ -91,6 +117,19 @@ export function pumpOf(source: ByteSource, sliceSize: number): ChunkPump {
     };
   }
   if (typeof (source as Iterable<Uint8Array>)[Symbol.iterator] === "function") {
+    if (gate !== undefined) {
+      return {
+        async run(onChunk, isClosed) {
+          for (const c of source as Iterable<Uint8Array>) {
+            if (isClosed()) return;
+            onChunk(toBytes(c));
+            const w = held(gate);
+            if (w !== null) await w;
+          }
+        },
+        stop() {},
+      };
+    }
     return {
       run(onChunk, isClosed) {
         for (const c of source as Iterable<Uint8Array>) {

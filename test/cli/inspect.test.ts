@@ -26,7 +26,17 @@ describe("kvs-parser inspect (built CLI)", () => {
       .map((l) => JSON.parse(l));
     const framesOut = lines.filter((l) => l.type === "frame");
     expect(framesOut.length).toBe(2334);
-    expect(Object.keys(framesOut[0])).toEqual(["type", "track", "timestampMs", "size", "keyframe", "offset", "fragmentNumber"]);
+    expect(Object.keys(framesOut[0])).toEqual([
+      "type",
+      "track",
+      "timestampMs",
+      "producerTimeMs",
+      "serverTimeMs",
+      "size",
+      "keyframe",
+      "offset",
+      "fragmentNumber",
+    ]);
     expect(framesOut[0]).toMatchObject({ type: "frame", track: 1, timestampMs: 0, keyframe: true, fragmentNumber: null });
     expect(lines.filter((l) => l.type === "fragment").length).toBe(1);
   });

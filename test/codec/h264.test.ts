@@ -27,7 +27,7 @@ describe("H.264 AVCC → Annex-B", () => {
 
   it("a keyframe converted with parameter sets starts SPS, PPS, then its own units", () => {
     const key = frames.find((f) => f.keyframe)!;
-    const out = avccToAnnexB(key.data, config.nalLengthSize, config);
+    const out = avccToAnnexB(key.data, config);
     const types = annexBNalTypes(out);
     expect(types.slice(0, 2)).toEqual([7, 8]);
     expect(types).toContain(5);

@@ -1,0 +1,4 @@
+// kvs-parser/decode: decoded images and PCM audio from a stream's frames, through one long-lived ffmpeg
+// process per track (found from an option, FFMPEG_PATH, @ffmpeg-installer/ffmpeg, or PATH).
+export { DecoderError, FfmpegNotFoundError, findFfmpeg, type StreamPosition } from "./ffmpeg.js";
+export { ImageDecoder, images, type DecodedImage, type ImageFormat, type ImageOptions } from "./images.js";

@@ -1,0 +1,92 @@
+/** Cuts a decoder's output byte stream into whole units (images of one format, or fixed-size raw frames). */
+export interface OutputSplitter {
+  /** Takes the next chunk; returns the units it completed (fresh buffers). */
+  push(chunk: Uint8Array): Uint8Array[];
+  /** Bytes held of an unfinished unit. */
+  readonly pending: number;
+}
+
+/** Accumulates bytes and cuts units where `unitEnd` says one ends. */
+class Accumulator implements OutputSplitter {
+  private buf = new Uint8Array(1 << 16);
+  private len = 0;
+  constructor(private readonly unitEnd: (buf: Uint8Array, len: number) => number) {}
+
+  get pending(): number {
+    return this.len;
+  }
+
+  push(chunk: Uint8Array): Uint8Array[] {
+    if (this.len + chunk.length > this.buf.length) {
+      const grown = new Uint8Array(Math.max(this.buf.length * 2, this.len + chunk.length));
+      grown.set(this.buf.subarray(0, this.len));
+      this.buf = grown;
+    }
+    this.buf.set(chunk, this.len);
+    this.len += chunk.length;
+    const out: Uint8Array[] = [];
+    for (;;) {
+      const end = this.unitEnd(this.buf, this.len);
+      if (end <= 0) break;
+      out.push(this.buf.slice(0, end));
+      this.buf.copyWithin(0, end, this.len);
+      this.len -= end;
+    }
+    return out;
+  }
+}
+
+/** Fixed-size raw frames (width × height × bytes per pixel). */
+export function rawSplitter(frameBytes: number): OutputSplitter {
+  return new Accumulator((_buf, len) => (len >= frameBytes ? frameBytes : -1));
+}
+
+/**
+ * JPEG images back to back (image2pipe): marker segments are walked by their lengths up to the scan,
+ * whose entropy-coded data (where 0xFF is stuffed) runs to the EOI marker.
+ */
+export function jpegSplitter(): OutputSplitter {
+  return new Accumulator((b, len) => {
+    if (len < 4) return -1;
+    if (b[0] !== 0xff || b[1] !== 0xd8) throw new Error("decoder output is not a JPEG (no SOI)");
+    let p = 2;
+    for (;;) {
+      if (p + 4 > len) return -1;
+      if (b[p] !== 0xff) throw new Error(`JPEG marker expected at ${p}`);
+      const marker = b[p + 1]!;
+      if (marker === 0xd9) return p + 2;
+      const size = (b[p + 2]! << 8) | b[p + 3]!;
+      p += 2 + size;
+      if (marker === 0xda) break; // start of scan
+    }
+    for (; p + 1 < len; p++) {
+      if (b[p] === 0xff) {
+        const next = b[p + 1]!;
+        if (next === 0xd9) return p + 2;
+        if (next !== 0 && (next < 0xd0 || next > 0xd7)) {
+          // another marker segment (e.g. DHT between scans of a progressive JPEG): skip it whole
+          if (p + 4 > len) return -1;
+          if (next === 0xda || next === 0xc4 || next === 0xdb || next === 0xdd) p += 1 + ((b[p + 2]! << 8) | b[p + 3]!);
+        }
+      }
+    }
+    return -1;
+  });
+}
+
+/** PNG images back to back: chunks walked by their lengths up to IEND. */
+export function pngSplitter(): OutputSplitter {
+  return new Accumulator((b, len) => {
+    if (len < 8) return -1;
+    if (b[0] !== 0x89 || b[1] !== 0x50 || b[2] !== 0x4e || b[3] !== 0x47) throw new Error("decoder output is not a PNG");
+    let p = 8;
+    for (;;) {
+      if (p + 8 > len) return -1;
+      const size = ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+      const type = String.fromCharCode(b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!);
+      p += 12 + size;
+      if (p > len) return -1;
+      if (type === "IEND") return p;
+    }
+  });
+}
