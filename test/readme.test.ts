@@ -1,4 +1,5 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
@@ -70,6 +71,56 @@ describe("README examples run as written", () => {
       expect(out).toContain(`stopped 8 ${kvs.fragments("my-camera").at(-1)!.fragmentNumber}`);
       expect(code).toBe(0);
       expect(readdirSync(join(dir, ".kvs-checkpoints"))).toEqual(["my-camera__detector.json"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await kvs.close();
+    }
+  });
+
+  it("the thumbnails example writes one JPEG per keyframe with its server time", () => {
+    const out = withSnippet(snippet("thumbnails"), (file, dir) => {
+      const text = execFileSync(process.execPath, [file], { cwd: root, encoding: "utf8" });
+      rmSync(join(root, "thumbnails"), { recursive: true, force: true });
+      void dir;
+      return text;
+    });
+    const lines = out.trim().split("\n");
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toBe("91343852333181432392682062607743920146159169392 2017-11-28T06:55:09.126Z 640x360");
+  });
+
+  it("the Connect example writes the call's two WAVs from a live stream", async () => {
+    const kvs = await startLocalKvs({ streams: { "connect-call": { mkv: readFixture("generated/connect_call.mka") } }, idleEndMs: 500 });
+    const dir = mkdtempSync(join(root, "test", ".readme-"));
+    try {
+      writeFileSync(join(dir, "call.mjs"), snippet("connect"));
+      // Not execFileSync: the endpoint runs in this process and must keep answering.
+      const { stdout: out } = await promisify(execFile)(process.execPath, [join(dir, "call.mjs")], {
+        cwd: dir,
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          KVS_ENDPOINT: kvs.endpoint,
+          AWS_ACCESS_KEY_ID: "local",
+          AWS_SECRET_ACCESS_KEY: "local",
+          AWS_REGION: "us-east-1",
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+          START_FRAGMENT_NUMBER: kvs.fragments("connect-call")[0]!.fragmentNumber,
+          CALL_SECONDS: "3",
+        },
+      });
+      expect(
+        out
+          .trim()
+          .split("\n")
+          .map((l) => l.split(" ")[0]),
+      ).toEqual(["AUDIO_FROM_CUSTOMER", "AUDIO_TO_CUSTOMER"]);
+      expect(out).toContain(" 64000");
+      expect(
+        readdirSync(dir)
+          .filter((f) => f.endsWith(".wav"))
+          .sort(),
+      ).toEqual(["AUDIO_FROM_CUSTOMER.wav", "AUDIO_TO_CUSTOMER.wav"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
       await kvs.close();

@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 import { consume, type ConsumerSummary, type Lag } from "../consumer/consume.js";
 import { FanOutHub } from "../consumer/fan-out.js";
 import { FileCheckpointStore } from "../consumer/file-store.js";
-import { avccToAnnexB, parseAvcDecoderConfig, type AvcDecoderConfig } from "../codec/h264.js";
+import { FfmpegNotFoundError } from "../decode/ffmpeg.js";
+import { ImageDecoder } from "../decode/images.js";
 import { splitClusters } from "../kvs/fragment-writer.js";
 import type { FragmentWithFrames } from "../rx/with-frames.js";
 import { KvsClients } from "../aws/clients.js";
@@ -59,7 +60,13 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const apps: AppReport[] = [];
     let frames = 0;
     let keyframes = 0;
-    const codecs = new Map<string, AvcDecoderConfig>();
+    let decoder: ImageDecoder | null = null;
+    try {
+      decoder = new ImageDecoder({ format: "jpeg", keyframesOnly: true, width: 320 });
+    } catch (e) {
+      if (!(e instanceof FfmpegNotFoundError)) throw e;
+      write(`keyframe-thumbnailer: no JPEGs (${e.message})`);
+    }
     let crashed = false;
 
     const counter: AppReport = { name: "frame-counter", handled: [], summaries: [], lag: null, detail: "" };
@@ -72,19 +79,16 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       [counter.name]: ({ frames: fs }) => {
         frames += fs.length;
       },
-      [thumbnailer.name]: ({ fragment, frames: fs }) => {
+      [thumbnailer.name]: async (item) => {
         // Killed once, mid-stream, before it checkpoints its 6th fragment.
         if (!crashed && thumbnailer.handled.length === 5) {
           crashed = true;
           throw new SimulatedCrash("kill -9 (simulated)");
         }
-        const track = fragment.tracks.find((t) => t.codecId === "V_MPEG4/ISO/AVC" && t.codecPrivate);
-        const key = fs.find((f) => f.keyframe && f.track === track?.number);
-        if (track && key) {
-          const hex = Buffer.from(track.codecPrivate!).toString("hex");
-          let config = codecs.get(hex);
-          if (!config) codecs.set(hex, (config = parseAvcDecoderConfig(track.codecPrivate!)));
-          writeFileSync(join(thumbs, `${fragment.fragmentNumber}.h264`), avccToAnnexB(key.data, config));
+        if (!decoder) return;
+        const [first] = await decoder.keyframeImages(item); // one long-lived ffmpeg, one decode per keyframe
+        if (first) {
+          writeFileSync(join(thumbs, `${item.fragment.fragmentNumber}.jpg`), first.data);
           keyframes++;
         }
       },
@@ -139,7 +143,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     hub.close();
 
     counter.detail = `${frames} frames`;
-    thumbnailer.detail = `${keyframes} Annex-B keyframes in ${thumbs}`;
+    thumbnailer.detail = `${keyframes} JPEG keyframes in ${thumbs}`;
+    decoder?.close();
     logger.detail = `${log.length} lines, last: ${log.at(-1) ?? "-"}`;
     write("");
     write("app                   fragments  resumed from (checkpoint)                          duplicates  gaps  lag (ms behind now)  detail");
@@ -163,6 +168,6 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   } finally {
     clients.destroy();
     await kvs.close();
-    rmSync(work, { recursive: true, force: true });
+    rmSync(join(work, "checkpoints"), { recursive: true, force: true }); // the keyframe JPEGs stay, to look at
   }
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseCommandArgs, UsageError, type CliIo, type Command } from "./args.js";
+import { imagesCommand } from "./images.js";
 import { inspectCommand } from "./inspect.js";
 
 // Commands that need the AWS SDK or child processes load their code only when run.
@@ -19,7 +20,7 @@ per app the fragments read, where it resumed, duplicates, gaps and lag.`,
   },
 };
 
-const COMMANDS: readonly Command[] = [inspectCommand, demoCommand];
+const COMMANDS: readonly Command[] = [inspectCommand, imagesCommand, demoCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

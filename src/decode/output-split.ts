@@ -4,13 +4,26 @@ export interface OutputSplitter {
   push(chunk: Uint8Array): Uint8Array[];
   /** Bytes held of an unfinished unit. */
   readonly pending: number;
+  /** At the end of the output: what is left, as a last (shorter) unit if it may be one, else nothing. */
+  flush(): Uint8Array[];
 }
 
 /** Accumulates bytes and cuts units where `unitEnd` says one ends. */
 class Accumulator implements OutputSplitter {
   private buf = new Uint8Array(1 << 16);
   private len = 0;
-  constructor(private readonly unitEnd: (buf: Uint8Array, len: number) => number) {}
+  constructor(
+    private readonly unitEnd: (buf: Uint8Array, len: number) => number,
+    /** Leftover bytes at the end make a last unit in whole multiples of this (0: never). */
+    private readonly tailAlign = 0,
+  ) {}
+
+  flush(): Uint8Array[] {
+    const keep = this.tailAlign > 0 ? this.len - (this.len % this.tailAlign) : 0;
+    const out = keep > 0 ? [this.buf.slice(0, keep)] : [];
+    this.len = 0;
+    return out;
+  }
 
   get pending(): number {
     return this.len;
@@ -36,9 +49,9 @@ class Accumulator implements OutputSplitter {
   }
 }
 
-/** Fixed-size raw frames (width × height × bytes per pixel). */
-export function rawSplitter(frameBytes: number): OutputSplitter {
-  return new Accumulator((_buf, len) => (len >= frameBytes ? frameBytes : -1));
+/** Fixed-size raw units (width × height × bytes per pixel; or audio chunks, whose last may be shorter, in whole `tailAlign` sample frames). */
+export function rawSplitter(unitBytes: number, tailAlign = 0): OutputSplitter {
+  return new Accumulator((_buf, len) => (len >= unitBytes ? unitBytes : -1), tailAlign);
 }
 
 /**

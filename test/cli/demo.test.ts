@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { runDemo } from "../../src/cli/demo.js";
 
@@ -20,5 +21,11 @@ describe("kvs-parser demo (the main job)", () => {
     expect(text).toMatch(/5556 frames/);
     expect(text).toContain("every app read every fragment exactly once");
     expect(text).toMatch(/shared GetMedia connections: 1,/);
+    // The thumbnailer wrote a real JPEG keyframe per fragment, decoded by one ffmpeg process.
+    const dir = /(\d+) JPEG keyframes in (\S+)/.exec(text)!;
+    const jpegs = readdirSync(dir[2]!).filter((f) => f.endsWith(".jpg"));
+    expect(jpegs.length).toBeGreaterThanOrEqual(17);
+    for (const j of jpegs) expect([...readFileSync(`${dir[2]}/${j}`).subarray(0, 2)]).toEqual([0xff, 0xd8]);
+    rmSync(dir[2]!.replace(/\/keyframes$/, ""), { recursive: true, force: true });
   });
 });

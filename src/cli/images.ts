@@ -1,0 +1,78 @@
+import { createReadStream, existsSync, mkdirSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ImageDecoder, type ImageFormat } from "../decode/images.js";
+import { parseMkv } from "../rx/parse-mkv.js";
+import { intOption, UsageError, type CliIo, type Command } from "./args.js";
+
+const FORMATS: readonly ImageFormat[] = ["jpeg", "png", "rgb24", "rgba", "gray"];
+const EXT: Record<ImageFormat, string> = { jpeg: "jpg", png: "png", rgb24: "rgb", rgba: "rgba", gray: "gray" };
+
+/** `kvs-parser images`: a file's (or a live stream's) frames as image files. */
+export const imagesCommand: Command = {
+  name: "images",
+  summary: "decode a file's or a live stream's frames to images (one ffmpeg process)",
+  usage: `usage: kvs-parser images FILE|-|STREAM -o DIR [--keyframes] [--format jpeg|png|rgb24|rgba|gray]
+                         [--width N] [--height N] [--quality 1-100] [--track N] [--endpoint URL] [--from EARLIEST|NOW]
+
+Writes one image per frame (or per keyframe with --keyframes) to DIR, named by fragment number and
+timestamp. FILE is an MKV or a GetMedia capture (- reads stdin); anything else is a KVS stream name,
+read live (region and credentials from the AWS SDK's default chain; --endpoint for a local endpoint)
+until interrupted. ffmpeg comes from FFMPEG_PATH, @ffmpeg-installer/ffmpeg, or PATH.`,
+  options: {
+    out: { type: "string", short: "o" },
+    keyframes: { type: "boolean" },
+    format: { type: "string" },
+    width: { type: "string" },
+    height: { type: "string" },
+    quality: { type: "string" },
+    track: { type: "string" },
+    endpoint: { type: "string" },
+    from: { type: "string" },
+  },
+  async run(values, positionals, io) {
+    if (positionals.length !== 1) throw new UsageError("images takes one FILE, - or STREAM");
+    const dir = values.out;
+    if (typeof dir !== "string") throw new UsageError("give the output directory with -o DIR");
+    const format = (values.format ?? "jpeg") as ImageFormat;
+    if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
+    mkdirSync(dir, { recursive: true });
+    const decoder = new ImageDecoder({
+      format,
+      keyframesOnly: values.keyframes === true,
+      width: intOption(values.width, "--width"),
+      height: intOption(values.height, "--height"),
+      quality: intOption(values.quality, "--quality"),
+      track: intOption(values.track, "--track"),
+    });
+    const target = positionals[0]!;
+    const isFile = target === "-" || existsSync(target);
+    const source = isFile
+      ? parseMkv(target === "-" ? process.stdin : createReadStream(target), { gate: decoder.gate })
+      : await liveSource(target, values, decoder, io);
+    let n = 0;
+    const stop = () => decoder.close();
+    io.signal.addEventListener("abort", stop, { once: true });
+    try {
+      for await (const img of decoder.iterate(source)) {
+        const name = `${img.fragmentNumber ?? String(n).padStart(6, "0")}-${Math.round(img.timestampMs)}.${EXT[format]}`;
+        await writeFile(join(dir, name), img.data);
+        n++;
+        if (!isFile) io.out(`${name} ${img.width}x${img.height}${img.serverTimeMs !== null ? ` server ${new Date(img.serverTimeMs).toISOString()}` : ""}`);
+      }
+    } finally {
+      io.signal.removeEventListener("abort", stop);
+    }
+    io.out(`${n} images in ${dir}${decoder.dropped ? ` (${decoder.dropped} frames dropped: the decoder fell behind)` : ""}`);
+    return 0;
+  },
+};
+
+async function liveSource(stream: string, values: Record<string, unknown>, decoder: ImageDecoder, io: CliIo) {
+  const { KvsClients } = await import("../aws/clients.js");
+  const { liveMedia } = await import("../aws/live-media.js");
+  const clients = new KvsClients({ endpoint: typeof values.endpoint === "string" ? values.endpoint : process.env.KVS_ENDPOINT });
+  const from = values.from === "EARLIEST" ? "EARLIEST" : "NOW";
+  io.signal.addEventListener("abort", () => clients.destroy(), { once: true });
+  return liveMedia(clients, stream, { from, gate: decoder.gate, signal: io.signal });
+}

@@ -1,0 +1,405 @@
+import { Observable, type OperatorFunction } from "rxjs";
+import { avccToAnnexB, parseAvcDecoderConfig } from "../codec/h264.js";
+import { concatBytes } from "../ebml/writer.js";
+import { hvccToAnnexB, parseHevcDecoderConfig } from "../codec/h265.js";
+import type { FragmentDiscardedEvent } from "../kvs/fragment.js";
+import type { KvsEvent } from "../kvs/parser.js";
+import type { Frame } from "../matroska/frame.js";
+import type { Track } from "../matroska/model.js";
+import type { ReadGate } from "../rx/read-gate.js";
+import { DecoderError, FfmpegProcess, findFfmpeg, type StreamPosition } from "./ffmpeg.js";
+import { mkvFeedFrame, mkvFeedHeader } from "./mkv-feed.js";
+import type { OutputSplitter } from "./output-split.js";
+
+/** How frames of a codec go to ffmpeg: Annex-B for H.264/H.265, a one-track Matroska stream for the rest. */
+export interface Feed {
+  /** ffmpeg's input format arguments. */
+  readonly input: readonly string[];
+  /** Bytes to write once, first (the Matroska header), or null. */
+  readonly header: Uint8Array | null;
+  /** The bytes of one frame. */
+  bytes(frame: Frame): Uint8Array;
+}
+
+/** Access unit delimiters (H.264 NAL type 9, H.265 type 35), with their start codes. */
+const H264_AUD = Uint8Array.of(0, 0, 0, 1, 0x09, 0xf0);
+const HEVC_AUD = Uint8Array.of(0, 0, 0, 1, 0x46, 0x01, 0x50);
+
+/** The feed for a track: Annex-B (H.264, H.265) when `annexB`, else Matroska (any codec ffmpeg decodes). */
+export function feedFor(track: Track, annexB: boolean): Feed {
+  // Each frame is followed by an access unit delimiter: ffmpeg's parser then knows the frame is whole at
+  // once, instead of waiting for the next one to start (a keyframe's image comes out as it goes in).
+  if (annexB && track.codecId === "V_MPEG4/ISO/AVC" && track.codecPrivate) {
+    const config = parseAvcDecoderConfig(track.codecPrivate);
+    return { input: ["-f", "h264"], header: null, bytes: (f) => concatBytes([avccToAnnexB(f.data, config), H264_AUD]) };
+  }
+  if (annexB && track.codecId === "V_MPEGH/ISO/HEVC" && track.codecPrivate) {
+    const config = parseHevcDecoderConfig(track.codecPrivate);
+    return { input: ["-f", "hevc"], header: null, bytes: (f) => concatBytes([hvccToAnnexB(f.data, config), HEVC_AUD]) };
+  }
+  let base: number | null = null;
+  return {
+    input: ["-f", "matroska"],
+    header: mkvFeedHeader(track),
+    bytes: (f) => {
+      base ??= f.timestampMs - 10_000;
+      return mkvFeedFrame(f.data, f.timestampMs - base, f.keyframe);
+    },
+  };
+}
+
+/** Options every track decoder takes. */
+export interface TrackDecoderOptions {
+  /** The track to decode (default: the first track of the decoder's kind). */
+  readonly track?: number;
+  /** The ffmpeg binary (else FFMPEG_PATH, @ffmpeg-installer/ffmpeg, PATH). */
+  readonly ffmpegPath?: string;
+  /** Frames given to ffmpeg and not yet out before the gate holds the reader (default 32). */
+  readonly maxPendingFrames?: number;
+  /** Decoded outputs not yet taken before ffmpeg's output is paused (default 8). */
+  readonly maxQueued?: number;
+}
+
+/** One ffmpeg process and the frames it was given that have not come out yet. */
+export interface Session<S> {
+  readonly process: FfmpegProcess;
+  readonly feed: Feed;
+  readonly splitter: OutputSplitter;
+  readonly pending: Frame[];
+  /** What the decoder keeps per process. */
+  readonly state: S;
+  reading: Promise<void>;
+}
+
+/**
+ * A long-lived ffmpeg process per track (never one per frame): frames in on stdin, decoded units out on
+ * stdout, each matched to the frames they came from by the subclass. Restarts the process when the
+ * track's codec or CodecPrivate changes (a producer restart).
+ *
+ * Backpressure: {@link gate} holds a reader (parseMkv, liveMedia) while ffmpeg is behind; outputs that
+ * nobody takes stop the reading of ffmpeg's stdout, so ffmpeg blocks instead of memory growing. Without
+ * a gate (nobody ever asked it), frames beyond `maxPendingFrames` × 2 are dropped up to the next
+ * keyframe (counted in {@link dropped}).
+ */
+export abstract class TrackDecoder<Out, S> {
+  /** Hold a reader with this while ffmpeg is behind (pass it as parseMkv's or liveMedia's `gate`). */
+  readonly gate: ReadGate;
+  /** Frames dropped because nobody held the reader back. */
+  dropped = 0;
+  /** Process ids of the decoders that ran (for tests: each one is gone after close). */
+  readonly pids: number[] = [];
+  protected readonly ffmpeg: string;
+  private readonly maxPending: number;
+  private readonly maxQueued: number;
+  private trackNumber: number | null;
+  private track: Track | null = null;
+  private session: Session<S> | null = null;
+  /** Frames accepted and not out yet (written, or waiting to be). */
+  private inFlight = 0;
+  private readonly queue: Out[] = [];
+  private failure: Error | null = null;
+  private closed = false;
+  private chain: Promise<void> = Promise.resolve();
+  private dropping = false;
+  /** A reader asks the gate: it is held back, so nothing needs dropping (a chunk's burst of frames is bounded by the chunk). */
+  private gated = false;
+  private readonly skip = new Map<string, number>();
+  private readonly seen = new Map<string, number>();
+  private lastPosition: StreamPosition = { track: 0, fragmentNumber: null, timestampMs: null };
+  private waiters: (() => void)[] = [];
+  private takers: (() => void)[] = [];
+  private space: { promise: Promise<void>; resolve: () => void } | null = null;
+
+  constructor(options: TrackDecoderOptions) {
+    this.ffmpeg = findFfmpeg(options.ffmpegPath);
+    this.maxPending = Math.max(2, options.maxPendingFrames ?? 32);
+    this.maxQueued = Math.max(1, options.maxQueued ?? 8);
+    this.trackNumber = options.track ?? null;
+    this.gate = {
+      wait: () => {
+        this.gated = true;
+        if ((this.inFlight < this.maxPending && this.queue.length < this.maxQueued) || this.failure || this.closed) return null;
+        if (!this.space) {
+          let resolve!: () => void;
+          const promise = new Promise<void>((r) => (resolve = r));
+          this.space = { promise, resolve };
+        }
+        return this.space.promise;
+      },
+    };
+  }
+
+  /** True when the frame is of the track this decoder decodes. */
+  protected isDecoded(frame: Frame): boolean {
+    return frame.track === this.trackNumber;
+  }
+
+  /** The track a stream's Tracks offer for this decoder (when no track number was given). */
+  protected abstract pickTrack(tracks: readonly Track[]): Track | undefined;
+  /** Whether a frame of the track goes to the decoder (keyframes only, say). */
+  protected accepts(_frame: Frame): boolean {
+    return true;
+  }
+  /** Starts ffmpeg for a track: its feed, arguments, how its output is cut, and per-process state. */
+  protected abstract open(track: Track): { feed: Feed; args: string[]; splitter: OutputSplitter; state: S };
+  /** One unit of ffmpeg's output: match it to pending frames, {@link produce} outputs, {@link done} frames. */
+  protected abstract unit(session: Session<S>, data: Uint8Array): void;
+
+  /** Hands an output to whoever takes it. */
+  protected produce(out: Out): void {
+    this.queue.push(out);
+    this.release();
+    this.wake();
+  }
+
+  /** `n` frames given to the decoder are out (or will give no output). */
+  protected done(n: number): void {
+    this.inFlight -= n;
+    this.release();
+  }
+
+  /** Takes the next event of the stream (tracks, frames, discard markers); other events are ignored. */
+  push(ev: KvsEvent | FragmentDiscardedEvent): void {
+    if (this.closed || this.failure) return;
+    switch (ev.type) {
+      case "tracks": {
+        const pick = this.trackNumber !== null ? ev.tracks.find((t) => t.number === this.trackNumber) : this.pickTrack(ev.tracks);
+        if (!pick) return;
+        this.trackNumber = pick.number;
+        if (!(this.track && this.track.codecId === pick.codecId && sameBytes(this.track.codecPrivate, pick.codecPrivate))) this.restart(pick);
+        return;
+      }
+      case "fragmentDiscarded": {
+        // Its frames come again: skip as many as the decoder was already given.
+        const n = this.seen.get(ev.fragmentNumber) ?? 0;
+        if (n > 0) this.skip.set(ev.fragmentNumber, n);
+        this.seen.delete(ev.fragmentNumber);
+        return;
+      }
+      case "fragment":
+        if (ev.fragmentNumber !== null) {
+          this.seen.delete(ev.fragmentNumber);
+          this.skip.delete(ev.fragmentNumber);
+        }
+        return;
+      case "frame":
+        break;
+      default:
+        return;
+    }
+    if (ev.track !== this.trackNumber || this.track === null) return;
+    if (ev.fragmentNumber !== null) {
+      const skip = this.skip.get(ev.fragmentNumber) ?? 0;
+      if (skip > 0) {
+        this.skip.set(ev.fragmentNumber, skip - 1);
+        return;
+      }
+      this.seen.set(ev.fragmentNumber, (this.seen.get(ev.fragmentNumber) ?? 0) + 1);
+    }
+    if (!this.accepts(ev)) return;
+    // Nobody holds the reader back and ffmpeg is far behind: drop up to a keyframe (decoding restarts clean there).
+    if (!this.gated && this.inFlight >= 2 * this.maxPending) this.dropping = true;
+    if (this.dropping) {
+      if (!(ev.keyframe && this.inFlight < this.maxPending)) {
+        this.dropped++;
+        return;
+      }
+      this.dropping = false;
+    }
+    this.inFlight++;
+    const frame = ev;
+    this.chain = this.chain.then(() => this.write(frame));
+  }
+
+  /** Ends the input: resolves once every output of the frames given is out (then take() returns null). */
+  async end(): Promise<void> {
+    await this.chain;
+    const s = this.session;
+    if (s && !this.failure && !this.closed) {
+      s.process.endInput();
+      await s.reading;
+    }
+    this.closed = true;
+    this.wake();
+  }
+
+  /** Stops at once: kills the decoder process; pending outputs are dropped. */
+  close(): void {
+    this.closed = true;
+    this.session?.process.kill();
+    this.space?.resolve();
+    this.wake();
+  }
+
+  /** The next output; null once ended (or closed). Throws DecoderError when the decoder failed. */
+  async take(): Promise<Out | null> {
+    for (;;) {
+      const out = this.queue.shift();
+      if (out !== undefined) {
+        this.release();
+        for (const t of this.takers.splice(0)) t();
+        return out;
+      }
+      if (this.failure) throw this.failure;
+      if (this.closed) return null;
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
+
+  /** An operator: frames (and tracks) in, outputs out; unsubscribing kills the decoder process. */
+  operator(): OperatorFunction<KvsEvent | FragmentDiscardedEvent, Out> {
+    return (source) =>
+      new Observable<Out>((subscriber) => {
+        void (async () => {
+          for (;;) {
+            const out = await this.take();
+            if (out === null) break;
+            subscriber.next(out);
+          }
+        })().then(
+          () => subscriber.complete(),
+          (e: unknown) => subscriber.error(e),
+        );
+        const upstream = source.subscribe({
+          next: (ev) => this.push(ev),
+          error: (e: unknown) => {
+            this.close();
+            subscriber.error(e);
+          },
+          complete: () => void this.end(),
+        });
+        return () => {
+          upstream.unsubscribe();
+          this.close();
+        };
+      });
+  }
+
+  /**
+   * Pulls outputs with backpressure: `for await (const x of decoder.iterate(parseMkv(file, { gate: decoder.gate })))`.
+   * Breaking out of the loop kills the decoder process.
+   */
+  async *iterate(source: Observable<KvsEvent | FragmentDiscardedEvent>): AsyncGenerator<Out> {
+    const sub = source.subscribe({
+      next: (ev) => this.push(ev),
+      error: (e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))),
+      complete: () => void this.end(),
+    });
+    try {
+      for (;;) {
+        const out = await this.take();
+        if (out === null) return;
+        yield out;
+      }
+    } finally {
+      sub.unsubscribe();
+      this.close();
+    }
+  }
+
+  /** A new track (or new parameters): the running process finishes what it has, then a new one starts. */
+  private restart(track: Track): void {
+    this.track = track;
+    this.chain = this.chain.then(async () => {
+      const old = this.session;
+      if (old) {
+        old.process.endInput();
+        await old.reading;
+      }
+      if (this.closed || this.failure) return;
+      try {
+        const { feed, args, splitter, state } = this.open(track);
+        const process = new FfmpegProcess(this.ffmpeg, args);
+        if (process.pid !== undefined) this.pids.push(process.pid);
+        const session: Session<S> = { process, feed, splitter, state, pending: [], reading: Promise.resolve() };
+        session.reading = this.readLoop(session);
+        this.session = session;
+        if (feed.header) await process.write(feed.header);
+      } catch (e) {
+        this.fail(
+          e instanceof DecoderError
+            ? e
+            : new DecoderError(
+                `cannot decode track ${track.number} (${track.codecId}): ${(e as Error).message}`,
+                { ...this.lastPosition, track: track.number },
+                null,
+                "",
+                { cause: e },
+              ),
+        );
+      }
+    });
+  }
+
+  private async write(frame: Frame): Promise<void> {
+    const s = this.session;
+    if (!s || this.closed || this.failure) {
+      this.inFlight--;
+      return;
+    }
+    this.lastPosition = { track: frame.track, fragmentNumber: frame.fragmentNumber, timestampMs: frame.timestampMs };
+    s.pending.push(frame);
+    try {
+      await s.process.write(s.feed.bytes(frame));
+    } catch (e) {
+      if (this.closed) return;
+      const exit = await Promise.race([s.process.waitExit(), new Promise<null>((r) => setTimeout(() => r(null), 500))]);
+      this.fail(
+        new DecoderError(`could not write to ffmpeg (${(e as Error).message})`, this.lastPosition, exit ? (exit.code ?? exit.signal) : null, s.process.stderr, {
+          cause: e,
+        }),
+      );
+    }
+  }
+
+  private async readLoop(s: Session<S>): Promise<void> {
+    for (;;) {
+      // Outputs nobody takes: stop reading, so ffmpeg's output pipe fills and it blocks.
+      while (this.queue.length >= this.maxQueued && !this.closed && !this.failure) await new Promise<void>((r) => this.takers.push(r));
+      const chunk = await s.process.read();
+      if (chunk === null) break;
+      let units: Uint8Array[];
+      try {
+        units = s.splitter.push(chunk);
+      } catch (e) {
+        this.fail(new DecoderError((e as Error).message, this.lastPosition, null, s.process.stderr));
+        return;
+      }
+      for (const data of units) this.unit(s, data);
+    }
+    for (const data of s.splitter.flush()) this.unit(s, data);
+    const exit = await s.process.waitExit();
+    this.done(s.pending.length); // frames that gave no output
+    s.pending.length = 0;
+    if (exit.code !== 0 && !this.closed)
+      this.fail(new DecoderError(`ffmpeg exited with ${exit.code ?? exit.signal}`, this.lastPosition, exit.code ?? exit.signal, s.process.stderr));
+  }
+
+  private fail(e: Error): void {
+    if (this.failure) return;
+    this.failure = e;
+    this.session?.process.kill();
+    this.space?.resolve();
+    this.wake();
+  }
+
+  private release(): void {
+    if (this.inFlight < this.maxPending && this.queue.length < this.maxQueued) {
+      const s = this.space;
+      this.space = null;
+      s?.resolve();
+    }
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+    if (this.closed || this.failure) for (const t of this.takers.splice(0)) t();
+  }
+}
+
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
