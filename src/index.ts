@@ -7,7 +7,7 @@ export { KvsParser, type KvsEvent, type KvsParserOptions } from "./kvs/parser.js
 export type { FragmentEvent, FragmentError, FragmentDiscardedEvent } from "./kvs/fragment.js";
 export { compareFragmentNumbers, isFragmentNumber } from "./kvs/fragment-number.js";
 export { KvsTag, parseKvsTimestamp } from "./kvs/tags.js";
-export { mergeFragments, type MergeOptions, type MergeResult } from "./kvs/merge.js";
+export { mergeFragments, FragmentMerger, type MergeOptions, type MergeResult, type MergeStep } from "./kvs/merge.js";
 export { parseMkv, type ParseOptions } from "./rx/parse-mkv.js";
 export type { ByteSource } from "./rx/source.js";
 export type { ReadGate } from "./rx/read-gate.js";

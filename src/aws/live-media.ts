@@ -101,6 +101,7 @@ export function liveMedia(clients: KvsClients, stream: StreamRef, options: LiveM
       maxElementSize: options.maxElementSize,
       maxBlockSize: options.maxBlockSize,
       maxDepth: options.maxDepth,
+      keepBytes: options.keepBytes,
       recover: false,
     };
     const status = options.onStatus;

@@ -1,7 +1,7 @@
 import { EbmlReader, type EbmlSink } from "../ebml/reader.js";
 import { ID } from "../ebml/schema.js";
 import { readUint } from "../ebml/values.js";
-import { concatBytes, element, stringElement, unknownSizeHeader } from "../ebml/writer.js";
+import { concatBytes, element, stringElement, uintElement, unknownSizeHeader } from "../ebml/writer.js";
 import { KvsTag } from "./tags.js";
 
 /** One Cluster of a producer MKV with the headers it needs to stand alone. */
@@ -16,6 +16,8 @@ export interface ProducerCluster {
   readonly clusterBody: Uint8Array;
   /** Cluster Timestamp in ms (TimestampScale applied). */
   readonly timestampMs: number;
+  /** The Segment's TimestampScale (ns per tick). */
+  readonly timestampScale: number;
 }
 
 /** Splits a producer MKV (one Segment, any number of Clusters, sized or not) into its Clusters. */
@@ -42,7 +44,14 @@ export function splitClusters(mkv: Uint8Array): ProducerCluster[] {
       else if (depth === 1 && id === ID.Info) info = mkv.subarray(offset, endOffset);
       else if (depth === 1 && id === ID.Tracks) tracks = mkv.subarray(offset, endOffset);
       else if (depth === 1 && id === ID.Cluster) {
-        out.push({ ebmlHeader: ebml, info, tracks, clusterBody: mkv.subarray(clusterData, endOffset), timestampMs: (clusterTc * scale) / 1_000_000 });
+        out.push({
+          ebmlHeader: ebml,
+          info,
+          tracks,
+          clusterBody: mkv.subarray(clusterData, endOffset),
+          timestampMs: (clusterTc * scale) / 1_000_000,
+          timestampScale: scale,
+        });
       }
     },
     data(id, buf, s, e) {
@@ -55,6 +64,28 @@ export function splitClusters(mkv: Uint8Array): ProducerCluster[] {
   reader.push(mkv);
   reader.end();
   return out;
+}
+
+/**
+ * The cluster moved `byMs` later in time (its Timestamp rewritten; blocks are relative to it): a short
+ * clip played again and again as a live camera whose time goes on.
+ */
+export function shiftCluster(cluster: ProducerCluster, byMs: number): ProducerCluster {
+  const body = cluster.clusterBody;
+  const ticks = Math.round(((cluster.timestampMs + byMs) * 1_000_000) / cluster.timestampScale);
+  // The body's children: drop the Timestamp (ID 0xE7, wherever it is) and write the new one first.
+  const rest: Uint8Array[] = [];
+  for (let at = 0; at < body.length; ) {
+    const idLength = Math.clz32(body[at]!) - 23;
+    const first = body[at + idLength]!;
+    const sizeLength = Math.clz32(first) - 23;
+    let size = first & (0xff >> sizeLength);
+    for (let k = 1; k < sizeLength; k++) size = size * 256 + body[at + idLength + k]!;
+    const end = at + idLength + sizeLength + size;
+    if (!(idLength === 1 && body[at] === ID.Timestamp)) rest.push(body.subarray(at, end));
+    at = end;
+  }
+  return { ...cluster, clusterBody: concatBytes([uintElement(ID.Timestamp, ticks), ...rest]), timestampMs: cluster.timestampMs + byMs };
 }
 
 /** What KVS adds to one fragment of GetMedia output. */

@@ -66,4 +66,9 @@ export interface FragmentEvent {
   readonly complete: boolean;
   /** The errors recovered from inside this fragment. */
   readonly problems: readonly MkvParseError[];
+  /**
+   * The fragment's exact bytes (startOffset to endOffset) as views into the stream's chunks, when the
+   * parser was asked to keep them (`keepBytes`); null otherwise.
+   */
+  readonly bytes: readonly Uint8Array[] | null;
 }

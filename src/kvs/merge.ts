@@ -29,7 +29,8 @@ export interface MergeResult {
   readonly stoppedEarly: boolean;
 }
 
-interface Child {
+/** A top-level child of a document's Segment. */
+export interface Child {
   id: number;
   start: number;
   /** First payload byte (masters only). */
@@ -42,7 +43,8 @@ interface Child {
   blockTimestamps: number[];
 }
 
-interface Doc {
+/** The element layout of one EBML document (a fragment), by offsets into its bytes. */
+export interface Doc {
   ebmlStart: number;
   ebmlEnd: number;
   segStart: number;
@@ -145,44 +147,152 @@ function packedSpan(blockTimestamps: readonly number[]): number {
   return sum + Math.floor(sum / (sorted.length - 1));
 }
 
+/** What one fragment (EBML document) becomes in a merge: the bytes to write, and whether it began a new Segment. */
+export interface MergeStep {
+  readonly parts: readonly Uint8Array[];
+  readonly newSegment: boolean;
+  readonly clusters: number;
+}
+
+/**
+ * The merge, one fragment at a time (memory: one fragment): a fragment whose EBML header equals the
+ * previous one's, whose Tracks equal its Segment's and whose first Cluster moves forward in time (or
+ * with packClusters) joins the Segment without its headers (SeekHead, Info, Tracks, Void); any other
+ * starts a new Segment with its own EBML header. Tags, Clusters and Cues are kept byte for byte, but for
+ * packed Cluster timestamps.
+ */
+export class FragmentMerger {
+  private prevEbml: Uint8Array | null = null;
+  private segmentTracks: Uint8Array | null = null;
+  private prevLastTimestamp: number | null = null;
+  private lastTimestamp: number | null = null;
+  private nextPacked = 0;
+  /** Segments begun so far. */
+  segments = 0;
+
+  /** A merger with the given options (stopAtFirstNonMatching: {@link canJoin} tells, the caller stops). */
+  constructor(private readonly options: MergeOptions = {}) {}
+
+  /** Whether a document (laid out in `input`) joins the current Segment; the first one never does. */
+  canJoin(input: Uint8Array, doc: Doc): boolean {
+    if (this.prevEbml === null) return false;
+    const tracks = doc.children.find((c) => c.id === ID.Tracks);
+    const ebmlSame = bytesEqual(this.prevEbml, slice(input, doc.ebmlStart, doc.ebmlEnd));
+    const tracksSame = tracks === undefined || (this.segmentTracks !== null && bytesEqual(this.segmentTracks, input.subarray(tracks.start, tracks.end)));
+    const firstTc = doc.children.find((c) => c.id === ID.Cluster && c.timestamp !== null)?.timestamp ?? null;
+    const forward = this.options.packClusters || firstTc === null || this.prevLastTimestamp === null || firstTc > this.prevLastTimestamp;
+    return ebmlSame && tracksSame && forward;
+  }
+
+  /** Writes a document (laid out in `input`): joined to the current Segment, or as a new one. */
+  write(input: Uint8Array, doc: Doc, join: boolean): MergeStep {
+    const parts: Uint8Array[] = [];
+    let clusters = 0;
+    if (!join) {
+      this.segments++;
+      this.lastTimestamp = null;
+      parts.push(slice(input, doc.ebmlStart, doc.ebmlEnd));
+      parts.push(doc.segKnown ? unknownSizeHeader(ID.Segment) : input.subarray(doc.segStart, doc.segDataStart));
+      const tracks = doc.children.find((c) => c.id === ID.Tracks);
+      this.segmentTracks = tracks ? input.slice(tracks.start, tracks.end) : null;
+    }
+    this.prevEbml = slice(input, doc.ebmlStart, doc.ebmlEnd).slice();
+    const lastTc = [...doc.children].reverse().find((c) => c.id === ID.Cluster && c.timestamp !== null)?.timestamp ?? null;
+    if (lastTc !== null) this.prevLastTimestamp = lastTc;
+    for (const c of doc.children) {
+      if (join && HEADER_IDS.has(c.id)) continue;
+      if (c.id !== ID.Cluster) {
+        parts.push(input.subarray(c.start, c.end));
+        continue;
+      }
+      clusters++;
+      if (!this.options.packClusters || c.timestamp === null) {
+        parts.push(input.subarray(c.start, c.end));
+        continue;
+      }
+      const tc: number = this.lastTimestamp === null ? c.timestamp : this.nextPacked;
+      this.lastTimestamp = tc;
+      this.nextPacked = tc + packedSpan(c.blockTimestamps);
+      const inPlace = fixedWidthUint(tc, c.tcLength);
+      if (inPlace) {
+        parts.push(input.subarray(c.start, c.tcDataOffset), inPlace, input.subarray(c.tcDataOffset + c.tcLength, c.end));
+        continue;
+      }
+      // The new timestamp needs more bytes: rebuild the Cluster header and its Timestamp element.
+      const body = concatBytes([
+        input.subarray(c.dataStart, c.tcStart),
+        element(ID.Timestamp, fixedWidthUint(tc, 8)!),
+        input.subarray(c.tcDataOffset + c.tcLength, c.end),
+      ]);
+      parts.push(concatBytes([encodeId(ID.Cluster), encodeSize(body.length, 8)]), body);
+    }
+    return { parts, newSegment: !join, clusters };
+  }
+
+  /**
+   * One whole fragment (an EBML document: GetMedia or GetMediaForFragmentList output for one fragment):
+   * its merged bytes, or null when it cannot join and `stopAtFirstNonMatching` is set.
+   */
+  push(fragment: Uint8Array): MergeStep | null {
+    let step: MergeStep | null = null;
+    const parts: Uint8Array[] = [];
+    let clusters = 0;
+    let newSegment = false;
+    for (const doc of layoutOf(fragment)) {
+      const join = this.canJoin(fragment, doc);
+      if (!join && this.prevEbml !== null && this.options.stopAtFirstNonMatching) return step;
+      const s = this.write(fragment, doc, join);
+      parts.push(...s.parts);
+      clusters += s.clusters;
+      newSegment ||= s.newSegment;
+      step = { parts, newSegment, clusters };
+    }
+    return step;
+  }
+}
+
+/** The element layout of the EBML documents in `bytes` (one for a KVS fragment). */
+export function layoutOf(bytes: Uint8Array): Doc[] {
+  const sink = new LayoutSink();
+  const reader = new EbmlReader(sink);
+  reader.push(bytes);
+  reader.end();
+  return sink.docs;
+}
+
 /**
  * Merges consecutive KVS fragments (GetMedia / GetMediaForFragmentList output: one EBML document per
- * fragment) into one playable MKV, the role of the Java library's OutputSegmentMerger: a fragment whose
- * EBML header and Tracks match the current Segment's is appended to it without its headers (SeekHead,
- * Info, Tracks, Void); everything else (Tags, Clusters, Cues) is kept byte for byte. Reads the input
- * incrementally, so with `stopAtFirstNonMatching` it stops before bytes it does not need (a cut tail).
+ * fragment) into one playable MKV, the role of the Java library's OutputSegmentMerger (see
+ * {@link FragmentMerger}, which does the same a fragment at a time). Reads the input incrementally, so
+ * with `stopAtFirstNonMatching` it stops before bytes it does not need (a cut tail).
  */
 export function mergeFragments(input: Uint8Array, options: MergeOptions = {}): MergeResult {
   const sink = new LayoutSink();
   const reader = new EbmlReader(sink);
-  const joins: boolean[] = [];
+  const merger = new FragmentMerger(options);
+  const parts: Uint8Array[] = [];
+  let written = 0;
+  let clusters = 0;
   let stoppedEarly = false;
   let ended = false;
 
-  /** Decides, in order, whether each fragment joins the Segment before it; false when it must stop. */
+  /** Writes, in order, each document whose layout is complete; false when it must stop. */
   const decide = (): boolean => {
-    while (joins.length < sink.docs.length) {
-      const k = joins.length;
-      const doc = sink.docs[k]!;
-      const complete = ended || k + 1 < sink.docs.length;
-      const firstTc = doc.children.find((c) => c.id === ID.Cluster && c.timestamp !== null)?.timestamp ?? null;
-      if (firstTc === null && !complete) return true; // wait for its first cluster
-      let join = false;
-      if (k > 0) {
-        const prev = sink.docs[k - 1]!;
-        const tracks = doc.children.find((c) => c.id === ID.Tracks);
-        const prevTracks = segmentTracks(input, sink.docs, joins, k - 1);
-        const ebmlSame = bytesEqual(slice(input, prev.ebmlStart, prev.ebmlEnd), slice(input, doc.ebmlStart, doc.ebmlEnd));
-        const tracksSame = tracks === undefined || (prevTracks !== null && bytesEqual(prevTracks, input.subarray(tracks.start, tracks.end)));
-        const prevTc = [...prev.children].reverse().find((c) => c.id === ID.Cluster && c.timestamp !== null)?.timestamp ?? null;
-        const forward = options.packClusters || firstTc === null || prevTc === null || firstTc > prevTc;
-        join = ebmlSame && tracksSame && forward;
-        if (!join && options.stopAtFirstNonMatching) {
-          stoppedEarly = true;
-          return false;
-        }
+    while (written < sink.docs.length) {
+      const doc = sink.docs[written]!;
+      const complete = ended || written + 1 < sink.docs.length;
+      if (!complete && !doc.children.some((c) => c.id === ID.Cluster && c.timestamp !== null)) return true; // wait for its first cluster
+      const join = merger.canJoin(input, doc);
+      if (!join && written > 0 && options.stopAtFirstNonMatching) {
+        stoppedEarly = true;
+        return false;
       }
-      joins.push(join);
+      // Its children may still grow: write it once its document is complete.
+      if (!complete) return true;
+      const step = merger.write(input, doc, join);
+      parts.push(...step.parts);
+      clusters += step.clusters;
+      written++;
     }
     return true;
   };
@@ -198,59 +308,9 @@ export function mergeFragments(input: Uint8Array, options: MergeOptions = {}): M
     ended = true;
     decide();
   }
-
-  const parts: Uint8Array[] = [];
-  let segments = 0;
-  let clusters = 0;
-  let lastTimestamp: number | null = null;
-  let nextPacked = 0;
-  joins.forEach((join, k) => {
-    const doc = sink.docs[k]!;
-    if (!join) {
-      segments++;
-      lastTimestamp = null;
-      parts.push(slice(input, doc.ebmlStart, doc.ebmlEnd));
-      parts.push(doc.segKnown ? unknownSizeHeader(ID.Segment) : input.subarray(doc.segStart, doc.segDataStart));
-    }
-    for (const c of doc.children) {
-      if (join && HEADER_IDS.has(c.id)) continue;
-      if (c.id !== ID.Cluster) {
-        parts.push(input.subarray(c.start, c.end));
-        continue;
-      }
-      clusters++;
-      if (!options.packClusters || c.timestamp === null) {
-        parts.push(input.subarray(c.start, c.end));
-        continue;
-      }
-      const tc: number = lastTimestamp === null ? c.timestamp : nextPacked;
-      lastTimestamp = tc;
-      nextPacked = tc + packedSpan(c.blockTimestamps);
-      const inPlace = fixedWidthUint(tc, c.tcLength);
-      if (inPlace) {
-        parts.push(input.subarray(c.start, c.tcDataOffset), inPlace, input.subarray(c.tcDataOffset + c.tcLength, c.end));
-        continue;
-      }
-      // The new timestamp needs more bytes: rebuild the Cluster header and its Timestamp element.
-      const body = concatBytes([
-        input.subarray(c.dataStart, c.tcStart),
-        element(ID.Timestamp, fixedWidthUint(tc, 8)!),
-        input.subarray(c.tcDataOffset + c.tcLength, c.end),
-      ]);
-      parts.push(concatBytes([encodeId(ID.Cluster), encodeSize(body.length, 8)]), body);
-    }
-  });
-  return { bytes: concatBytes(parts), segments, fragments: joins.length, clusters, stoppedEarly };
+  return { bytes: concatBytes(parts), segments: merger.segments, fragments: written, clusters, stoppedEarly };
 }
 
 function slice(input: Uint8Array, start: number, end: number): Uint8Array {
   return start >= 0 ? input.subarray(start, end) : new Uint8Array(0);
-}
-
-/** The Tracks bytes of the Segment that fragment k is written into (its first fragment's Tracks). */
-function segmentTracks(input: Uint8Array, docs: readonly Doc[], joins: readonly boolean[], k: number): Uint8Array | null {
-  let j = k;
-  while (j > 0 && joins[j]) j--;
-  const t = docs[j]!.children.find((c) => c.id === ID.Tracks);
-  return t ? input.subarray(t.start, t.end) : null;
 }

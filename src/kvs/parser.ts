@@ -9,7 +9,13 @@ import { forEachSimpleTag, isKvsTagName, KvsTag, parseKvsTimestamp } from "./tag
 export type KvsEvent = MatroskaEvent | FragmentEvent;
 
 /** Options of the KVS stream parser: the limits and recovery of the demuxer. */
-export interface KvsParserOptions extends DemuxerOptions {}
+export interface KvsParserOptions extends DemuxerOptions {
+  /**
+   * Hand each fragment's exact bytes out with its `fragment` event (`bytes`: views into the chunks, no
+   * copy). The parser then holds the chunks of one fragment (default false).
+   */
+  readonly keepBytes?: boolean;
+}
 
 class FragmentState {
   fragmentNumber: string | null = null;
@@ -48,16 +54,35 @@ export class KvsParser {
   /** A fragment was completed by its closing tags but its Segment has not ended yet. */
   private lingering = false;
   private tracks: readonly Track[] = [];
+  /** With keepBytes: the chunks since the current fragment began, with their stream offsets. */
+  private readonly kept: { readonly base: number; readonly chunk: Uint8Array }[] | null;
 
   /** Creates a parser that calls `emit` synchronously for every event. */
   constructor(emit: (event: KvsEvent) => void, options: KvsParserOptions = {}) {
     this.out = emit;
+    this.kept = options.keepBytes ? [] : null;
     this.demuxer = new MatroskaDemuxer((ev) => this.onEvent(ev), options);
   }
 
   /** Feeds the next chunk. Throws MkvParseError on bad input unless `recover` is set. */
   push(chunk: Uint8Array): void {
+    this.kept?.push({ base: this.demuxer.offset, chunk });
     this.demuxer.push(chunk);
+  }
+
+  /** With keepBytes: views of the bytes [start, end) from the kept chunks, and the chunks before `end` let go. */
+  private bytesOf(start: number, end: number): Uint8Array[] {
+    const kept = this.kept!;
+    const out: Uint8Array[] = [];
+    for (const { base, chunk } of kept) {
+      const s = Math.max(start, base);
+      const e = Math.min(end, base + chunk.length);
+      if (s < e) out.push(chunk.subarray(s - base, e - base));
+    }
+    let done = 0;
+    while (done < kept.length && kept[done]!.base + kept[done]!.chunk.length <= end) done++;
+    kept.splice(0, done);
+    return out;
   }
 
   /** Ends the input: completes the last fragment; throws TRUNCATED if the input was cut mid-element. */
@@ -183,6 +208,7 @@ export class KvsParser {
       endOffset: Math.max(endOffset, f.startOffset),
       complete: f.problems.length === 0,
       problems: f.problems,
+      bytes: this.kept === null ? null : this.bytesOf(f.startOffset, Math.max(endOffset, f.startOffset)),
     };
     this.out(event);
   }

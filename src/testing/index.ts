@@ -10,8 +10,10 @@ export {
   type LocalStreamOptions,
   type StoredFragment,
 } from "./local-kvs.js";
+export { startCamera, type Camera, type CameraOptions } from "./camera.js";
 export {
   splitClusters,
+  shiftCluster,
   toGetMediaForm,
   writeKvsFragment,
   writeKvsClosingTags,

@@ -1,0 +1,371 @@
+import { type FileHandle, open } from "node:fs/promises";
+import { join } from "node:path";
+import type { Writable } from "node:stream";
+import { Observable, type OperatorFunction, Subject } from "rxjs";
+import { concatBytes } from "../ebml/writer.js";
+import type { FragmentDiscardedEvent, FragmentEvent } from "../kvs/fragment.js";
+import { FragmentMerger, layoutOf } from "../kvs/merge.js";
+import type { KvsEvent } from "../kvs/parser.js";
+import type { Frame } from "../matroska/frame.js";
+import type { Track } from "../matroska/model.js";
+import type { ReadGate } from "../rx/read-gate.js";
+import { Mp4Remuxer } from "./mp4.js";
+
+/** Where a recording's bytes go: appended in order, then closed. */
+export interface RecordingSink {
+  write(bytes: Uint8Array): Promise<void> | void;
+  close(): Promise<void> | void;
+}
+
+/** What the name of a recording file is made from. */
+export interface RecordingFileInfo {
+  readonly index: number;
+  readonly format: "mkv" | "mp4";
+  /** The first fragment's number and server / producer time (KVS streams), or null. */
+  readonly fragmentNumber: string | null;
+  readonly serverTimeMs: number | null;
+  readonly producerTimeMs: number | null;
+}
+
+/** A closed recording file. */
+export interface RecordingFile extends RecordingFileInfo {
+  /** The file's path when written to `dir`; null for a custom sink. */
+  readonly path: string | null;
+  readonly fragments: number;
+  readonly frames: number;
+  readonly bytes: number;
+  readonly lastFragmentNumber: string | null;
+  /** Stream time (ms) of its first and last frame. */
+  readonly startMs: number | null;
+  readonly endMs: number | null;
+}
+
+/** Options of {@link Recorder}. */
+export interface RecorderOptions {
+  /**
+   * "mkv" (default): the fragments merged as they come (the OutputSegmentMerger, memory one fragment;
+   * the source must be parsed with `keepBytes: true`). "mp4": remuxed with mediabunny: a plain .mp4 per
+   * file in `dir`, fragmented MP4 to a custom sink.
+   */
+  readonly format?: "mkv" | "mp4";
+  /** Directory of the files (made if missing). */
+  readonly dir?: string;
+  /** A sink per file instead of `dir` (a Node Writable, or an object with write/close: S3 multipart, say). */
+  readonly sink?: (file: RecordingFileInfo & { readonly name: string }) => RecordingSink | Writable;
+  /** File name (default: `kvs-<fragment number or index>.<format>`). */
+  readonly fileName?: (file: RecordingFileInfo) => string;
+  /** Start a new file at the next fragment once this much media is in the current one. */
+  readonly maxDurationMs?: number;
+  /** Start a new file at the next fragment once the current one holds this many bytes. */
+  readonly maxBytes?: number;
+  /** Pack Cluster timestamps without gaps (the Java merger's packClusters; MKV). */
+  readonly packClusters?: boolean;
+  /** Fragments waiting to be written before the gate holds the reader (default 2). */
+  readonly maxPendingFragments?: number;
+}
+
+interface OpenFile {
+  readonly info: RecordingFileInfo;
+  readonly path: string | null;
+  readonly sink: RecordingSink;
+  readonly handle: FileHandle | null;
+  readonly merger: FragmentMerger | null;
+  readonly mp4: Mp4Remuxer | null;
+  readonly tracks: readonly Track[];
+  /** Where the 8-byte Segment size is (MKV on disk), to write once the file is whole. */
+  segmentSizeAt: number | null;
+  parts: number;
+  fragments: number;
+  frames: number;
+  bytes: number;
+  lastFragmentNumber: string | null;
+  startMs: number | null;
+  endMs: number | null;
+}
+
+function sinkOf(target: RecordingSink | Writable): RecordingSink {
+  if ("close" in target && typeof target.close === "function" && !("writableLength" in target)) return target as RecordingSink;
+  const w = target as Writable;
+  return {
+    write: (bytes) =>
+      new Promise<void>((resolve, reject) => {
+        if (w.write(bytes)) resolve();
+        else {
+          w.once("drain", resolve);
+          w.once("error", reject);
+        }
+      }),
+    close: () => new Promise<void>((resolve, reject) => w.end((e?: Error | null) => (e ? reject(e) : resolve()))),
+  };
+}
+
+const sameTracks = (a: readonly Track[], b: readonly Track[]) =>
+  a.length === b.length && a.every((t, i) => t.number === b[i]!.number && t.codecId === b[i]!.codecId && equalBytes(t.codecPrivate, b[i]!.codecPrivate));
+
+function equalBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Records a live or archived stream to rolling files: every `maxDurationMs` or `maxBytes` a new file
+ * starts at the next fragment that begins with a keyframe (KVS fragments do), and a new file starts when
+ * the tracks change. Memory: about one fragment. Each file is complete and playable once closed, also when
+ * the stream ends mid-way: MKV files have their Segment size written when on disk, and are valid
+ * without it (unknown size) on other sinks; MP4 files get their moov, fMP4 needs none.
+ * A `fragmentDiscarded` event (a live reader restarting a cut fragment) drops the frames gathered for
+ * it, so each frame is recorded once.
+ */
+export class Recorder {
+  /** Hold a reader with this while writes are behind (liveMedia's or parseMkv's `gate`). */
+  readonly gate: ReadGate;
+  /** Each file as it is closed. */
+  readonly files$: Observable<RecordingFile>;
+  private readonly files = new Subject<RecordingFile>();
+  private readonly closed: RecordingFile[] = [];
+  private readonly format: "mkv" | "mp4";
+  private file: OpenFile | null = null;
+  private index = 0;
+  private frames: Frame[] = [];
+  /** Whether each track's first frame in the current fragment is a keyframe. */
+  private firstKey = new Map<number, boolean>();
+  private chain: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private failure: unknown = null;
+  private space: { promise: Promise<void>; resolve: () => void } | null = null;
+  private readonly maxPending: number;
+
+  /** A recorder with the given options (`dir` or `sink` is needed). */
+  constructor(private readonly options: RecorderOptions) {
+    if (!options.dir && !options.sink) throw new TypeError("Recorder needs a dir or a sink");
+    this.format = options.format ?? "mkv";
+    this.maxPending = Math.max(1, options.maxPendingFragments ?? 2);
+    this.files$ = this.files.asObservable();
+    this.gate = {
+      wait: () => {
+        if (this.pending < this.maxPending || this.failure !== null) return null;
+        if (!this.space) {
+          let resolve!: () => void;
+          const promise = new Promise<void>((r) => (resolve = r));
+          this.space = { promise, resolve };
+        }
+        return this.space.promise;
+      },
+    };
+  }
+
+  /** Takes the next event of the stream. */
+  push(ev: KvsEvent | FragmentDiscardedEvent): void {
+    if (this.failure !== null) return;
+    if (ev.type === "frame") {
+      if (this.format === "mp4") this.frames.push(ev);
+      if (!this.firstKey.has(ev.track)) this.firstKey.set(ev.track, ev.keyframe);
+      return;
+    }
+    if (ev.type === "fragmentDiscarded") {
+      this.frames = [];
+      this.firstKey.clear();
+      return;
+    }
+    if (ev.type !== "fragment") return;
+    const frames = this.frames;
+    const startsWithKeyframe = ev.tracks.every((t) => t.kind !== "video" || this.firstKey.get(t.number) !== false);
+    this.frames = [];
+    this.firstKey = new Map();
+    this.pending++;
+    this.chain = this.chain
+      .then(() => this.write(ev, frames, startsWithKeyframe))
+      .then(
+        () => this.release(),
+        (e: unknown) => {
+          this.failure ??= e;
+          this.release();
+        },
+      );
+  }
+
+  /** Ends the recording: the last file is closed; resolves with every file written. Rejects with a write error. */
+  async end(): Promise<RecordingFile[]> {
+    await this.chain;
+    if (this.file) await this.close(this.file).catch((e: unknown) => (this.failure ??= e));
+    this.file = null;
+    if (this.failure !== null) {
+      this.files.error(this.failure);
+      throw this.failure;
+    }
+    this.files.complete();
+    return [...this.closed];
+  }
+
+  private release(): void {
+    this.pending--;
+    if (this.pending < this.maxPending) {
+      const s = this.space;
+      this.space = null;
+      s?.resolve();
+    }
+  }
+
+  private async write(fragment: FragmentEvent, frames: readonly Frame[], startsWithKeyframe: boolean): Promise<void> {
+    const bytes = this.format === "mkv" ? concatBytes(fragment.bytes ?? missingBytes()) : null;
+    const docs = bytes ? layoutOf(bytes) : [];
+    let f = this.file;
+    // A full file is closed at the next fragment that starts on a keyframe, so each file plays from its start.
+    const full =
+      f !== null &&
+      startsWithKeyframe &&
+      ((this.options.maxDurationMs !== undefined && f.startMs !== null && f.endMs !== null && f.endMs - f.startMs >= this.options.maxDurationMs) ||
+        (this.options.maxBytes !== undefined && f.bytes >= this.options.maxBytes));
+    const changed =
+      f !== null && (!sameTracks(f.tracks, fragment.tracks) || (f.merger !== null && bytes !== null && docs.some((d) => !f!.merger!.canJoin(bytes, d))));
+    if (f && (full || changed)) {
+      await this.close(f);
+      f = this.file = null;
+    }
+    const first = frames[0] ?? null;
+    f ??= this.file = await this.open(fragment, first);
+    f.fragments++;
+    f.lastFragmentNumber = fragment.fragmentNumber;
+    const times =
+      frames.length > 0
+        ? frames.map((x) => x.timestampMs)
+        : [fragment.firstFrameTimestampMs, fragment.lastFrameTimestampMs].filter((t): t is number => t !== null);
+    for (const t of times) {
+      f.startMs = f.startMs === null ? t : Math.min(f.startMs, t);
+      f.endMs = f.endMs === null ? t : Math.max(f.endMs, t);
+    }
+    if (f.merger && bytes) {
+      for (const doc of docs) {
+        const step = f.merger.write(bytes, doc, f.merger.canJoin(bytes, doc));
+        for (const part of step.parts) await this.append(f, part);
+      }
+      f.frames += fragment.frameCount;
+    } else if (f.mp4) {
+      await f.mp4.addFragment(frames);
+      f.frames += frames.length;
+    }
+  }
+
+  private async append(f: OpenFile, bytes: Uint8Array): Promise<void> {
+    await f.sink.write(bytes);
+    // The file's second part is its Segment header: with an 8-byte unknown size, it can be made known at close.
+    if (f.handle && f.parts++ === 1 && bytes.length === 12 && bytes[0] === 0x18 && bytes[4] === 0x01 && bytes.subarray(5).every((b) => b === 0xff))
+      f.segmentSizeAt = f.bytes + 4;
+    f.bytes += bytes.length;
+  }
+
+  private async open(fragment: FragmentEvent, first: Frame | null): Promise<OpenFile> {
+    const info: RecordingFileInfo = {
+      index: this.index++,
+      format: this.format,
+      fragmentNumber: fragment.fragmentNumber,
+      serverTimeMs: first?.serverTimeMs ?? fragment.serverTimestampMs,
+      producerTimeMs: first?.producerTimeMs ?? fragment.producerTimestampMs,
+    };
+    const name = this.options.fileName?.(info) ?? `kvs-${info.fragmentNumber ?? String(info.index).padStart(4, "0")}.${this.format}`;
+    let path: string | null = null;
+    let handle: FileHandle | null = null;
+    let sink: RecordingSink;
+    let mp4: Mp4Remuxer | null = null;
+    if (this.options.sink) {
+      sink = sinkOf(this.options.sink({ ...info, name }));
+      if (this.format === "mp4")
+        mp4 = new Mp4Remuxer(fragment.tracks, { kind: "fragments", onInit: (b) => void sink.write(b), onFragment: (b) => void sink.write(b) });
+    } else {
+      const { mkdir } = await import("node:fs/promises");
+      await mkdir(this.options.dir!, { recursive: true });
+      path = join(this.options.dir!, name);
+      if (this.format === "mp4") {
+        mp4 = new Mp4Remuxer(fragment.tracks, { kind: "file", path });
+        sink = { write: () => {}, close: () => {} };
+      } else {
+        const h = await open(path, "w");
+        handle = h;
+        let position = 0;
+        sink = {
+          write: async (b) => {
+            await h.write(b, 0, b.length, position);
+            position += b.length;
+          },
+          close: () => h.close(),
+        };
+      }
+    }
+    return {
+      info,
+      path,
+      sink,
+      handle,
+      merger: this.format === "mkv" ? new FragmentMerger({ packClusters: this.options.packClusters }) : null,
+      mp4,
+      tracks: fragment.tracks,
+      segmentSizeAt: null,
+      parts: 0,
+      fragments: 0,
+      frames: 0,
+      bytes: 0,
+      lastFragmentNumber: null,
+      startMs: null,
+      endMs: null,
+    };
+  }
+
+  private async close(f: OpenFile): Promise<void> {
+    if (f.mp4) await f.mp4.finalize();
+    if (f.handle && f.segmentSizeAt !== null) {
+      // The Segment's unknown size becomes its real size: the file is whole.
+      const size = f.bytes - (f.segmentSizeAt + 8);
+      const field = new Uint8Array(8);
+      field[0] = 0x01;
+      for (let k = 7, v = size; k >= 1; k--, v = Math.floor(v / 256)) field[k] = v % 256;
+      await f.handle.write(field, 0, 8, f.segmentSizeAt);
+    }
+    await f.sink.close();
+    const { info, path, fragments, frames, bytes, lastFragmentNumber, startMs, endMs } = f;
+    const file: RecordingFile = { ...info, path, fragments, frames, bytes, lastFragmentNumber, startMs, endMs };
+    this.closed.push(file);
+    this.files.next(file);
+  }
+}
+
+function missingBytes(): never {
+  throw new TypeError("MKV recording needs each fragment's bytes: parse with { keepBytes: true } (parseMkv, liveMedia)");
+}
+
+/**
+ * Records a stream to rolling files (see {@link Recorder}); emits each file as it closes, completes after
+ * the last. Unsubscribing closes the file being written, so it stays playable.
+ */
+export function record(options: RecorderOptions): OperatorFunction<KvsEvent | FragmentDiscardedEvent, RecordingFile> {
+  return (source) =>
+    new Observable<RecordingFile>((subscriber) => {
+      const recorder = new Recorder(options);
+      let ended = false;
+      const end = () => {
+        ended = true;
+        return recorder.end();
+      };
+      const files = recorder.files$.subscribe({ next: (f) => subscriber.next(f), error: () => {} });
+      const upstream = source.subscribe({
+        next: (ev) => recorder.push(ev),
+        // The files are closed first; then the source's error (or a write error) is passed on.
+        error: (e: unknown) =>
+          void end().then(
+            () => subscriber.error(e),
+            () => subscriber.error(e),
+          ),
+        complete: () =>
+          void end().then(
+            () => subscriber.complete(),
+            (e: unknown) => subscriber.error(e),
+          ),
+      });
+      return () => {
+        upstream.unsubscribe();
+        files.unsubscribe();
+        if (!ended) void end().catch(() => {});
+      };
+    });
+}
