@@ -2,5 +2,5 @@
 // fragmented MP4 for browsers, audio files (WAV, ADTS).
 export { rawFragments, rawFragmentOf, saveFragment, type RawFragment } from "./raw-fragments.js";
 export { Recorder, record, type RecorderOptions, type RecordingFile, type RecordingFileInfo, type RecordingSink } from "./recorder.js";
-export { Mp4Remuxer, Mp4CodecError, mp4Tracks, avcCodecString, hevcCodecString, type Mp4Target } from "./mp4.js";
+export { Mp4Remuxer, Mp4CodecError, mp4Tracks, mp4MimeType, avcCodecString, hevcCodecString, aacCodecString, type Mp4Target } from "./mp4.js";
 export { writeAudioFiles, connectCallToWav, type AudioFile, type AudioFileOptions } from "./audio-files.js";

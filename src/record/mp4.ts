@@ -58,11 +58,36 @@ export function hevcCodecString(hvcC: Uint8Array): string {
   ].join(".");
 }
 
+/** The RFC 6381 codec string of an AAC AudioSpecificConfig ("mp4a.40.2" for AAC LC, "mp4a.40.5" for HE-AAC). */
+export function aacCodecString(asc: Uint8Array): string {
+  const type = (asc[0] ?? 0x10) >> 3;
+  return `mp4a.40.${type === 31 ? 32 + ((((asc[0] ?? 0) & 7) << 3) | ((asc[1] ?? 0) >> 5)) : type}`;
+}
+
+/** The codec string of a track as MP4 holds it (H.264, H.265, AAC, Opus), or null. */
+function mp4CodecString(track: Track): string | null {
+  const cp = track.codecPrivate;
+  if (!cp) return null;
+  if (track.codecId === "V_MPEG4/ISO/AVC") return avcCodecString(cp);
+  if (track.codecId === "V_MPEGH/ISO/HEVC") return hevcCodecString(cp);
+  if (track.codecId.startsWith("A_AAC")) return aacCodecString(cp);
+  if (track.codecId === "A_OPUS") return "opus";
+  return null;
+}
+
 /** The tracks an MP4 can hold from a stream's: the first H.264/H.265 video and the first AAC/Opus audio. */
 export function mp4Tracks(tracks: readonly Track[]): { video: Track | null; audio: Track | null } {
-  const video = tracks.find((t) => (t.codecId === "V_MPEG4/ISO/AVC" || t.codecId === "V_MPEGH/ISO/HEVC") && t.codecPrivate) ?? null;
-  const audio = tracks.find((t) => (t.codecId.startsWith("A_AAC") || t.codecId === "A_OPUS") && t.codecPrivate) ?? null;
+  const video = tracks.find((t) => t.kind === "video" && mp4CodecString(t) !== null) ?? null;
+  const audio = tracks.find((t) => t.kind === "audio" && mp4CodecString(t) !== null) ?? null;
   return { video, audio };
+}
+
+/** The MIME type with codecs of the MP4 made of these tracks, for MediaSource.addSourceBuffer (`video/mp4; codecs="avc1.4d401e, mp4a.40.2"`), or null. */
+export function mp4MimeType(tracks: readonly Track[]): string | null {
+  const { video, audio } = mp4Tracks(tracks);
+  const codecs = [video, audio].filter((t): t is Track => t !== null).map((t) => mp4CodecString(t)!);
+  if (codecs.length === 0) return null;
+  return `${video ? "video" : "audio"}/mp4; codecs="${codecs.join(", ")}"`;
 }
 
 interface Lane {
@@ -77,7 +102,7 @@ interface Lane {
  * Remuxes a stream's frames to MP4 without decoding (mediabunny muxes the encoded packets): H.264 or H.265
  * video and AAC or Opus audio, to fragmented MP4 (an init segment, then one moof+mdat per KVS fragment:
  * what Media Source Extensions and HLS take) or to a plain .mp4. Timestamps start at 0 from the first
- * frame; a packet without a duration of its own (video in KVS) lasts the track's median frame interval.
+ * frame of the first fragment; a packet without a duration of its own (video in KVS) lasts the track's median frame interval.
  */
 export class Mp4Remuxer {
   private readonly output: Output;
@@ -95,6 +120,7 @@ export class Mp4Remuxer {
     const { video, audio } = mp4Tracks(tracks);
     if (!video && !audio)
       throw new Mp4CodecError(`no track MP4 can hold (H.264/H.265 with CodecPrivate, AAC/Opus): ${tracks.map((t) => t.codecId).join(", ")}`);
+    this.mimeType = mp4MimeType(tracks)!;
     const fragmented = target.kind === "fragments";
     let init: Uint8Array[] = [];
     let moof: Uint8Array | null = null;
@@ -134,7 +160,7 @@ export class Mp4Remuxer {
     this.output = new Output({ format, target: out });
     if (video) {
       const source = new EncodedVideoPacketSource(video.codecId === "V_MPEG4/ISO/AVC" ? "avc" : "hevc");
-      const codec = video.codecId === "V_MPEG4/ISO/AVC" ? avcCodecString(video.codecPrivate!) : hevcCodecString(video.codecPrivate!);
+      const codec = mp4CodecString(video)!;
       this.output.addVideoTrack(source, {
         decoderConfig: { codec, codedWidth: video.video?.pixelWidth ?? 16, codedHeight: video.video?.pixelHeight ?? 16, description: video.codecPrivate! },
       });
@@ -146,16 +172,19 @@ export class Mp4Remuxer {
       const decoderConfig =
         audio.codecId === "A_OPUS"
           ? { codec: "opus", sampleRate: 48000, numberOfChannels: channels, description: audio.codecPrivate! }
-          : { codec: "mp4a.40.2", sampleRate: parseAacConfig(audio.codecPrivate!).sampleRate, numberOfChannels: channels, description: audio.codecPrivate! };
+          : {
+              codec: mp4CodecString(audio)!,
+              sampleRate: parseAacConfig(audio.codecPrivate!).sampleRate,
+              numberOfChannels: channels,
+              description: audio.codecPrivate!,
+            };
       this.output.addAudioTrack(source, { decoderConfig });
       this.lane(audio, source);
     }
   }
 
   /** The MIME type with codecs, for MediaSource.addSourceBuffer (e.g. `video/mp4; codecs="avc1.4d401e, mp4a.40.2"`). */
-  mimeType(): Promise<string> {
-    return this.output.getMimeType();
-  }
+  readonly mimeType: string;
 
   /**
    * Adds one KVS fragment's frames (in stream order); in fragmented MP4 the previous fragment is written
@@ -180,6 +209,8 @@ export class Mp4Remuxer {
         .sort((a, b) => a - b);
       if (gaps.length > 0) lane.nominalSec = gaps[Math.floor(gaps.length / 2)]! / 1000;
     }
+    // Time 0 is the earliest frame of the first fragment (any track), so the tracks stay in sync.
+    if (this.t0 === null) for (const f of frames) if (this.byTrack.has(f.track) && (this.t0 === null || f.timestampMs < this.t0)) this.t0 = f.timestampMs;
     for (const f of frames) await this.add(f);
     this.deliver();
   }

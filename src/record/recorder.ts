@@ -1,4 +1,4 @@
-import { type FileHandle, open } from "node:fs/promises";
+import { type FileHandle, mkdir, open } from "node:fs/promises";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { Observable, type OperatorFunction, Subject } from "rxjs";
@@ -71,6 +71,9 @@ interface OpenFile {
   readonly handle: FileHandle | null;
   readonly merger: FragmentMerger | null;
   readonly mp4: Mp4Remuxer | null;
+  readonly mp4Parts: Uint8Array[];
+  /** Bytes of a plain MP4 on disk so far. */
+  readonly mp4Size: { bytes: number };
   readonly tracks: readonly Track[];
   /** Where the 8-byte Segment size is (MKV on disk), to write once the file is whole. */
   segmentSizeAt: number | null;
@@ -243,9 +246,16 @@ export class Recorder {
       }
       f.frames += fragment.frameCount;
     } else if (f.mp4) {
+      const before = f.mp4.skipped;
       await f.mp4.addFragment(frames);
-      f.frames += frames.length;
+      await this.flushMp4(f);
+      f.frames += frames.length - (f.mp4.skipped - before);
     }
+  }
+
+  private async flushMp4(f: OpenFile): Promise<void> {
+    for (const part of f.mp4Parts.splice(0)) await this.append(f, part);
+    if (f.mp4Size.bytes > f.bytes) f.bytes = f.mp4Size.bytes;
   }
 
   private async append(f: OpenFile, bytes: Uint8Array): Promise<void> {
@@ -269,28 +279,35 @@ export class Recorder {
     let handle: FileHandle | null = null;
     let sink: RecordingSink;
     let mp4: Mp4Remuxer | null = null;
+    /** fMP4 parts the remuxer gave, to append in order after each step. */
+    const mp4Parts: Uint8Array[] = [];
+    const size = { bytes: 0 };
     if (this.options.sink) {
       sink = sinkOf(this.options.sink({ ...info, name }));
       if (this.format === "mp4")
-        mp4 = new Mp4Remuxer(fragment.tracks, { kind: "fragments", onInit: (b) => void sink.write(b), onFragment: (b) => void sink.write(b) });
+        mp4 = new Mp4Remuxer(fragment.tracks, { kind: "fragments", onInit: (b) => mp4Parts.push(b), onFragment: (b) => mp4Parts.push(b) });
     } else {
-      const { mkdir } = await import("node:fs/promises");
       await mkdir(this.options.dir!, { recursive: true });
       path = join(this.options.dir!, name);
+      const h = await open(path, "w");
+      handle = h;
+      let position = 0;
+      sink = {
+        write: async (b) => {
+          await h.write(b, 0, b.length, position);
+          position += b.length;
+        },
+        close: () => h.close(),
+      };
       if (this.format === "mp4") {
-        mp4 = new Mp4Remuxer(fragment.tracks, { kind: "file", path });
-        sink = { write: () => {}, close: () => {} };
-      } else {
-        const h = await open(path, "w");
-        handle = h;
-        let position = 0;
-        sink = {
-          write: async (b) => {
-            await h.write(b, 0, b.length, position);
-            position += b.length;
+        // A plain MP4, written as it goes; its moov at the end and one write back (the mdat size).
+        mp4 = new Mp4Remuxer(fragment.tracks, {
+          kind: "positional",
+          write: async (b, at) => {
+            await h.write(b, 0, b.length, at);
+            size.bytes = Math.max(size.bytes, at + b.length);
           },
-          close: () => h.close(),
-        };
+        });
       }
     }
     return {
@@ -300,6 +317,8 @@ export class Recorder {
       handle,
       merger: this.format === "mkv" ? new FragmentMerger({ packClusters: this.options.packClusters }) : null,
       mp4,
+      mp4Parts,
+      mp4Size: size,
       tracks: fragment.tracks,
       segmentSizeAt: null,
       parts: 0,
@@ -313,7 +332,10 @@ export class Recorder {
   }
 
   private async close(f: OpenFile): Promise<void> {
-    if (f.mp4) await f.mp4.finalize();
+    if (f.mp4) {
+      await f.mp4.finalize();
+      await this.flushMp4(f);
+    }
     if (f.handle && f.segmentSizeAt !== null) {
       // The Segment's unknown size becomes its real size: the file is whole.
       const size = f.bytes - (f.segmentSizeAt + 8);
