@@ -22,3 +22,17 @@ export {
   type MediaForFragmentsOptions,
   type ArchivedMediaOptions,
 } from "./archive.js";
+export {
+  getClip,
+  clipPieces,
+  planClip,
+  CLIP_MAX_FRAGMENTS,
+  CLIP_MAX_BYTES,
+  type ClipOptions,
+  type ClipLimits,
+  type ClipPiece,
+  type ClipPieceMp4,
+  type ClipResult,
+} from "./clip.js";
+export { getImages, IMAGES_MAX_RANGE_MS, IMAGES_MIN_INTERVAL_MS, type ArchivedImage, type GetImagesOptions } from "./images.js";
+export { hlsStreamingSessionUrl, dashStreamingSessionUrl, type StreamingSessionOptions } from "./streaming-session.js";

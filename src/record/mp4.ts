@@ -11,8 +11,36 @@ import {
 } from "mediabunny";
 import { parseAacConfig } from "../codec/adts.js";
 import { concatBytes } from "../ebml/writer.js";
-import type { Frame } from "../matroska/frame.js";
 import type { Track } from "../matroska/model.js";
+
+/** What the remuxer needs of a track (a parsed {@link Track} is one). */
+export interface Mp4Track {
+  readonly number: number;
+  readonly kind: Track["kind"];
+  readonly codecId: string;
+  readonly codecPrivate: Uint8Array | null;
+  readonly video: { readonly pixelWidth: number | null; readonly pixelHeight: number | null } | null;
+  readonly audio: { readonly channels: number; readonly samplingFrequency: number } | null;
+}
+
+/** What the remuxer needs of a frame (a parsed Frame is one). */
+export interface Mp4Sample {
+  readonly track: number;
+  readonly timestampMs: number;
+  readonly durationMs: number | null;
+  readonly keyframe: boolean;
+  readonly data: Uint8Array;
+  readonly encrypted?: boolean;
+}
+
+/** Options of {@link Mp4Remuxer}. */
+export interface Mp4RemuxerOptions {
+  /**
+   * The stream time (ms) that is time 0 in the MP4 (default: the first fragment's earliest frame).
+   * Outputs of separate remuxers with one origin share one timeline (pieces of a clip joined later).
+   */
+  readonly originMs?: number;
+}
 
 /** A track cannot go into MP4 (codec, or missing CodecPrivate). */
 export class Mp4CodecError extends Error {
@@ -65,7 +93,7 @@ export function aacCodecString(asc: Uint8Array): string {
 }
 
 /** The codec string of a track as MP4 holds it (H.264, H.265, AAC, Opus), or null. */
-function mp4CodecString(track: Track): string | null {
+function mp4CodecString(track: Mp4Track): string | null {
   const cp = track.codecPrivate;
   if (!cp) return null;
   if (track.codecId === "V_MPEG4/ISO/AVC") return avcCodecString(cp);
@@ -76,22 +104,22 @@ function mp4CodecString(track: Track): string | null {
 }
 
 /** The tracks an MP4 can hold from a stream's: the first H.264/H.265 video and the first AAC/Opus audio. */
-export function mp4Tracks(tracks: readonly Track[]): { video: Track | null; audio: Track | null } {
+export function mp4Tracks<T extends Mp4Track>(tracks: readonly T[]): { video: T | null; audio: T | null } {
   const video = tracks.find((t) => t.kind === "video" && mp4CodecString(t) !== null) ?? null;
   const audio = tracks.find((t) => t.kind === "audio" && mp4CodecString(t) !== null) ?? null;
   return { video, audio };
 }
 
 /** The MIME type with codecs of the MP4 made of these tracks, for MediaSource.addSourceBuffer (`video/mp4; codecs="avc1.4d401e, mp4a.40.2"`), or null. */
-export function mp4MimeType(tracks: readonly Track[]): string | null {
+export function mp4MimeType(tracks: readonly Mp4Track[]): string | null {
   const { video, audio } = mp4Tracks(tracks);
-  const codecs = [video, audio].filter((t): t is Track => t !== null).map((t) => mp4CodecString(t)!);
+  const codecs = [video, audio].filter((t): t is Mp4Track => t !== null).map((t) => mp4CodecString(t)!);
   if (codecs.length === 0) return null;
   return `${video ? "video" : "audio"}/mp4; codecs="${codecs.join(", ")}"`;
 }
 
 interface Lane {
-  readonly track: Track;
+  readonly track: Mp4Track;
   readonly source: EncodedVideoPacketSource | EncodedAudioPacketSource;
   started: boolean;
   /** The frame interval (s) for frames that carry no duration: the median gap of the track's last fragment. */
@@ -110,18 +138,23 @@ export class Mp4Remuxer {
   private readonly byTrack = new Map<number, Lane>();
   private t0: number | null = null;
   private started = false;
-  private fragments = 0;
+  private readonly fragmented: boolean;
   private readonly pending: (() => void)[] = [];
   /** Frames not written because their track cannot go into MP4, or before the track's first keyframe. */
   skipped = 0;
 
   /** A remuxer for a stream's tracks (see {@link mp4Tracks}); throws Mp4CodecError when none can go into MP4. */
-  constructor(tracks: readonly Track[], target: Mp4Target) {
+  constructor(
+    tracks: readonly Mp4Track[],
+    target: Mp4Target,
+    private readonly options: Mp4RemuxerOptions = {},
+  ) {
     const { video, audio } = mp4Tracks(tracks);
     if (!video && !audio)
       throw new Mp4CodecError(`no track MP4 can hold (H.264/H.265 with CodecPrivate, AAC/Opus): ${tracks.map((t) => t.codecId).join(", ")}`);
     this.mimeType = mp4MimeType(tracks)!;
     const fragmented = target.kind === "fragments";
+    this.fragmented = fragmented;
     let init: Uint8Array[] = [];
     let moof: Uint8Array | null = null;
     let moofStart = 0;
@@ -190,14 +223,10 @@ export class Mp4Remuxer {
    * Adds one KVS fragment's frames (in stream order); in fragmented MP4 the previous fragment is written
    * as one moof+mdat first. Frames of other tracks are skipped.
    */
-  async addFragment(frames: readonly Frame[]): Promise<void> {
+  async addFragment(frames: readonly Mp4Sample[]): Promise<void> {
     if (!this.started) {
       await this.output.start();
       this.started = true;
-    }
-    if (this.fragments++ > 0) {
-      // One moof+mdat per KVS fragment (what mediabunny's own HLS muxer does; not in its typings).
-      await (this.output as unknown as { _muxer: { forceFragmentFinalization(): Promise<void> } })._muxer.forceFragmentFinalization();
     }
     for (const lane of this.lanes) {
       const pts = frames.filter((f) => f.track === lane.track.number).map((f) => f.timestampMs);
@@ -210,8 +239,13 @@ export class Mp4Remuxer {
       if (gaps.length > 0) lane.nominalSec = gaps[Math.floor(gaps.length / 2)]! / 1000;
     }
     // Time 0 is the earliest frame of the first fragment (any track), so the tracks stay in sync.
+    this.t0 ??= this.options.originMs ?? null;
     if (this.t0 === null) for (const f of frames) if (this.byTrack.has(f.track) && (this.t0 === null || f.timestampMs < this.t0)) this.t0 = f.timestampMs;
     for (const f of frames) await this.add(f);
+    if (this.fragmented && frames.length > 0) {
+      // One moof+mdat per KVS fragment, out at once (what mediabunny's own HLS muxer does; not in its typings).
+      await (this.output as unknown as { _muxer: { forceFragmentFinalization(): Promise<void> } })._muxer.forceFragmentFinalization();
+    }
     this.deliver();
   }
 
@@ -228,13 +262,13 @@ export class Mp4Remuxer {
     await this.output.cancel().catch(() => {});
   }
 
-  private lane(track: Track, source: EncodedVideoPacketSource | EncodedAudioPacketSource): void {
+  private lane(track: Mp4Track, source: EncodedVideoPacketSource | EncodedAudioPacketSource): void {
     const lane: Lane = { track, source, started: false, nominalSec: 0 };
     this.lanes.push(lane);
     this.byTrack.set(track.number, lane);
   }
 
-  private async add(f: Frame): Promise<void> {
+  private async add(f: Mp4Sample): Promise<void> {
     const lane = this.byTrack.get(f.track);
     if (!lane || f.encrypted) {
       this.skipped++;

@@ -10,6 +10,7 @@ export {
   type LocalStreamOptions,
   type StoredFragment,
 } from "./local-kvs.js";
+export type { LocalArchiveLimits } from "./local-archive.js";
 export { startCamera, type Camera, type CameraOptions } from "./camera.js";
 export {
   splitClusters,

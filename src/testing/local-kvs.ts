@@ -2,6 +2,8 @@ import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { concatBytes } from "../ebml/writer.js";
+import { LocalArchive, type LocalArchiveLimits } from "./local-archive.js";
+import { ServiceFailure } from "./service-failure.js";
 import {
   splitClusters,
   syntheticFragmentNumber,
@@ -44,7 +46,7 @@ export interface LocalStreamOptions {
 }
 
 /** Options of {@link startLocalKvs}. */
-export interface LocalKvsOptions {
+export interface LocalKvsOptions extends LocalArchiveLimits {
   /** Streams to create, by name. */
   readonly streams?: Readonly<Record<string, LocalStreamOptions>>;
   /** Faults for the next responses of each stream, applied in order. */
@@ -119,16 +121,6 @@ export interface AppendOptions {
   readonly serverStartMs?: number;
 }
 
-class ServiceFailure extends Error {
-  constructor(
-    readonly status: number,
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -144,7 +136,8 @@ function mulberry32(seed: number): () => number {
  * A KVS-compatible HTTP endpoint on 127.0.0.1 for tests and demos: the unmodified AWS SDK clients talk
  * to it over sockets. Serves GetDataEndpoint, DescribeStream, GetMedia (live, with KVS's connection and
  * call limits and idle end), ListFragments (unordered pages), GetMediaForFragmentList (missing fragments
- * as EXCEPTION tags) and a PutMedia-style ingest, and injects faults on demand.
+ * as EXCEPTION tags), the archived-media APIs (GetClip, GetImages, HLS and DASH sessions: see
+ * LocalArchive) and a PutMedia-style ingest, and injects faults on demand.
  */
 export class LocalKvs extends EventEmitter {
   /** Base URL, e.g. http://127.0.0.1:41234. */
@@ -158,12 +151,14 @@ export class LocalKvs extends EventEmitter {
   private readonly responses = new Set<ServerResponse>();
   private readonly now: () => number;
   private closed = false;
+  private readonly archive: LocalArchive;
   private randomTimer: ReturnType<typeof setInterval> | null = null;
 
   /** Use {@link startLocalKvs}. */
   constructor(private readonly options: LocalKvsOptions = {}) {
     super();
     this.now = options.now ?? Date.now;
+    this.archive = new LocalArchive(() => this.endpoint, this.now, options);
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.on("connection", (s) => {
       this.sockets.add(s);
@@ -324,6 +319,8 @@ export class LocalKvs extends EventEmitter {
     const op = (req.url ?? "/").replace(/^\//, "").split("?")[0]!;
     this.stats.requests[op] = (this.stats.requests[op] ?? 0) + 1;
     try {
+      if (req.method === "GET" && (op.startsWith("hls/") || op.startsWith("dash/")))
+        return await this.archive.serve(new URL(req.url ?? "/", this.endpoint), res);
       if (req.method !== "POST") throw new ServiceFailure(405, "InvalidArgumentException", "POST only");
       const raw = await readBody(req);
       if (op === "putMedia")
@@ -359,6 +356,14 @@ export class LocalKvs extends EventEmitter {
           return this.listFragments(body, res);
         case "getMediaForFragmentList":
           return await this.getMediaForFragmentList(body, res);
+        case "getClip":
+          return await this.archive.getClip(this.streamOf(body), body, res);
+        case "getImages":
+          return this.json(res, await this.archive.getImages(this.streamOf(body), body));
+        case "getHLSStreamingSessionURL":
+          return this.json(res, { HLSStreamingSessionURL: this.archive.createSession("hls", this.streamOf(body), body) });
+        case "getDASHStreamingSessionURL":
+          return this.json(res, { DASHStreamingSessionURL: this.archive.createSession("dash", this.streamOf(body), body) });
         default:
           throw new ServiceFailure(404, "UnknownOperationException", `unknown operation ${op}`);
       }

@@ -5,6 +5,7 @@ import { lastValueFrom, toArray } from "rxjs";
 import { afterAll, describe, expect, it } from "vitest";
 import { concatBytes } from "../../src/ebml/writer.js";
 import type { FragmentEvent } from "../../src/kvs/fragment.js";
+import { toGetMediaForm } from "../../src/kvs/fragment-writer.js";
 import type { Frame } from "../../src/matroska/frame.js";
 import { avcCodecString, hevcCodecString, Mp4CodecError, Mp4Remuxer } from "../../src/record/mp4.js";
 import { record } from "../../src/record/recorder.js";
@@ -76,42 +77,59 @@ describe("MP4", () => {
     expect(got.map((p) => p.ptsMs)).toEqual(want.map((p) => p.ptsMs));
   });
 
-  it("fragmented MP4: an init segment, then one moof+mdat per KVS fragment, that ffmpeg reads whole", async () => {
-    const { events } = parseChunked(readFixture("output_get_media.mkv"));
-    const tracks = events.find((e): e is FragmentEvent => e.type === "fragment")!.tracks;
-    let init: Uint8Array | null = null;
-    const segments: { bytes: Uint8Array; startSec: number }[] = [];
-    const remuxer = new Mp4Remuxer(tracks, {
-      kind: "fragments",
-      onInit: (b) => (init = b),
-      onFragment: (bytes, startSec) => segments.push({ bytes, startSec }),
-    });
-    expect(remuxer.mimeType).toMatch(/^video\/mp4; codecs="avc1\.[0-9a-f]{6}"$/);
-    let frames: Frame[] = [];
-    const perFragment: number[] = [];
-    for (const e of events) {
-      if (e.type === "frame") frames.push(e);
-      if (e.type === "fragment") {
-        await remuxer.addFragment(frames);
-        perFragment.push(frames.length);
-        frames = [];
-        // Each fragment goes out as soon as the next one starts (or at the end): live latency of one fragment.
-        expect(segments.length).toBe(perFragment.length - 1);
+  for (const [name, form, fragments, frameCount] of [
+    ["output_get_media.mkv", (b: Uint8Array) => b, 5, 300],
+    ["generated/h264_aac_live.mkv", (b: Uint8Array) => toGetMediaForm(b), 4, 145], // B-frames, and audio
+  ] as const) {
+    it(`fragmented MP4 of ${name}: an init segment, then one moof+mdat per KVS fragment, that ffmpeg reads whole`, async () => {
+      const input = form(readFixture(name));
+      const { events } = parseChunked(input);
+      const tracks = events.find((e): e is FragmentEvent => e.type === "fragment")!.tracks;
+      let init: Uint8Array | null = null;
+      const segments: { bytes: Uint8Array; startSec: number }[] = [];
+      const remuxer = new Mp4Remuxer(tracks, {
+        kind: "fragments",
+        onInit: (b) => (init = b),
+        onFragment: (bytes, startSec) => segments.push({ bytes, startSec }),
+      });
+      expect(remuxer.mimeType).toMatch(/^video\/mp4; codecs="avc1\.[0-9a-f]{6}(, mp4a\.40\.2)?"$/);
+      let frames: Frame[] = [];
+      let added = 0;
+      for (const e of events) {
+        if (e.type === "frame") frames.push(e);
+        if (e.type === "fragment") {
+          await remuxer.addFragment(frames);
+          frames = [];
+          // Each fragment goes out as soon as it is added: no wait for the next one.
+          expect(segments.length).toBe(++added);
+        }
       }
-    }
-    await remuxer.finalize();
-    expect(init).not.toBeNull();
-    expect(Buffer.from(init!).subarray(4, 8).toString()).toBe("ftyp");
-    expect(segments).toHaveLength(5);
-    for (const s of segments) expect(Buffer.from(s.bytes).subarray(4, 8).toString()).toBe("moof");
-    expect(segments.map((s) => s.startSec)).toEqual([...segments.map((s) => s.startSec)].sort((a, b) => a - b));
-    const dir = tempDir();
-    const path = join(dir, "live.mp4");
-    writeFileSync(path, concatBytes([init!, ...segments.map((s) => s.bytes)]));
-    const want = packets(fixturePath("output_get_media.mkv"), "v");
-    const got = packets(path, "v");
-    expect(got.map((p) => `${p.size}:${p.crc}`)).toEqual(want.map((p) => `${p.size}:${p.crc}`));
-    expect(got.length).toBe(300);
+      await remuxer.finalize();
+      expect(Buffer.from(init!).subarray(4, 8).toString()).toBe("ftyp");
+      expect(segments).toHaveLength(fragments);
+      for (const s of segments) expect(Buffer.from(s.bytes).subarray(4, 8).toString()).toBe("moof");
+      expect(segments.map((s) => s.startSec)).toEqual([...segments.map((s) => s.startSec)].sort((a, b) => a - b));
+      const path = join(tempDir(), "live.mp4");
+      writeFileSync(path, concatBytes([init!, ...segments.map((s) => s.bytes)]));
+      const source = join(tempDir(), "source.mkv");
+      writeFileSync(source, input);
+      let total = 0;
+      for (const s of tracks.length > 1 ? (["v", "a"] as const) : (["v"] as const)) {
+        const want = sorted(packets(source, s));
+        const got = sorted(packets(path, s));
+        expect(got.map((p) => `${p.size}:${p.crc}`)).toEqual(want.map((p) => `${p.size}:${p.crc}`));
+        for (let i = 0; i < got.length; i++) expect(Math.abs(got[i]!.ptsMs - want[i]!.ptsMs)).toBeLessThanOrEqual(1);
+        total += got.length;
+      }
+      expect(total).toBe(frameCount);
+    });
+  }
+
+  it("several KVS fragments to one plain .mp4", async () => {
+    const [file] = await lastValueFrom(parseMkv(readFixture("output_get_media.mkv")).pipe(record({ dir: tempDir(), format: "mp4" }), toArray()));
+    expect(file).toMatchObject({ fragments: 5, frames: 300 });
+    const got = packets(file!.path!, "v");
+    expect(got.map((p) => `${p.size}:${p.crc}`)).toEqual(packets(fixturePath("output_get_media.mkv"), "v").map((p) => `${p.size}:${p.crc}`));
   });
 
   it("a recording to a custom sink in MP4 is fragmented MP4, rolled every 2 s of media", async () => {
