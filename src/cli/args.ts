@@ -18,6 +18,8 @@ export interface CliIo {
   err(line: string): void;
   /** True when standard output is a terminal (progress lines). */
   readonly tty: boolean;
+  /** Rewrites the progress line (on a terminal; elsewhere nothing). */
+  status(line: string): void;
   /** Aborted on SIGINT/SIGTERM. */
   readonly signal: AbortSignal;
 }

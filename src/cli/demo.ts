@@ -10,7 +10,12 @@ import { ImageDecoder } from "../decode/images.js";
 import { splitClusters } from "../kvs/fragment-writer.js";
 import type { FragmentWithFrames } from "../rx/with-frames.js";
 import { KvsClients } from "../aws/clients.js";
-import { startLocalKvs } from "../testing/local-kvs.js";
+import { startLocalKvs, type StoredFragment } from "../testing/local-kvs.js";
+import { startCamera } from "../testing/camera.js";
+import { archivedMedia } from "../aws/archive.js";
+import { getClip } from "../aws/clip.js";
+import { Recorder, type RecordingFile } from "../record/recorder.js";
+import { startViewer, type Viewer } from "./view.js";
 
 /** Options of the demo. */
 export interface DemoOptions {
@@ -19,6 +24,8 @@ export interface DemoOptions {
   fixturesDir?: string;
   /** Milliseconds between produced fragments (default 100). */
   fragmentIntervalMs?: number;
+  /** Seconds to keep the viewer up afterwards, the camera still producing (default 0). */
+  holdSeconds?: number;
 }
 
 /** What one app of the demo saw. */
@@ -50,12 +57,18 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const store = new FileCheckpointStore(join(work, "checkpoints"));
   const thumbs = join(work, "keyframes");
   mkdirSync(thumbs, { recursive: true });
+  let viewerRef: Viewer | null = null;
   try {
     // The plain MKVs clusters.mkv (8 clusters) and vogels_480.mkv (9): 17 fragments, produced live, twice.
     const clusters = ["clusters.mkv", "vogels_480.mkv"].flatMap((f) => splitClusters(new Uint8Array(readFileSync(join(fixtures, f)))));
     const produced = [...clusters, ...clusters];
     write(`local KVS endpoint ${kvs.endpoint}, stream demo-camera; producing ${produced.length} fragments, one every ${interval} ms`);
     write(`checkpoints in ${join(work, "checkpoints")}`);
+    // The viewer: a page on 127.0.0.1 playing the stream live (kvs-parser view), one GetMedia connection.
+    const viewer = await startViewer(clients, "demo-camera", { from: "EARLIEST", onError: (e) => write(`viewer: ${e.message}`) });
+    write(`viewer: open ${viewer.url} to watch the stream live${opts.holdSeconds ? "" : " (npm run demo -- --hold 60 keeps it up a minute after the report)"}`);
+    viewerRef = viewer;
+    const watched = watch(`${viewer.url}media`);
 
     const apps: AppReport[] = [];
     let frames = 0;
@@ -164,10 +177,69 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       `shared GetMedia connections: ${hub.stats.connections}, apps served from the shared connection: ${hub.stats.shared}, own connections: ${hub.stats.ownConnections}; GetMedia calls: ${kvs.stats.requests.getMedia ?? 0}`,
     );
     write(ok ? "every app read every fragment exactly once" : "MISMATCH: see duplicates/gaps above");
-    return ok ? 0 : 1;
+
+    // Record: the archive of the stream as MKV files (merged fragments, a new file where the tracks
+    // change), and its first camera's 8 fragments as one MP4 through GetClip.
+    const recordings = join(work, "recordings");
+    const files = await recordArchive(clients, "demo-camera", kvs.fragments("demo-camera"), recordings);
+    write(`record: ${files.map((f) => `${f.path!.slice(recordings.length + 1)} (${f.fragments} fragments, ${f.frames} frames)`).join(", ")} in ${recordings}`);
+    const first = kvs.fragments("demo-camera").slice(0, 8);
+    const clipPath = join(recordings, "clip.mp4");
+    const clip = await getClip(clients, "demo-camera", {
+      range: { start: new Date(first[0]!.serverTimestampMs), end: new Date(first.at(-1)!.serverTimestampMs) },
+      target: { kind: "file", path: clipPath },
+    });
+    write(`record: ${clipPath} from GetClip: ${clip.fragments} fragments, ${clip.videoPackets} video frames`);
+    const seen = await watched.stop();
+    write(`view: the viewer served ${viewer.stats.segments} fMP4 segments live; a test client read ${seen} bytes of them`);
+    if (opts.holdSeconds) {
+      write(`view: ${viewer.url} stays up ${opts.holdSeconds} s, the camera looping (Ctrl-C to stop)`);
+      const camera = startCamera(kvs, "demo-camera", produced.slice(0, 8));
+      await new Promise((r) => setTimeout(r, opts.holdSeconds! * 1000));
+      camera.stop();
+      await camera.done;
+    }
+    return ok && files.length > 0 && seen > 0 ? 0 : 1;
   } finally {
+    await viewerRef?.close();
     clients.destroy();
     await kvs.close();
     rmSync(join(work, "checkpoints"), { recursive: true, force: true }); // the keyframe JPEGs stay, to look at
   }
+}
+
+/** Records a stream's stored fragments from the archive (GetMediaForFragmentList) to MKV files. */
+async function recordArchive(clients: KvsClients, stream: string, fragments: readonly StoredFragment[], dir: string): Promise<RecordingFile[]> {
+  const recorder = new Recorder({ dir });
+  const range = { start: new Date(fragments[0]!.serverTimestampMs), end: new Date(fragments.at(-1)!.serverTimestampMs) };
+  await new Promise<void>((resolve, reject) =>
+    archivedMedia(clients, stream, { range, keepBytes: true, gate: recorder.gate }).subscribe({
+      next: (ev) => {
+        if (ev.type !== "missingFragment") recorder.push(ev);
+      },
+      error: reject,
+      complete: resolve,
+    }),
+  );
+  return recorder.end();
+}
+
+/** Reads a URL's body as a browser would, counting bytes, until stop(). */
+function watch(url: string): { stop(): Promise<number> } {
+  const abort = new AbortController();
+  let bytes = 0;
+  const reading = (async () => {
+    // The viewer ends the response when the tracks change (a new init segment): connect again, as the page does.
+    while (!abort.signal.aborted) {
+      const res = await fetch(url, { signal: abort.signal });
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.length;
+    }
+  })().catch(() => {});
+  return {
+    async stop() {
+      abort.abort();
+      await reading;
+      return bytes;
+    },
+  };
 }

@@ -2,8 +2,10 @@ import { createReadStream, existsSync, mkdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ImageDecoder, type ImageFormat } from "../decode/images.js";
+import { takeWhile } from "rxjs";
 import { parseMkv } from "../rx/parse-mkv.js";
 import { intOption, UsageError, type CliIo, type Command } from "./args.js";
+import { clientsFor, parseFrom, STREAM_HELP, STREAM_OPTIONS } from "./stream-args.js";
 
 const FORMATS: readonly ImageFormat[] = ["jpeg", "png", "rgb24", "rgba", "gray"];
 const EXT: Record<ImageFormat, string> = { jpeg: "jpg", png: "png", rgb24: "rgb", rgba: "rgba", gray: "gray" };
@@ -13,12 +15,14 @@ export const imagesCommand: Command = {
   name: "images",
   summary: "decode a file's or a live stream's frames to images (one ffmpeg process)",
   usage: `usage: kvs-parser images FILE|-|STREAM -o DIR [--keyframes] [--format jpeg|png|rgb24|rgba|gray]
-                         [--width N] [--height N] [--quality 1-100] [--track N] [--endpoint URL] [--from EARLIEST|NOW]
+                         [--width N] [--height N] [--quality 1-100] [--track N]
+                         [--from NOW|EARLIEST|FRAGMENT|TIME] [--count N] [--endpoint URL] [--region R]
 
 Writes one image per frame (or per keyframe with --keyframes) to DIR, named by fragment number and
 timestamp. FILE is an MKV or a GetMedia capture (- reads stdin); anything else is a KVS stream name,
-read live (region and credentials from the AWS SDK's default chain; --endpoint for a local endpoint)
-until interrupted. ffmpeg comes from FFMPEG_PATH, @ffmpeg-installer/ffmpeg, or PATH.`,
+read live until interrupted (or --count fragments). ffmpeg comes from FFMPEG_PATH,
+@ffmpeg-installer/ffmpeg, or PATH.
+${STREAM_HELP}`,
   options: {
     out: { type: "string", short: "o" },
     keyframes: { type: "boolean" },
@@ -27,8 +31,8 @@ until interrupted. ffmpeg comes from FFMPEG_PATH, @ffmpeg-installer/ffmpeg, or P
     height: { type: "string" },
     quality: { type: "string" },
     track: { type: "string" },
-    endpoint: { type: "string" },
-    from: { type: "string" },
+    count: { type: "string" },
+    ...STREAM_OPTIONS,
   },
   async run(values, positionals, io) {
     if (positionals.length !== 1) throw new UsageError("images takes one FILE, - or STREAM");
@@ -69,10 +73,11 @@ until interrupted. ffmpeg comes from FFMPEG_PATH, @ffmpeg-installer/ffmpeg, or P
 };
 
 async function liveSource(stream: string, values: Record<string, unknown>, decoder: ImageDecoder, io: CliIo) {
-  const { KvsClients } = await import("../aws/clients.js");
+  const clients = await clientsFor(values, io);
   const { liveMedia } = await import("../aws/live-media.js");
-  const clients = new KvsClients({ endpoint: typeof values.endpoint === "string" ? values.endpoint : process.env.KVS_ENDPOINT });
-  const from = values.from === "EARLIEST" ? "EARLIEST" : "NOW";
-  io.signal.addEventListener("abort", () => clients.destroy(), { once: true });
-  return liveMedia(clients, stream, { from, gate: decoder.gate, signal: io.signal });
+  const count = intOption(values.count, "--count");
+  let fragments = 0;
+  const events = liveMedia(clients, stream, { from: parseFrom(values.from, "NOW"), gate: decoder.gate, signal: io.signal });
+  // With --count: up to and with the Nth fragment event (its frames come before it).
+  return count === undefined ? events : events.pipe(takeWhile((ev) => !(ev.type === "fragment" && ++fragments >= count), true));
 }

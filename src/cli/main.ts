@@ -1,26 +1,31 @@
 #!/usr/bin/env node
-import { parseCommandArgs, UsageError, type CliIo, type Command } from "./args.js";
+import { intOption, parseCommandArgs, UsageError, type CliIo, type Command } from "./args.js";
 import { imagesCommand } from "./images.js";
 import { inspectCommand } from "./inspect.js";
+import { recordCommand } from "./record.js";
+import { tailCommand } from "./tail.js";
+import { viewCommand } from "./view.js";
 
 // Commands that need the AWS SDK or child processes load their code only when run.
 const demoCommand: Command = {
   name: "demo",
   summary: "three checkpointed apps reading a local KVS stream (no AWS account)",
-  usage: `usage: kvs-parser demo
+  usage: `usage: kvs-parser demo [--hold SECONDS]
 
 Starts a KVS-compatible endpoint on 127.0.0.1 fed live from the package's sample media, runs three
 checkpointed apps on one shared GetMedia connection, kills one mid-stream and restarts it, and prints
-per app the fragments read, where it resumed, duplicates, gaps and lag.`,
-  options: {},
-  async run(_values, positionals, io) {
+per app the fragments read, where it resumed, duplicates, gaps and lag. Meanwhile a viewer page plays
+the stream (kvs-parser view); at the end the stream is recorded to MKV files and an MP4 clip.
+  --hold SECONDS   keep the viewer up that long afterwards, the camera looping, to watch it in a browser`,
+  options: { hold: { type: "string" } },
+  async run(values, positionals, io) {
     if (positionals.length > 0) throw new UsageError("demo takes no arguments");
     const { runDemo } = await import("./demo.js");
-    return runDemo({ write: io.out });
+    return runDemo({ write: io.out, holdSeconds: intOption(values.hold, "--hold") });
   },
 };
 
-const COMMANDS: readonly Command[] = [inspectCommand, imagesCommand, demoCommand];
+const COMMANDS: readonly Command[] = [inspectCommand, tailCommand, recordCommand, imagesCommand, viewCommand, demoCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -66,6 +71,9 @@ const io: CliIo = {
   out: (l) => process.stdout.write(l + "\n"),
   err: (l) => process.stderr.write(l + "\n"),
   tty: process.stdout.isTTY === true,
+  status: (l) => {
+    if (process.stdout.isTTY) process.stdout.write(`\r\x1b[K${l}`);
+  },
   signal: stop.signal,
 };
 main(process.argv.slice(2), io).then(

@@ -173,6 +173,12 @@ export class Recorder {
       return;
     }
     if (ev.type !== "fragment") return;
+    if (ev.error !== null || ev.tracks.length === 0) {
+      // No media: an exception the service sent in its place (GetMediaForFragmentList), or a lone tags document.
+      this.frames = [];
+      this.firstKey.clear();
+      return;
+    }
     const frames = this.frames;
     const startsWithKeyframe = ev.tracks.every((t) => t.kind !== "video" || this.firstKey.get(t.number) !== false);
     this.frames = [];

@@ -142,6 +142,13 @@ export class LocalArchive {
     if (!video || (video.codecId !== "V_MPEG4/ISO/AVC" && video.codecId !== "V_MPEGH/ISO/HEVC"))
       throw new ServiceFailure(400, "UnsupportedStreamMediaType", "GetClip needs H.264 or H.265 video on the stream");
     if (!video.codecPrivate) throw new ServiceFailure(400, "MissingCodecPrivateData", "the video track has no codec private data");
+    const key = (tracks: readonly Track[]) => tracks.map((t) => `${t.codecId}:${Buffer.from(t.codecPrivate ?? []).toString("hex")}`).join("|");
+    if (chosen.some((f) => key(mediaOfCached(f).tracks) !== key(first.tracks)))
+      throw new ServiceFailure(
+        400,
+        "InvalidArgumentException",
+        "the tracks or their codec private data change inside the range: GetClip cannot make one MP4 of it",
+      );
     const out = new GrowableBuffer();
     const remuxer = new Mp4Remuxer(first.tracks, { kind: "positional", write: (b, at) => out.write(b, at) });
     for (const f of chosen) await remuxer.addFragment(mediaOfCached(f).frames);

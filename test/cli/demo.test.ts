@@ -21,6 +21,12 @@ describe("kvs-parser demo (the main job)", () => {
     expect(text).toMatch(/5556 frames/);
     expect(text).toContain("every app read every fragment exactly once");
     expect(text).toMatch(/shared GetMedia connections: 1,/);
+    // Record: the archive in MKV files (a new one where the tracks change), the first camera as an MP4 clip.
+    expect(text).toMatch(/record: kvs-\d{47}\.mkv \(8 fragments, 444 frames\), kvs-\d{47}\.mkv \(9 fragments, 2334 frames\), /);
+    expect(text).toContain("from GetClip: 8 fragments, 444 video frames");
+    // View: the page's media was served live.
+    expect(text).toMatch(/viewer: open http:\/\/127\.0\.0\.1:\d+\//);
+    expect(text).toMatch(/the viewer served 34 fMP4 segments live; a test client read [1-9]\d+ bytes/);
     // The thumbnailer wrote a real JPEG keyframe per fragment, decoded by one ffmpeg process.
     const dir = /(\d+) JPEG keyframes in (\S+)/.exec(text)!;
     const jpegs = readdirSync(dir[2]!).filter((f) => f.endsWith(".jpg"));

@@ -1,0 +1,100 @@
+import { Observable, type OperatorFunction } from "rxjs";
+import type { FragmentDiscardedEvent } from "../kvs/fragment.js";
+import type { KvsEvent } from "../kvs/parser.js";
+import type { Frame } from "../matroska/frame.js";
+import type { Track } from "../matroska/model.js";
+import { Mp4Remuxer, mp4MimeType } from "./mp4.js";
+
+/** A part of a live fragmented MP4: an init segment (again when the tracks change), then one segment per KVS fragment. */
+export type Fmp4Part =
+  | { readonly type: "init"; readonly bytes: Uint8Array; readonly mimeType: string }
+  | {
+      readonly type: "segment";
+      /** moof+mdat of one KVS fragment. */
+      readonly bytes: Uint8Array;
+      readonly fragmentNumber: string | null;
+      readonly serverTimeMs: number | null;
+      readonly producerTimeMs: number | null;
+      /** Where the segment starts on the MP4's timeline (s). */
+      readonly startSec: number;
+      readonly frames: number;
+    };
+
+const sameTracks = (a: readonly Track[], b: readonly Track[]) =>
+  a.length === b.length && a.every((t, i) => t.codecId === b[i]!.codecId && Buffer.from(t.codecPrivate ?? []).equals(Buffer.from(b[i]!.codecPrivate ?? [])));
+
+/**
+ * A live stream as fragmented MP4, for Media Source Extensions or an HLS/DASH server: an `init` part
+ * (with the MIME type for MediaSource.addSourceBuffer), then a `segment` per KVS fragment as soon as
+ * the fragment is whole (H.264/H.265 and AAC/Opus tracks; others are left out). A new init part
+ * comes when the tracks change. Frames of a fragment a live reader restarts are dropped.
+ */
+export function fmp4(): OperatorFunction<KvsEvent | FragmentDiscardedEvent, Fmp4Part> {
+  return (source) =>
+    new Observable<Fmp4Part>((subscriber) => {
+      let frames: Frame[] = [];
+      let remuxer: Mp4Remuxer | null = null;
+      let tracks: readonly Track[] = [];
+      let chain = Promise.resolve();
+      let mimeType = "";
+      /** What the remuxer gave for the fragment being added. */
+      let made: ({ init: Uint8Array } | { segment: Uint8Array; startSec: number })[] = [];
+      const upstream = source.subscribe({
+        next(ev) {
+          if (ev.type === "frame") frames.push(ev);
+          else if (ev.type === "fragmentDiscarded") frames = [];
+          else if (ev.type === "fragment") {
+            const mine = frames;
+            frames = [];
+            if (ev.tracks.length === 0 || mine.length === 0) return;
+            chain = chain
+              .then(async () => {
+                if (remuxer === null || !sameTracks(tracks, ev.tracks)) {
+                  await remuxer?.cancel();
+                  tracks = ev.tracks;
+                  const type = mp4MimeType(ev.tracks);
+                  if (type === null) {
+                    remuxer = null;
+                    return;
+                  }
+                  mimeType = type;
+                  remuxer = new Mp4Remuxer(ev.tracks, {
+                    kind: "fragments",
+                    onInit: (bytes) => made.push({ init: bytes }),
+                    onFragment: (bytes, startSec) => made.push({ segment: bytes, startSec }),
+                  });
+                }
+                await remuxer.addFragment(mine);
+                const out = made;
+                made = [];
+                for (const p of out)
+                  subscriber.next(
+                    "init" in p
+                      ? { type: "init", bytes: p.init, mimeType }
+                      : {
+                          type: "segment",
+                          bytes: p.segment,
+                          startSec: p.startSec,
+                          fragmentNumber: ev.fragmentNumber,
+                          serverTimeMs: mine[0]?.serverTimeMs ?? ev.serverTimestampMs,
+                          producerTimeMs: mine[0]?.producerTimeMs ?? ev.producerTimestampMs,
+                          frames: mine.length,
+                        },
+                  );
+              })
+              .catch((e: unknown) => subscriber.error(e));
+          }
+        },
+        error: (e: unknown) => void chain.then(() => subscriber.error(e)),
+        complete: () =>
+          void chain.then(async () => {
+            await remuxer?.finalize();
+            subscriber.complete();
+          }),
+      });
+      return () => {
+        upstream.unsubscribe();
+        void remuxer?.cancel();
+      };
+    });
+}
