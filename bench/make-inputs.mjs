@@ -13,7 +13,7 @@ import { join } from "node:path";
 const quick = process.argv.includes("--quick");
 const dir = fileURLToPath(new URL(`./cache/${quick ? "quick" : "full"}/`, import.meta.url));
 mkdirSync(dir, { recursive: true });
-const w = await import("../dist/index.js");
+const w = { ...(await import("../dist/ebml/index.js")), ...(await import("../dist/testing/index.js")) };
 
 function need(tool) {
   try {

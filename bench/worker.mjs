@@ -1,66 +1,46 @@
-// Runs one parser on one input in this process: node bench/worker.mjs PARSER FILE CHUNK RUNS [MIN_SECONDS]
-// Each timed run parses the whole input again and again until MIN_SECONDS (default 0.4) have passed, so
-// that short inputs are not timed by the clock's noise. Prints one JSON line:
-// { parser, ok, bytes, frames, payloadBytes, secondsPerPass[], peakRssMB, error? }.
+// One sample of one contender on one input, in this process (the orchestrator interleaves processes):
+//   node bench/worker.mjs CONTENDER FILE CHUNK [MIN_SECONDS]
+// Reads the file, cuts it into CHUNK-byte chunks (each its own ArrayBuffer, as sockets deliver them),
+// checks the counts on a first pass, warms up, then times passes until MIN_SECONDS (default 0.25) have
+// passed, three times; the sample is the median pass time of the three. Prints one JSON line:
+// { contender, ok, bytes, frames, payloadBytes, seconds, passes, peakRssMB, error? }.
 import { readFileSync } from "node:fs";
 import { adapters } from "./parsers/adapters.mjs";
 
-const [name, file, chunkArg, runsArg] = process.argv.slice(2);
+const [name, file, chunkArg] = process.argv.slice(2);
 const chunkSize = Number(chunkArg);
-const runs = Number(runsArg);
-const minSeconds = Number(process.argv[6] ?? 0.4);
+const minSeconds = Number(process.argv[5] ?? 0.25);
 let peakRss = process.memoryUsage().rss;
-const sample = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
-}, 20);
 
 try {
   const bytes = new Uint8Array(readFileSync(file));
   const chunks = [];
-  // Each chunk its own ArrayBuffer, as sockets deliver them.
   for (let i = 0; i < bytes.length; i += chunkSize) chunks.push(bytes.slice(i, i + chunkSize));
   const run = (await adapters[name]())(chunks, file);
-  let result = await run(); // warm-up, and the counts
-  const warm = Math.max(1, Math.min(3, runs));
-  for (let i = 1; i < warm; i++) await run();
-  const seconds = [];
-  for (let i = 0; i < runs; i++) {
+  const first = await run(); // the counts, checked by the orchestrator
+  const warmUntil = performance.now() + minSeconds * 1000;
+  do await run();
+  while (performance.now() < warmUntil);
+  const times = [];
+  let passes = 0;
+  for (let r = 0; r < 3; r++) {
     const t0 = process.hrtime.bigint();
-    let passes = 0;
+    let n = 0;
     let elapsed = 0;
     do {
-      result = await run();
-      passes++;
+      await run();
+      n++;
       elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
     } while (elapsed < minSeconds);
-    seconds.push(elapsed / passes);
+    times.push(elapsed / n);
+    passes += n;
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
   }
-  clearInterval(sample);
-  if (result.bytes !== undefined && result.bytes !== bytes.length) throw new Error(`read ${result.bytes} of ${bytes.length} bytes`);
+  times.sort((a, b) => a - b);
   console.log(
-    JSON.stringify({
-      parser: name,
-      ok: true,
-      bytes: bytes.length,
-      frames: result.frames,
-      payloadBytes: result.payloadBytes,
-      seconds,
-      peakRssMB: peakRss / 2 ** 20,
-    }),
+    JSON.stringify({ contender: name, ok: true, bytes: bytes.length, frames: first.frames, payloadBytes: first.payloadBytes, seconds: times[1], passes, peakRssMB: peakRss / 2 ** 20 }),
   );
 } catch (e) {
-  clearInterval(sample);
-  console.log(
-    JSON.stringify({
-      parser: name,
-      ok: false,
-      error: String(e?.stack ?? e)
-        .split("\n")
-        .slice(0, 3)
-        .join(" | "),
-      peakRssMB: peakRss / 2 ** 20,
-    }),
-  );
+  console.log(JSON.stringify({ contender: name, ok: false, error: String(e?.stack ?? e).split("\n").slice(0, 3).join(" | "), peakRssMB: peakRss / 2 ** 20 }));
 }
 process.exit(0);

@@ -20,6 +20,11 @@ export interface EbmlSink {
   skipped(id: number, offset: number, dataOffset: number, size: number, known: boolean): void;
   /** With `recover: true`: an error was met and bytes `[error.offset, resumeOffset)` were passed over. */
   recovered?(error: MkvParseError, resumeOffset: number): void;
+  /**
+   * A SimpleBlock of a Cluster that lay inside one chunk (Matroska's hot path): when the sink has this,
+   * the reader walks runs of such blocks in a tight loop and hands them here instead of to `data`.
+   */
+  simpleBlock?(buf: Uint8Array, start: number, end: number, offset: number, dataOffset: number): void;
 }
 
 /** Limits and behaviour of an {@link EbmlReader}. */
@@ -73,17 +78,39 @@ function isDocumentStart(bytes: Uint8Array, schema: EbmlSchema): boolean {
 }
 
 /**
- * A buffer for one straddling element. On Node, Buffer.allocUnsafeSlow skips zero-filling bytes that are
- * overwritten at once; it is wrapped as a plain Uint8Array so that every payload has the same type.
+ * Memory for one straddling element. On Node, Buffer.allocUnsafeSlow skips zero-filling bytes that are
+ * overwritten at once. The Buffer is used as it is (a Uint8Array): wrapping it in a second view (through
+ * its .buffer) made V8 keep the memory until a full GC, and a stream of large frames in small chunks then
+ * ran dozens of full GCs a second instead of cheap scavenges.
  */
 const nodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow?: (n: number) => Uint8Array } }).Buffer;
-const allocate: (size: number) => Uint8Array =
-  typeof nodeBuffer?.allocUnsafeSlow === "function"
-    ? (n) => {
-        const b = nodeBuffer.allocUnsafeSlow!(n);
-        return new Uint8Array(b.buffer, b.byteOffset, n);
-      }
-    : (n) => new Uint8Array(n);
+const allocateRaw: (size: number) => Uint8Array = typeof nodeBuffer?.allocUnsafeSlow === "function" ? (n) => nodeBuffer.allocUnsafeSlow!(n) : (n) => new Uint8Array(n);
+
+/** Size of the slabs straddling elements are carved from. */
+const SLAB = 1 << 17;
+/** Larger elements get memory of their own. */
+const SLAB_MAX_ELEMENT = SLAB / 4;
+
+/**
+ * Small straddling elements (audio frames, tags cut by a chunk boundary) get their bytes from 128 KiB
+ * slabs, carved in order, instead of an allocation each; larger ones get their own. A slab lives while
+ * any element carved from it does (as a chunk lives while a frame views it).
+ */
+class SlabAllocator {
+  private slab: Uint8Array = new Uint8Array(0);
+  private used = 0;
+
+  take(size: number): Uint8Array {
+    if (size > SLAB_MAX_ELEMENT) return allocateRaw(size);
+    if (this.used + size > this.slab.length) {
+      this.slab = allocateRaw(SLAB);
+      this.used = 0;
+    }
+    const out = this.slab.subarray(this.used, this.used + size);
+    this.used += size;
+    return out;
+  }
+}
 
 /**
  * A push parser for EBML: feed it chunks of any size with {@link push}, then call {@link end}.
@@ -123,9 +150,13 @@ export class EbmlReader {
   private dataOffset = 0;
   private dataStart = 0;
   private dataBuf: Uint8Array = EMPTY;
+  private readonly slabs = new SlabAllocator();
   private dataFill = 0;
   private skipRemaining = 0;
   private skipOffset = 0;
+
+  /** The sink, when it takes SimpleBlocks on the fast path (and errors are not being recovered from). */
+  private readonly blockSink: EbmlSink | null;
 
   private resyncError: MkvParseError | undefined;
   private window = 0;
@@ -141,6 +172,7 @@ export class EbmlReader {
     this.recover = options.recover ?? false;
     this.wanted = options.wanted ?? null;
     this.start = options.expectDocument && !this.recover ? new Uint8Array(192) : null;
+    this.blockSink = sink.simpleBlock !== undefined && !this.recover && (this.wanted === null || this.wanted.has(ID.SimpleBlock)) ? sink : null;
   }
 
   /** Bytes consumed so far (the absolute offset of the next byte). */
@@ -269,6 +301,10 @@ export class EbmlReader {
         if (this.hdrLen === 0) {
           const at = base + i;
           if (this.depth > 0 && this.ends[this.depth - 1]! <= at) this.closeEnded(at);
+          if (chunk[i] === 0xa3 && this.blockSink !== null && this.depth > 0 && this.ids[this.depth - 1] === ID.Cluster) {
+            const after = this.simpleBlocks(chunk, i, n, base);
+            if (after > i) return after;
+          }
           len = this.parseHeader(chunk, i, n, at);
           if (len === 0) {
             this.hdr.set(chunk.subarray(i, n), 0);
@@ -293,7 +329,8 @@ export class EbmlReader {
       case DATA: {
         const need = this.dataBuf.length - this.dataFill;
         const take = Math.min(need, n - i);
-        this.dataBuf.set(chunk.subarray(i, i + take), this.dataFill);
+        // A whole chunk is copied without making a view of it first.
+        this.dataBuf.set(i === 0 && take === n ? chunk : chunk.subarray(i, i + take), this.dataFill);
         this.dataFill += take;
         if (this.dataFill === this.dataBuf.length) {
           const buf = this.dataBuf;
@@ -314,6 +351,34 @@ export class EbmlReader {
       default:
         throw this.failure ?? new Error("reader in bad state");
     }
+  }
+
+  /**
+   * The hot path: a run of SimpleBlocks (ID 0xA3) in a Cluster, each whole in this chunk, handed to the
+   * sink's simpleBlock. Stops at anything else (another element, a block that straddles the chunk, an
+   * unusual or bad header, the Cluster's end) and returns where it stopped; the general path goes on
+   * from there, so every check and error is the general path's.
+   */
+  private simpleBlocks(chunk: Uint8Array, i: number, n: number, base: number): number {
+    const sink = this.blockSink!;
+    const parentEnd = this.ends[this.depth - 1]!;
+    const max = this.maxBlockSize;
+    while (i + 1 < n && chunk[i] === 0xa3) {
+      const sb = chunk[i + 1]!;
+      if (sb < 0x10) break; // size longer than 4 bytes (or invalid): the general path
+      const sizeLen = Math.clz32(sb) - 23;
+      const dataAt = i + 1 + sizeLen;
+      if (dataAt > n) break;
+      let size = sb & (0xff >> sizeLen);
+      for (let k = i + 2; k < dataAt; k++) size = size * 256 + chunk[k]!;
+      if (size === (1 << (7 * sizeLen)) - 1) break; // unknown size: an error the general path reports
+      const end = dataAt + size;
+      if (end > n || base + end > parentEnd || size > max) break;
+      sink.simpleBlock!(chunk, dataAt, end, base + i, base + dataAt);
+      i = end;
+      if (base + i >= parentEnd) break;
+    }
+    return i;
   }
 
   /** Parses an element header at buf[s..e) into hId/hSize/hLen; returns its length, or 0 if incomplete. */
@@ -379,7 +444,7 @@ export class EbmlReader {
       this.deliver(id, chunk, i, i + size, start, dataStart);
       return i + size;
     }
-    const buf = allocate(size);
+    const buf = this.slabs.take(size);
     buf.set(chunk.subarray(i, n), 0);
     this.dataBuf = buf;
     this.dataFill = n - i;

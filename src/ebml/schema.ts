@@ -307,6 +307,7 @@ const ROWS: readonly SchemaRow[] = [
 /** A set of element definitions, looked up by ID on the hot path. */
 export class EbmlSchema {
   private readonly byId = new Map<number, ElementInfo>();
+  private readonly short: (ElementInfo | undefined)[] = new Array<ElementInfo | undefined>(0x8000).fill(undefined);
   private readonly byName = new Map<string, ElementInfo>();
 
   /** Builds a schema from element definitions (parents given by name). */
@@ -326,12 +327,15 @@ export class EbmlSchema {
       if (type === undefined) throw new Error(`schema: bad type ${t}`);
       const info: ElementInfo = { id, name, type, parents: parentIds, global };
       this.byId.set(id, info);
+      if (id < 0x8000) this.short[id] = info;
       this.byName.set(name, info);
     }
   }
 
   /** The element definition for an ID, or undefined when the schema does not know it. */
   get(id: number): ElementInfo | undefined {
+    // One- and two-byte IDs (most of Matroska's, all of a Cluster's) from an array, the rest from the Map.
+    if (id < 0x8000) return this.short[id];
     return this.byId.get(id);
   }
 

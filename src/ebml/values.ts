@@ -3,6 +3,50 @@ import { MkvParseError } from "./errors.js";
 const utf8 = new TextDecoder("utf-8");
 const latin1 = new TextDecoder("latin1");
 
+/**
+ * Short strings recur in every fragment of a stream (tag names, codec IDs, UIDs, languages): a small
+ * direct-mapped table from bytes to the decoded string saves decoding them again. A miss costs a hash of
+ * at most 48 bytes; longer strings are not interned.
+ */
+const INTERN_MAX = 48;
+const INTERN_SLOTS = 512;
+const internBytes: (Uint8Array | null)[] = new Array<Uint8Array | null>(INTERN_SLOTS).fill(null);
+const internStrings: string[] = new Array<string>(INTERN_SLOTS).fill("");
+const internKinds = new Uint8Array(INTERN_SLOTS);
+
+function interned(buf: Uint8Array, s: number, e: number, kind: number, decode: (buf: Uint8Array, s: number, e: number) => string): string {
+  const n = e - s;
+  if (n > INTERN_MAX) return decode(buf, s, e);
+  let h = (n * 31 + kind) | 0;
+  for (let k = s; k < e; k++) h = Math.imul(h ^ buf[k]!, 0x01000193);
+  const slot = (h >>> 0) & (INTERN_SLOTS - 1);
+  const held = internBytes[slot];
+  if (held !== null && held !== undefined && held.length === n && internKinds[slot] === kind) {
+    let same = true;
+    for (let k = 0; k < n; k++)
+      if (held[k] !== buf[s + k]) {
+        same = false;
+        break;
+      }
+    if (same) return internStrings[slot]!;
+  }
+  const str = decode(buf, s, e);
+  internBytes[slot] = buf.slice(s, e);
+  internStrings[slot] = str;
+  internKinds[slot] = kind;
+  return str;
+}
+
+const decodeUtf8 = (buf: Uint8Array, s: number, e: number) => utf8.decode(buf.subarray(s, e));
+const decodeLatin1 = (buf: Uint8Array, s: number, e: number) => latin1.decode(buf.subarray(s, e));
+const decodeUintString = (buf: Uint8Array, s: number, e: number) => {
+  let v = 0n;
+  for (let k = s; k < e; k++) v = (v << 8n) | BigInt(buf[k]!);
+  return v.toString();
+};
+const floatBytes = new Uint8Array(8);
+const floatView = new DataView(floatBytes.buffer);
+
 /** Reads a big-endian unsigned integer of 0–8 bytes (precise up to 2^53). */
 export function readUint(buf: Uint8Array, s: number, e: number): number {
   let v = 0;
@@ -13,9 +57,7 @@ export function readUint(buf: Uint8Array, s: number, e: number): number {
 /** Reads a big-endian unsigned integer of 0–8 bytes as a decimal string (exact, for UIDs). */
 export function readUintString(buf: Uint8Array, s: number, e: number): string {
   if (e - s <= 6) return String(readUint(buf, s, e));
-  let v = 0n;
-  for (let k = s; k < e; k++) v = (v << 8n) | BigInt(buf[k]!);
-  return v.toString();
+  return interned(buf, s, e, 3, decodeUintString);
 }
 
 /** Reads a big-endian two's-complement signed integer of 0–8 bytes. */
@@ -29,25 +71,26 @@ export function readInt(buf: Uint8Array, s: number, e: number): number {
 export function readFloat(buf: Uint8Array, s: number, e: number, offset: number): number {
   const len = e - s;
   if (len === 0) return 0;
-  const view = new DataView(buf.buffer, buf.byteOffset + s, len);
-  if (len === 4) return view.getFloat32(0);
-  if (len === 8) return view.getFloat64(0);
+  if (len === 4 || len === 8) {
+    for (let k = 0; k < len; k++) floatBytes[k] = buf[s + k]!;
+    return len === 4 ? floatView.getFloat32(0) : floatView.getFloat64(0);
+  }
   throw new MkvParseError("INVALID_VALUE", `float element of ${len} bytes (must be 0, 4 or 8)`, offset);
 }
 
 /** Decodes a UTF-8 string element, dropping the NUL padding the spec allows at its end. */
 export function readUtf8(buf: Uint8Array, s: number, e: number): string {
   while (e > s && buf[e - 1] === 0) e--;
-  return utf8.decode(buf.subarray(s, e));
+  return interned(buf, s, e, 1, decodeUtf8);
 }
 
 /** Decodes a UTF-8 string element exactly as stored (trailing NULs kept: tag values are given verbatim). */
 export function readUtf8Exact(buf: Uint8Array, s: number, e: number): string {
-  return utf8.decode(buf.subarray(s, e));
+  return interned(buf, s, e, 1, decodeUtf8);
 }
 
 /** Decodes an ASCII string element, dropping the NUL padding the spec allows at its end. */
 export function readAscii(buf: Uint8Array, s: number, e: number): string {
   while (e > s && buf[e - 1] === 0) e--;
-  return latin1.decode(buf.subarray(s, e));
+  return interned(buf, s, e, 2, decodeLatin1);
 }

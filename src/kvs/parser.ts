@@ -176,7 +176,7 @@ export class KvsParser {
     f.frameCount++;
     if (frame.keyframe) f.keyframeCount++;
     f.framesByTrack[frame.track] = (f.framesByTrack[frame.track] ?? 0) + 1;
-    f.payloadBytes += frame.data.length;
+    f.payloadBytes += frame.size;
     if (f.firstTs === null) f.firstTs = frame.timestampMs;
     f.lastTs = frame.timestampMs;
   }

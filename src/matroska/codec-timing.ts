@@ -215,14 +215,10 @@ function vorbisTiming(codecPrivate: Uint8Array, rate: number): FrameDuration | n
 }
 
 /**
- * The frame duration of a track's codec, for giving each frame of a lace its own timestamp when the
- * track has no DefaultDuration: AAC (samples per frame from the AudioSpecificConfig), Opus (TOC byte),
- * MP3/MP2/MP1 and AC-3/E-AC-3 (frame headers), FLAC (frame header), PCM (bytes per sample × channels),
- * Vorbis (block sizes from the setup header; stateful, so it must see every packet of the track in order).
- * Null for other codecs (video, subtitles, and audio codecs not listed: Speex, DTS, TrueHD, WavPack…):
- * their laced frames share the block's timestamp, or BlockDuration split evenly.
+ * A frame's duration from its size alone (AAC: constant; PCM: bytes per sample frame), or null when the
+ * codec needs the frame's bytes (see {@link codecFrameDuration}). Lets the demuxer time frames it has not viewed.
  */
-export function codecFrameDuration(track: Track): FrameDuration | null {
+export function codecDurationBySize(track: Track): ((bytes: number) => number) | null {
   const id = track.codecId;
   const audio = track.audio;
   if (id.startsWith("A_AAC")) {
@@ -233,6 +229,29 @@ export function codecFrameDuration(track: Track): FrameDuration | null {
     const ms = (samples * 1000) / rate;
     return () => ms;
   }
+  if (id.startsWith("A_PCM/") && audio) {
+    const bytesPerSample = Math.ceil((audio.bitDepth ?? 16) / 8);
+    const frameBytes = bytesPerSample * Math.max(1, audio.channels);
+    const rate = audio.samplingFrequency;
+    if (rate <= 0) return null;
+    return (bytes) => (bytes / frameBytes / rate) * 1000;
+  }
+  return null;
+}
+
+/**
+ * The frame duration of a track's codec, for giving each frame of a lace its own timestamp when the
+ * track has no DefaultDuration: AAC (samples per frame from the AudioSpecificConfig), Opus (TOC byte),
+ * MP3/MP2/MP1 and AC-3/E-AC-3 (frame headers), FLAC (frame header), PCM (bytes per sample × channels),
+ * Vorbis (block sizes from the setup header; stateful, so it must see every packet of the track in order).
+ * Null for other codecs (video, subtitles, and audio codecs not listed: Speex, DTS, TrueHD, WavPack…):
+ * their laced frames share the block's timestamp, or BlockDuration split evenly.
+ */
+export function codecFrameDuration(track: Track): FrameDuration | null {
+  const id = track.codecId;
+  const audio = track.audio;
+  const bySize = codecDurationBySize(track);
+  if (bySize !== null) return (frame) => bySize(frame.length);
   if (id === "A_OPUS") return opusPacketDurationMs;
   if (id === "A_MPEG/L1" || id === "A_MPEG/L2" || id === "A_MPEG/L3") return mpegAudioFrameDurationMs;
   if (id === "A_AC3" || id === "A_EAC3" || id.startsWith("A_AC3/")) return ac3FrameDurationMs;
@@ -241,12 +260,5 @@ export function codecFrameDuration(track: Track): FrameDuration | null {
     return (frame) => flacFrameDurationMs(frame, rate);
   }
   if (id === "A_VORBIS" && track.codecPrivate && audio) return vorbisTiming(track.codecPrivate, audio.samplingFrequency);
-  if (id.startsWith("A_PCM/") && audio) {
-    const bytesPerSample = Math.ceil((audio.bitDepth ?? 16) / 8);
-    const frameBytes = bytesPerSample * Math.max(1, audio.channels);
-    const rate = audio.samplingFrequency;
-    if (rate <= 0) return null;
-    return (frame) => (frame.length / frameBytes / rate) * 1000;
-  }
   return null;
 }

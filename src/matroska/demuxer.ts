@@ -3,7 +3,7 @@ import { EbmlReader, type EbmlSink } from "../ebml/reader.js";
 import { ID, matroskaSchema } from "../ebml/schema.js";
 import { readAscii, readFloat, readInt, readUint, readUintString, readUtf8, readUtf8Exact } from "../ebml/values.js";
 import { BlockLayout } from "./block.js";
-import { codecFrameDuration, type FrameDuration } from "./codec-timing.js";
+import { codecDurationBySize, codecFrameDuration, type FrameDuration } from "./codec-timing.js";
 import { contentDecoder, decodeCodecPrivate, type FrameDecoder } from "./content-encoding.js";
 import { Frame, type FrameEncryption } from "./frame.js";
 import type { AudioSettings, ContentEncoding, MatroskaEvent, SimpleTag, Tag, Track, TrackKind, VideoSettings } from "./model.js";
@@ -83,6 +83,8 @@ interface TrackState {
   readonly encryption: FrameEncryption | null;
   /** Codec frame durations, for laced frames without DefaultDuration. */
   readonly frameDuration: FrameDuration | null;
+  /** The same from the frame's size alone (AAC, PCM): no view of the frame needed. */
+  readonly durationBySize: ((bytes: number) => number) | null;
 }
 
 /** Elements the demuxer reads; everything else the schema knows (Cues, Attachments, Chapters…) is streamed past. */
@@ -192,6 +194,7 @@ export class MatroskaDemuxer implements EbmlSink {
   private timestampScale = 1_000_000;
   private msPerTick = 1;
   private tracks = new Map<number, TrackState>();
+  private lastTrack: TrackState | undefined = undefined;
 
   // EBML header / Info
   private docType = "matroska";
@@ -333,6 +336,7 @@ export class MatroskaDemuxer implements EbmlSink {
         this.timestampScale = 1_000_000;
         this.msPerTick = 1;
         this.tracks = new Map();
+        this.lastTrack = undefined;
         this.clusterSeen = false;
         this.emit({ type: "segmentStart", offset, dataOffset, size: size < 0 ? null : size });
         break;
@@ -417,6 +421,7 @@ export class MatroskaDemuxer implements EbmlSink {
         };
         this.trackList.push(track);
         const encrypted = t.contentEncodings.find((e) => e.type === "encryption" && e.scope & 1);
+        this.lastTrack = undefined;
         this.tracks.set(track.number, {
           track,
           delayMs: track.codecDelayNs ? track.codecDelayNs / 1_000_000 : 0,
@@ -424,6 +429,7 @@ export class MatroskaDemuxer implements EbmlSink {
           decode: encrypted ? null : contentDecoder(track, this.maxDecoded),
           encryption: encrypted ? { algorithm: encrypted.encryptionAlgorithm ?? 0, keyId: encrypted.keyId, cipherMode: encrypted.cipherMode } : null,
           frameDuration: codecFrameDuration(track),
+          durationBySize: codecDurationBySize(track),
         });
         break;
       }
@@ -458,6 +464,11 @@ export class MatroskaDemuxer implements EbmlSink {
         });
         break;
     }
+  }
+
+  /** @internal EbmlSink: a SimpleBlock on the reader's fast path. */
+  simpleBlock(buf: Uint8Array, s: number, e: number, _offset: number, dataOffset: number): void {
+    this.emitBlock(buf, s, e, dataOffset, null, null, true);
   }
 
   /** @internal EbmlSink */
@@ -699,7 +710,12 @@ export class MatroskaDemuxer implements EbmlSink {
     const keyframe = keyframeOfGroup ?? (layout.flags & 0x80) !== 0;
     if (!this.clusterAnnounced) this.announceCluster();
     const msPerTick = this.msPerTick;
-    const state = this.tracks.get(layout.track);
+    // Blocks come in runs of one track: the last track's state is at hand without a Map lookup.
+    let state = this.lastTrack;
+    if (state === undefined || state.track.number !== layout.track) {
+      state = this.tracks.get(layout.track);
+      if (state !== undefined) this.lastTrack = state;
+    }
     // CodecDelay (e.g. Opus pre-skip) is subtracted from block timestamps (RFC 9559, CodecDelay).
     const baseMs = (this.clusterTimestamp + layout.relativeTimestamp) * msPerTick - (state === undefined ? 0 : state.delayMs);
     const count = layout.frameCount;
@@ -716,29 +732,25 @@ export class MatroskaDemuxer implements EbmlSink {
     const emit = this.emit;
     const dd = state === undefined ? null : state.defaultDurationMs;
     // Without DefaultDuration, audio frames' durations come from their codec (each laced frame gets its own time).
-    const frameDuration = dd === null && encryption === null && state !== undefined ? state.frameDuration : null;
+    const timed = dd === null && encryption === null && state !== undefined;
+    const bySize = timed ? state!.durationBySize : null;
+    const frameDuration = timed && bySize === null ? state!.frameDuration : null;
     if (count === 1) {
       const size = sizes[0]!;
       const at = dataOffset + (p - s);
+      const producerTimeMs = producerBase === null ? null : producerBase + baseMs;
+      const serverTimeMs = serverBase === null ? null : serverBase + baseMs;
+      if (decode === null && frameDuration === null) {
+        // The common case: the frame views its bytes lazily (Frame#data), timed from its size if at all.
+        const codecMs = bySize === null ? null : bySize(size);
+        const durationMs = durationTicks !== null ? durationTicks * msPerTick : (dd ?? codecMs);
+        emit(new Frame(layout.track, baseMs, keyframe, buf, at, fragmentNumber, durationMs, invisible, discardable, encryption, producerTimeMs, serverTimeMs, p, p + size));
+        return;
+      }
       const data = decode === null ? buf.subarray(p, p + size) : decode(buf.subarray(p, p + size), at);
-      const codecMs = frameDuration === null ? null : frameDuration(data);
+      const codecMs = bySize !== null ? bySize(data.length) : frameDuration === null ? null : frameDuration(data);
       const durationMs = durationTicks !== null ? durationTicks * msPerTick : (dd ?? codecMs);
-      emit(
-        new Frame(
-          layout.track,
-          baseMs,
-          keyframe,
-          data,
-          at,
-          fragmentNumber,
-          durationMs,
-          invisible,
-          discardable,
-          encryption,
-          producerBase === null ? null : producerBase + baseMs,
-          serverBase === null ? null : serverBase + baseMs,
-        ),
-      );
+      emit(new Frame(layout.track, baseMs, keyframe, data, at, fragmentNumber, durationMs, invisible, discardable, encryption, producerTimeMs, serverTimeMs));
       return;
     }
     // Laced frames: each gets its own time from DefaultDuration, else from its codec, else BlockDuration split evenly.
@@ -748,7 +760,7 @@ export class MatroskaDemuxer implements EbmlSink {
       const size = sizes[f]!;
       const at = dataOffset + (p - s);
       const data = decode === null ? buf.subarray(p, p + size) : decode(buf.subarray(p, p + size), at);
-      const codecMs = frameDuration === null ? null : frameDuration(data);
+      const codecMs = bySize !== null ? bySize(data.length) : frameDuration === null ? null : frameDuration(data);
       const ts = codecMs === null && evenMs !== null ? baseMs + f * evenMs : next;
       const durationMs = codecMs ?? evenMs;
       emit(

@@ -11,12 +11,21 @@ export interface FrameEncryption {
 /**
  * One frame of one track. `data` is a view into the chunk it arrived in (no copy) unless its block
  * straddled two chunks; a view keeps its whole chunk alive, so call {@link Frame.copy} to keep frames.
+ * The view is made when `data` is first read (a frame only counted or timed costs no view).
  */
 export class Frame {
   /** Discriminant. */
   readonly type = "frame" as const;
+  /** Payload size in bytes. */
+  readonly size: number;
+  private view: Uint8Array | null;
+  private readonly source: Uint8Array;
+  private readonly start: number;
 
-  /** Creates a frame; the demuxer makes these, apps rarely need to. */
+  /**
+   * Creates a frame; the demuxer makes these, apps rarely need to. The payload is `source` itself, or
+   * `source[sourceStart, sourceEnd)` when those are given (viewed on first read of `data`).
+   */
   constructor(
     /** TrackNumber. */
     readonly track: number,
@@ -24,8 +33,8 @@ export class Frame {
     readonly timestampMs: number,
     /** Key frame: SimpleBlock flag, or a Block with no ReferenceBlock. */
     readonly keyframe: boolean,
-    /** The frame payload (after lacing). */
-    readonly data: Uint8Array,
+    /** The frame payload (after lacing), or the buffer holding it (see sourceStart). */
+    source: Uint8Array,
     /** Absolute byte offset of the payload in the stream. */
     readonly offset: number,
     /** The KVS fragment the frame belongs to, null outside KVS streams. */
@@ -45,16 +54,31 @@ export class Frame {
     readonly producerTimeMs: number | null = null,
     /** Server (ingest) time in ms since the epoch: the fragment's SERVER_TIMESTAMP plus the same offset; null outside KVS streams. */
     readonly serverTimeMs: number | null = null,
-  ) {}
+    /** Where the payload starts in `source` (default 0). */
+    sourceStart = 0,
+    /** Where it ends in `source` (default: its end). */
+    sourceEnd: number = source.length,
+  ) {
+    this.size = sourceEnd - sourceStart;
+    this.source = source;
+    this.start = sourceStart;
+    this.view = sourceStart === 0 && sourceEnd === source.length ? source : null;
+  }
+
+  /** The frame payload (after lacing): a view into its chunk, or its own bytes when it straddled chunks or was decoded. */
+  get data(): Uint8Array {
+    let v = this.view;
+    if (v === null) {
+      const s = this.source;
+      // A plain Uint8Array view (not Buffer#subarray, whose species lookup costs more than the view).
+      v = this.view = new Uint8Array(s.buffer, s.byteOffset + this.start, this.size);
+    }
+    return v;
+  }
 
   /** True when `data` is encrypted (see {@link Frame.encryption}). */
   get encrypted(): boolean {
     return this.encryption !== null;
-  }
-
-  /** Payload size in bytes. */
-  get size(): number {
-    return this.data.length;
   }
 
   /** A copy whose payload no longer shares memory with the stream's chunks. */
@@ -93,7 +117,7 @@ export class Frame {
       timestampMs: this.timestampMs,
       producerTimeMs: this.producerTimeMs,
       serverTimeMs: this.serverTimeMs,
-      size: this.data.length,
+      size: this.size,
       keyframe: this.keyframe,
       offset: this.offset,
       fragmentNumber: this.fragmentNumber,
