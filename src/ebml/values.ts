@@ -6,9 +6,9 @@ const latin1 = new TextDecoder("latin1");
 /**
  * Short strings recur in every fragment of a stream (tag names, codec IDs, UIDs, languages): a small
  * direct-mapped table from bytes to the decoded string saves decoding them again. A miss costs a hash of
- * at most 48 bytes; longer strings are not interned.
+ * at most 40 bytes; longer strings (fragment numbers, titles) are not interned.
  */
-const INTERN_MAX = 48;
+const INTERN_MAX = 40;
 const INTERN_SLOTS = 512;
 const internBytes: (Uint8Array | null)[] = new Array<Uint8Array | null>(INTERN_SLOTS).fill(null);
 const internStrings: string[] = new Array<string>(INTERN_SLOTS).fill("");
@@ -31,7 +31,7 @@ function interned(buf: Uint8Array, s: number, e: number, kind: number, decode: (
     if (same) return internStrings[slot]!;
   }
   const str = decode(buf, s, e);
-  internBytes[slot] = buf.slice(s, e);
+  internBytes[slot] = copyBytes(buf, s, e);
   internStrings[slot] = str;
   internKinds[slot] = kind;
   return str;
@@ -46,6 +46,13 @@ const decodeUintString = (buf: Uint8Array, s: number, e: number) => {
 };
 const floatBytes = new Uint8Array(8);
 const floatView = new DataView(floatBytes.buffer);
+
+/** Bytes `[s, e)` of `buf` copied into a new Uint8Array (a Node Buffer's slice() would be a view into it). */
+export function copyBytes(buf: Uint8Array, s: number, e: number): Uint8Array {
+  const out = new Uint8Array(e - s);
+  out.set(buf.subarray(s, e));
+  return out;
+}
 
 /** Reads a big-endian unsigned integer of 0–8 bytes (precise up to 2^53). */
 export function readUint(buf: Uint8Array, s: number, e: number): number {

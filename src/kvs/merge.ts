@@ -1,6 +1,6 @@
 import { EbmlReader, type EbmlSink } from "../ebml/reader.js";
 import { ID } from "../ebml/schema.js";
-import { readUint } from "../ebml/values.js";
+import { copyBytes, readUint } from "../ebml/values.js";
 import { concatBytes, element, encodeId, encodeSize, unknownSizeHeader } from "../ebml/writer.js";
 
 /** How {@link mergeFragments} joins fragments. */
@@ -194,9 +194,9 @@ export class FragmentMerger {
       parts.push(slice(input, doc.ebmlStart, doc.ebmlEnd));
       parts.push(doc.segKnown ? unknownSizeHeader(ID.Segment) : input.subarray(doc.segStart, doc.segDataStart));
       const tracks = doc.children.find((c) => c.id === ID.Tracks);
-      this.segmentTracks = tracks ? input.slice(tracks.start, tracks.end) : null;
+      this.segmentTracks = tracks ? copyBytes(input, tracks.start, tracks.end) : null;
     }
-    this.prevEbml = slice(input, doc.ebmlStart, doc.ebmlEnd).slice();
+    this.prevEbml = copyBytes(input, doc.ebmlStart, doc.ebmlEnd);
     const lastTc = [...doc.children].reverse().find((c) => c.id === ID.Cluster && c.timestamp !== null)?.timestamp ?? null;
     if (lastTc !== null) this.prevLastTimestamp = lastTc;
     for (const c of doc.children) {

@@ -25,7 +25,9 @@ class FragmentState {
   clusterTimestampMs: number | null = null;
   frameCount = 0;
   keyframeCount = 0;
-  framesByTrack: Record<number, number> = {};
+  /** Frames per track number (dense: track numbers are small), and of numbers ≥ 1024. */
+  readonly perTrack: number[] = [];
+  readonly overflowTracks = new Map<number, number>();
   payloadBytes = 0;
   firstTs: number | null = null;
   lastTs: number | null = null;
@@ -34,6 +36,15 @@ class FragmentState {
   constructor(readonly startOffset: number) {
     this.endOffset = startOffset;
   }
+}
+
+function framesByTrackOf(f: FragmentState): Record<number, number> {
+  const out: Record<number, number> = {};
+  f.perTrack.forEach((n, t) => {
+    if (n > 0) out[t] = n;
+  });
+  for (const [t, n] of f.overflowTracks) out[t] = n;
+  return out;
 }
 
 function numberOrNull(text: string | undefined): number | null {
@@ -61,7 +72,11 @@ export class KvsParser {
   constructor(emit: (event: KvsEvent) => void, options: KvsParserOptions = {}) {
     this.out = emit;
     this.kept = options.keepBytes ? [] : null;
-    this.demuxer = new MatroskaDemuxer((ev) => this.onEvent(ev), options);
+    this.demuxer = new MatroskaDemuxer(
+      (ev) => this.onEvent(ev),
+      options,
+      (frame) => this.onFrame(frame),
+    );
   }
 
   /** Feeds the next chunk. Throws MkvParseError on bad input unless `recover` is set. */
@@ -105,6 +120,12 @@ export class KvsParser {
     this.demuxer.serverBaseMs = null;
     this.demuxer.fragmentClusterMs = null;
     return f;
+  }
+
+  /** Frames come here straight from the demuxer (the hot path): counted into the fragment and passed on. */
+  private onFrame(frame: Frame): void {
+    this.count(this.current ?? this.open(frame.offset), frame);
+    this.out(frame);
   }
 
   private onEvent(ev: MatroskaEvent): void {
@@ -175,7 +196,12 @@ export class KvsParser {
   private count(f: FragmentState, frame: Frame): void {
     f.frameCount++;
     if (frame.keyframe) f.keyframeCount++;
-    f.framesByTrack[frame.track] = (f.framesByTrack[frame.track] ?? 0) + 1;
+    const t = frame.track;
+    const per = f.perTrack;
+    if (t < 1024) {
+      while (per.length <= t) per.push(0);
+      per[t]!++;
+    } else f.overflowTracks.set(t, (f.overflowTracks.get(t) ?? 0) + 1);
     f.payloadBytes += frame.size;
     if (f.firstTs === null) f.firstTs = frame.timestampMs;
     f.lastTs = frame.timestampMs;
@@ -200,7 +226,7 @@ export class KvsParser {
       clusterTimestampMs: f.clusterTimestampMs,
       frameCount: f.frameCount,
       keyframeCount: f.keyframeCount,
-      framesByTrack: f.framesByTrack,
+      framesByTrack: framesByTrackOf(f),
       payloadBytes: f.payloadBytes,
       firstFrameTimestampMs: f.firstTs,
       lastFrameTimestampMs: f.lastTs,

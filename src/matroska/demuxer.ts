@@ -1,7 +1,7 @@
 import { MkvParseError } from "../ebml/errors.js";
 import { EbmlReader, type EbmlSink } from "../ebml/reader.js";
 import { ID, matroskaSchema } from "../ebml/schema.js";
-import { readAscii, readFloat, readInt, readUint, readUintString, readUtf8, readUtf8Exact } from "../ebml/values.js";
+import { copyBytes, readAscii, readFloat, readInt, readUint, readUintString, readUtf8, readUtf8Exact } from "../ebml/values.js";
 import { BlockLayout } from "./block.js";
 import { codecDurationBySize, codecFrameDuration, type FrameDuration } from "./codec-timing.js";
 import { contentDecoder, decodeCodecPrivate, type FrameDecoder } from "./content-encoding.js";
@@ -187,6 +187,8 @@ export class MatroskaDemuxer implements EbmlSink {
   fragmentClusterMs: number | null = null;
 
   private readonly emit: (event: MatroskaEvent) => void;
+  /** Where frames go (a separate path lets the KVS parser take them without a switch on the event type). */
+  private readonly emitFrame: (frame: Frame) => void;
   private readonly reader: EbmlReader;
   private readonly layout = new BlockLayout();
   private readonly maxDecoded: number;
@@ -234,8 +236,9 @@ export class MatroskaDemuxer implements EbmlSink {
   private groupDuration: number | null = null;
 
   /** Creates a demuxer that calls `emit` for every event, synchronously. */
-  constructor(emit: (event: MatroskaEvent) => void, options: DemuxerOptions = {}) {
+  constructor(emit: (event: MatroskaEvent) => void, options: DemuxerOptions = {}, onFrame?: (frame: Frame) => void) {
     this.emit = emit;
+    this.emitFrame = onFrame ?? emit;
     this.maxDecoded = options.maxBlockSize ?? 256 * 1024 * 1024;
     this.reader = new EbmlReader(this, { ...options, schema: matroskaSchema, wanted: WANTED, expectDocument: true });
   }
@@ -511,7 +514,7 @@ export class MatroskaDemuxer implements EbmlSink {
           t.codecId = readAscii(buf, s, e);
           return;
         case ID.CodecPrivate:
-          t.codecPrivate = buf.slice(s, e);
+          t.codecPrivate = copyBytes(buf, s, e);
           return;
         case ID.CodecName:
           t.codecName = readUtf8(buf, s, e);
@@ -588,13 +591,13 @@ export class MatroskaDemuxer implements EbmlSink {
           enc.compressionAlgorithm = readUint(buf, s, e);
           return;
         case ID.ContentCompSettings:
-          enc.compressionSettings = buf.slice(s, e);
+          enc.compressionSettings = copyBytes(buf, s, e);
           return;
         case ID.ContentEncAlgo:
           enc.encryptionAlgorithm = readUint(buf, s, e);
           return;
         case ID.ContentEncKeyID:
-          enc.keyId = buf.slice(s, e);
+          enc.keyId = copyBytes(buf, s, e);
           return;
         case ID.AESSettingsCipherMode:
           enc.cipherMode = readUint(buf, s, e);
@@ -611,7 +614,7 @@ export class MatroskaDemuxer implements EbmlSink {
           st.value = readUtf8Exact(buf, s, e);
           return;
         case ID.TagBinary:
-          st.binary = buf.slice(s, e);
+          st.binary = copyBytes(buf, s, e);
           return;
         case ID.TagLanguage:
           st.language = readAscii(buf, s, e);
@@ -729,7 +732,7 @@ export class MatroskaDemuxer implements EbmlSink {
     const encryption = state === undefined ? null : state.encryption;
     let p = layout.payloadStart;
     const sizes = layout.sizes;
-    const emit = this.emit;
+    const emit = this.emitFrame;
     const dd = state === undefined ? null : state.defaultDurationMs;
     // Without DefaultDuration, audio frames' durations come from their codec (each laced frame gets its own time).
     const timed = dd === null && encryption === null && state !== undefined;

@@ -8,6 +8,13 @@ export interface FrameEncryption {
   readonly cipherMode: number | null;
 }
 
+/** A copy in new memory (Uint8Array#slice; a Node Buffer's slice() would be a view). */
+function copyOf(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  out.set(bytes);
+  return out;
+}
+
 /**
  * One frame of one track. `data` is a view into the chunk it arrived in (no copy) unless its block
  * straddled two chunks; a view keeps its whole chunk alive, so call {@link Frame.copy} to keep frames.
@@ -62,7 +69,8 @@ export class Frame {
     this.size = sourceEnd - sourceStart;
     this.source = source;
     this.start = sourceStart;
-    this.view = sourceStart === 0 && sourceEnd === source.length ? source : null;
+    // A whole plain Uint8Array is the payload itself; anything else (a part, a Node Buffer) is viewed on demand.
+    this.view = sourceStart === 0 && sourceEnd === source.length && source.constructor === Uint8Array ? source : null;
   }
 
   /** The frame payload (after lacing): a view into its chunk, or its own bytes when it straddled chunks or was decoded. */
@@ -87,7 +95,7 @@ export class Frame {
       this.track,
       this.timestampMs,
       this.keyframe,
-      this.data.slice(),
+      copyOf(this.data),
       this.offset,
       this.fragmentNumber,
       this.durationMs,
