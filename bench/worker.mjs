@@ -38,9 +38,28 @@ try {
   }
   times.sort((a, b) => a - b);
   console.log(
-    JSON.stringify({ contender: name, ok: true, bytes: bytes.length, frames: first.frames, payloadBytes: first.payloadBytes, seconds: times[1], passes, peakRssMB: peakRss / 2 ** 20 }),
+    JSON.stringify({
+      contender: name,
+      ok: true,
+      bytes: bytes.length,
+      frames: first.frames,
+      payloadBytes: first.payloadBytes,
+      seconds: times[1],
+      passes,
+      peakRssMB: peakRss / 2 ** 20,
+    }),
   );
 } catch (e) {
-  console.log(JSON.stringify({ contender: name, ok: false, error: String(e?.stack ?? e).split("\n").slice(0, 3).join(" | "), peakRssMB: peakRss / 2 ** 20 }));
+  console.log(
+    JSON.stringify({
+      contender: name,
+      ok: false,
+      error: String(e?.stack ?? e)
+        .split("\n")
+        .slice(0, 3)
+        .join(" | "),
+      peakRssMB: peakRss / 2 ** 20,
+    }),
+  );
 }
 process.exit(0);

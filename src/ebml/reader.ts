@@ -84,7 +84,8 @@ function isDocumentStart(bytes: Uint8Array, schema: EbmlSchema): boolean {
  * ran dozens of full GCs a second instead of cheap scavenges.
  */
 const nodeBuffer = (globalThis as { Buffer?: { allocUnsafeSlow?: (n: number) => Uint8Array } }).Buffer;
-const allocateRaw: (size: number) => Uint8Array = typeof nodeBuffer?.allocUnsafeSlow === "function" ? (n) => nodeBuffer.allocUnsafeSlow!(n) : (n) => new Uint8Array(n);
+const allocateRaw: (size: number) => Uint8Array =
+  typeof nodeBuffer?.allocUnsafeSlow === "function" ? (n) => nodeBuffer.allocUnsafeSlow!(n) : (n) => new Uint8Array(n);
 
 /** Size of the slabs straddling elements are carved from. */
 const SLAB = 1 << 17;

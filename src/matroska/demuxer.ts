@@ -747,7 +747,24 @@ export class MatroskaDemuxer implements EbmlSink {
         // The common case: the frame views its bytes lazily (Frame#data), timed from its size if at all.
         const codecMs = bySize === null ? null : bySize(size);
         const durationMs = durationTicks !== null ? durationTicks * msPerTick : (dd ?? codecMs);
-        emit(new Frame(layout.track, baseMs, keyframe, buf, at, fragmentNumber, durationMs, invisible, discardable, encryption, producerTimeMs, serverTimeMs, p, p + size));
+        emit(
+          new Frame(
+            layout.track,
+            baseMs,
+            keyframe,
+            buf,
+            at,
+            fragmentNumber,
+            durationMs,
+            invisible,
+            discardable,
+            encryption,
+            producerTimeMs,
+            serverTimeMs,
+            p,
+            p + size,
+          ),
+        );
         return;
       }
       const data = decode === null ? buf.subarray(p, p + size) : decode(buf.subarray(p, p + size), at);
