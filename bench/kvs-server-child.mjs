@@ -4,8 +4,7 @@
 // the shared wall clock (performance.timeOrigin + performance.now()).
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { splitClusters } from "../dist/index.js";
-import { startLocalKvs } from "../dist/testing/index.js";
+import { splitClusters, startLocalKvs } from "../dist/testing/index.js";
 
 const clusters = splitClusters(new Uint8Array(readFileSync(fileURLToPath(new URL("../fixtures/clusters.mkv", import.meta.url)))));
 const kvs = await startLocalKvs({ streams: { cam: {} }, idleEndMs: 10_000 });

@@ -1,14 +1,17 @@
-// Memory: parse SIZE_MB of GetMedia-form bytes (FILE read from disk again and again, never held whole)
-// through parseMkv from a Node Readable in 64 KiB chunks, sampling RSS every 10 ms.
-//   node bench/memory.mjs FILE SIZE_MB  → one JSON line
-import { openSync, readSync, closeSync, statSync } from "node:fs";
+// Memory: SIZE_MB of GetMedia-form bytes (FILE read from disk again and again, never held whole) through
+// a Node Readable in 64 KiB chunks, each a fresh Buffer as a socket delivers them, sampling RSS every 10 ms.
+//   node bench/memory.mjs FILE SIZE_MB parse|read-only  → one JSON line
+// "parse": parseMkv(readable).pipe(frames()), every frame's payload read. "read-only": the same
+// readable consumed without parsing: the floor any reader of the stream pays. GC time from perf_hooks.
+import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { PerformanceObserver } from "node:perf_hooks";
 import { Readable } from "node:stream";
 import { lastValueFrom, reduce } from "rxjs";
 import { frames, parseMkv } from "../dist/index.js";
 
-const path = process.argv[2];
+const [path, sizeArg, mode] = process.argv.slice(2);
 const fileSize = statSync(path).size;
-const target = Number(process.argv[3]) * 2 ** 20;
+const target = Number(sizeArg) * 2 ** 20;
 const chunk = 65536;
 let produced = 0;
 function* chunks() {
@@ -16,7 +19,7 @@ function* chunks() {
   while (produced < target) {
     const fd = openSync(path, "r");
     for (let i = 0; i < fileSize; i += chunk) {
-      const c = Buffer.allocUnsafeSlow(Math.min(chunk, fileSize - i)); // a fresh buffer per chunk, as a socket delivers them
+      const c = Buffer.allocUnsafeSlow(Math.min(chunk, fileSize - i));
       readSync(fd, c, 0, c.length, i);
       produced += c.length;
       yield c;
@@ -24,20 +27,37 @@ function* chunks() {
     closeSync(fd);
   }
 }
+const gc = { count: 0, ms: 0, byKind: {} };
+const obs = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gc.count++;
+    gc.ms += e.duration;
+    const kind = { 1: "minor", 2: "major", 4: "incremental", 8: "weakcb" }[e.detail?.kind ?? e.kind] ?? "other";
+    gc.byKind[kind] = (gc.byKind[kind] ?? 0) + 1;
+  }
+});
+obs.observe({ entryTypes: ["gc"] });
 const startRss = process.memoryUsage().rss;
 let peak = startRss;
 const timer = setInterval(() => {
   peak = Math.max(peak, process.memoryUsage().rss);
 }, 10);
 const t0 = performance.now();
-const framesSeen = await lastValueFrom(
-  parseMkv(Readable.from(chunks(), { objectMode: true })).pipe(
-    frames(),
-    reduce((n) => n + 1, 0),
-  ),
-);
+const readable = Readable.from(chunks(), { objectMode: true });
+let framesSeen = 0;
+if (mode === "read-only") {
+  for await (const c of readable) framesSeen += c.length > 0 ? 0 : 1;
+} else {
+  framesSeen = await lastValueFrom(
+    parseMkv(readable).pipe(
+      frames(),
+      reduce((n, f) => n + (f.data.length >= 0 ? 1 : 0), 0),
+    ),
+  );
+}
+const seconds = (performance.now() - t0) / 1000;
 clearInterval(timer);
 peak = Math.max(peak, process.memoryUsage().rss);
-console.log(
-  JSON.stringify({ bytes: produced, frames: framesSeen, seconds: (performance.now() - t0) / 1000, startRssMB: startRss / 2 ** 20, peakRssMB: peak / 2 ** 20 }),
-);
+await new Promise((r) => setTimeout(r, 50)); // the last GC entries
+obs.disconnect();
+console.log(JSON.stringify({ mode, bytes: produced, frames: framesSeen, seconds, startRssMB: startRss / 2 ** 20, peakRssMB: peak / 2 ** 20, gc }));

@@ -30,7 +30,10 @@ export function spread(xs) {
 async function sample(contender, file, chunk, minSeconds, timeoutMs) {
   const name = contender === "walker (A/A)" ? "walker" : contender;
   try {
-    const { stdout } = await run(process.execPath, [here("./worker.mjs"), name, file, String(chunk), String(minSeconds)], { timeout: timeoutMs, maxBuffer: 1 << 24 });
+    const { stdout } = await run(process.execPath, [here("./worker.mjs"), name, file, String(chunk), String(minSeconds)], {
+      timeout: timeoutMs,
+      maxBuffer: 1 << 24,
+    });
     return JSON.parse(stdout.trim().split("\n").pop());
   } catch (e) {
     return { ok: false, error: e.killed ? `timeout after ${timeoutMs / 1000} s` : String(e.message).split("\n")[0] };
