@@ -38,7 +38,9 @@ const frameRate = (() => {
   const ts = fragments.flatMap((f) => f.frames.filter((x) => x.track === video.number).map((x) => x.timestampMs));
   return (ts.length - 1) / ((ts.at(-1) - ts[0]) / 1000);
 })();
-const N = Math.min(fragments.length, 60);
+const N = Math.min(fragments.length, Number(process.env.DECODE_FRAGMENTS ?? 40));
+const log = (m) => process.stderr.write(`decode: ${m}\n`);
+log(`${fragments.length} fragments, ${N - 1} timed`);
 
 // 1. ImageDecoder: keyframe → JPEG.
 const decoder = new ImageDecoder({ format: "jpeg", keyframesOnly: true });
@@ -53,6 +55,7 @@ for (const f of fragments.slice(1, N)) {
 const oursPerSecond = ours.length / ((performance.now() - t) / 1000);
 decoder.close();
 
+log(`ImageDecoder ${ours.length} keyframes`);
 // 2. A new ffmpeg per keyframe (Annex-B keyframe on stdin, one JPEG on stdout).
 const run = (args, input) =>
   new Promise((resolve, reject) => {
@@ -77,6 +80,7 @@ for (const f of fragments.slice(1, N)) {
 }
 const spawnedPerSecond = spawned.length / ((performance.now() - t) / 1000);
 
+log(`spawn per keyframe ${spawned.length}`);
 // 3. A new ffmpeg per fragment, its MKV in, the first picture out.
 const whole = [];
 t = performance.now();
@@ -87,6 +91,7 @@ for (const f of fragments.slice(1, N)) {
 }
 const wholePerSecond = whole.length / ((performance.now() - t) / 1000);
 
+log(`whole fragment ${whole.length}`);
 // 4. Every frame, gray pixels: frames/s of one stream, then of two at once.
 async function decodeAll() {
   const s = performance.now();
@@ -94,6 +99,7 @@ async function decodeAll() {
   return { frames: n, fps: n / ((performance.now() - s) / 1000) };
 }
 const one = await decodeAll();
+log(`all frames ${one.frames} at ${one.fps.toFixed(0)} fps`);
 const two = await Promise.all([decodeAll(), decodeAll()]);
 
 // 5. A slow subscriber: 100 ms per image over SLOW_SECONDS of the stream fed live-like (as fast as the

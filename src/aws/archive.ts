@@ -7,7 +7,7 @@ import { sleep } from "./backoff.js";
 import { streamParams, type KvsClients, type StreamRef } from "./clients.js";
 import { KvsServiceError, toKvsServiceError } from "./errors.js";
 import type { Payload } from "./get-media.js";
-import type { ReadGate } from "../rx/read-gate.js";
+import { gatedReader, type ReadGate } from "../rx/read-gate.js";
 
 /** One archived fragment, as ListFragments describes it. */
 export interface FragmentInfo {
@@ -114,6 +114,10 @@ export interface MediaForFragmentsOptions extends KvsParserOptions {
  * set (its EXCEPTION tags); one that is absent altogether as a `missingFragment` event.
  */
 export function mediaForFragments(clients: KvsClients, stream: StreamRef, options: MediaForFragmentsOptions): Observable<ArchiveEvent> {
+  return gatedReader(options, (options) => mediaForFragmentsWith(clients, stream, options));
+}
+
+function mediaForFragmentsWith(clients: KvsClients, stream: StreamRef, options: MediaForFragmentsOptions): Observable<ArchiveEvent> {
   const size = Math.min(MAX_FRAGMENTS_PER_CALL, Math.max(1, options.batchSize ?? MAX_FRAGMENTS_PER_CALL));
   const batches: string[][] = [];
   for (let i = 0; i < options.fragments.length; i += size) batches.push(options.fragments.slice(i, i + size));
@@ -195,6 +199,10 @@ export interface ArchivedMediaOptions extends KvsParserOptions {
 
 /** The archive reader: every fragment of a time range, in fragment-number order, with its frames. */
 export function archivedMedia(clients: KvsClients, stream: StreamRef, options: ArchivedMediaOptions): Observable<ArchiveEvent> {
+  return gatedReader(options, (options) => archivedMediaWith(clients, stream, options));
+}
+
+function archivedMediaWith(clients: KvsClients, stream: StreamRef, options: ArchivedMediaOptions): Observable<ArchiveEvent> {
   return defer(() => (options.signal?.aborted ? Promise.resolve([]) : listFragments(clients, stream, { range: options.range, signal: options.signal }))).pipe(
     concatMap((list) => mediaForFragments(clients, stream, { ...options, fragments: list.map((f) => f.fragmentNumber) })),
   );

@@ -10,7 +10,7 @@ import { FragmentDeduper, FragmentUnavailable, MissedStartFragment, ReadPosition
 import { KvsServiceError, toKvsServiceError } from "./errors.js";
 import { inStreamError, pumpGetMedia, type StartFrom } from "./get-media.js";
 import type { PacerWait } from "./pacer.js";
-import type { ReadGate } from "../rx/read-gate.js";
+import { gatedReader, type ReadGate } from "../rx/read-gate.js";
 
 /** What the live reader is doing, for logs and metrics. */
 export type LiveStatus =
@@ -84,6 +84,10 @@ class BehindNow extends Error {}
  * aborts; unsubscribing closes the connection and clears every timer.
  */
 export function liveMedia(clients: KvsClients, stream: StreamRef, options: LiveMediaOptions = {}): Observable<LiveEvent> {
+  return gatedReader(options, (options) => liveMediaWith(clients, stream, options));
+}
+
+function liveMediaWith(clients: KvsClients, stream: StreamRef, options: LiveMediaOptions): Observable<LiveEvent> {
   return new Observable<LiveEvent>((subscriber) => {
     const stop = linkedAbort(options.signal);
     const position = new ReadPosition(options.after ?? null);

@@ -6,7 +6,7 @@ import type { FragmentDiscardedEvent } from "../kvs/fragment.js";
 import type { KvsEvent } from "../kvs/parser.js";
 import type { Frame } from "../matroska/frame.js";
 import type { Track } from "../matroska/model.js";
-import type { ReadGate } from "../rx/read-gate.js";
+import { attachGate, type ReadGate } from "../rx/read-gate.js";
 import { DecoderError, FfmpegProcess, findFfmpeg, type StreamPosition } from "./ffmpeg.js";
 import { mkvFeedFrame, mkvFeedHeader } from "./mkv-feed.js";
 import type { OutputSplitter } from "./output-split.js";
@@ -54,7 +54,7 @@ export interface TrackDecoderOptions {
   readonly track?: number;
   /** The ffmpeg binary (else FFMPEG_PATH, @ffmpeg-installer/ffmpeg, PATH). */
   readonly ffmpegPath?: string;
-  /** Frames given to ffmpeg and not yet out before the gate holds the reader (default 32). */
+  /** Frames given to ffmpeg and not yet out before the gate holds the reader (default 32, at least 16: ffmpeg keeps frames back to reorder them). */
   readonly maxPendingFrames?: number;
   /** Decoded outputs not yet taken before ffmpeg's output is paused (default 8). */
   readonly maxQueued?: number;
@@ -76,10 +76,11 @@ export interface Session<S> {
  * stdout, each matched to the frames they came from by the subclass. Restarts the process when the
  * track's codec or CodecPrivate changes (a producer restart).
  *
- * Backpressure: {@link gate} holds a reader (parseMkv, liveMedia) while ffmpeg is behind; outputs that
- * nobody takes stop the reading of ffmpeg's stdout, so ffmpeg blocks instead of memory growing. Without
- * a gate (nobody ever asked it), frames beyond `maxPendingFrames` × 2 are dropped up to the next
- * keyframe (counted in {@link dropped}).
+ * Backpressure: {@link gate} holds a reader (parseMkv, getMedia, liveMedia, mediaForFragments,
+ * archivedMedia) while ffmpeg is behind (the operator attaches it to the reader up its chain by itself);
+ * outputs that nobody takes stop the reading of ffmpeg's stdout, so ffmpeg blocks instead of memory
+ * growing. When no reader asks the gate (an Observable of chunks, a Subject), frames beyond
+ * `maxPendingFrames` × 2 are dropped up to the next keyframe (counted in {@link dropped}).
  */
 export abstract class TrackDecoder<Out, S> {
   /** Hold a reader with this while ffmpeg is behind (pass it as parseMkv's or liveMedia's `gate`). */
@@ -112,7 +113,7 @@ export abstract class TrackDecoder<Out, S> {
 
   constructor(options: TrackDecoderOptions) {
     this.ffmpeg = findFfmpeg(options.ffmpegPath);
-    this.maxPending = Math.max(2, options.maxPendingFrames ?? 32);
+    this.maxPending = Math.max(16, options.maxPendingFrames ?? 32);
     this.maxQueued = Math.max(1, options.maxQueued ?? 8);
     this.trackNumber = options.track ?? null;
     this.gate = {
@@ -260,6 +261,8 @@ export abstract class TrackDecoder<Out, S> {
           () => subscriber.complete(),
           (e: unknown) => subscriber.error(e),
         );
+        // Hold the reader up the chain (parseMkv, liveMedia…) while ffmpeg is behind: nothing is dropped.
+        const detach = this.holdReader(source);
         const upstream = source.subscribe({
           next: (ev) => this.push(ev),
           error: (e: unknown) => {
@@ -269,6 +272,7 @@ export abstract class TrackDecoder<Out, S> {
           complete: () => void this.end(),
         });
         return () => {
+          detach?.();
           upstream.unsubscribe();
           this.close();
         };
@@ -280,6 +284,7 @@ export abstract class TrackDecoder<Out, S> {
    * Breaking out of the loop kills the decoder process.
    */
   async *iterate(source: Observable<KvsEvent | FragmentDiscardedEvent>): AsyncGenerator<Out> {
+    const detach = this.holdReader(source);
     const sub = source.subscribe({
       next: (ev) => this.push(ev),
       error: (e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))),
@@ -292,9 +297,17 @@ export abstract class TrackDecoder<Out, S> {
         yield out;
       }
     } finally {
+      detach?.();
       sub.unsubscribe();
       this.close();
     }
+  }
+
+  /** Attaches the gate to the reader up the chain; a held reader's bursts are bounded by its chunks, so nothing is dropped. */
+  private holdReader(source: Observable<unknown>): (() => void) | null {
+    const detach = attachGate(source, this.gate);
+    if (detach) this.gated = true;
+    return detach;
   }
 
   /** A new track (or new parameters): the running process finishes what it has, then a new one starts. */

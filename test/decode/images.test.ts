@@ -1,4 +1,4 @@
-import { lastValueFrom, toArray } from "rxjs";
+import { concatMap, filter, lastValueFrom, toArray } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { DecoderError, FfmpegNotFoundError, findFfmpeg } from "../../src/decode/ffmpeg.js";
 import { ImageDecoder, images, type DecodedImage } from "../../src/decode/images.js";
@@ -49,6 +49,25 @@ describe("images(): frames to pictures through one long-lived ffmpeg process", (
       expect(decoder.pids).toHaveLength(1);
     });
   }
+
+  it("the operator holds the reader up its chain by itself: every frame of a whole buffer, none dropped", async () => {
+    // 240 frames in one synchronous burst: far more than the decoder may have in flight.
+    const source = ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=30:duration=8", "-c:v", "libx264", "-g", "60", "-f", "matroska", "-"]);
+    const expected = 240;
+    const got = await lastValueFrom(
+      parseMkv(source, { sliceSize: 1 << 20 }).pipe(
+        filter((ev) => ev.type !== "frame" || ev.track === 1),
+        images({ format: "gray", maxQueued: 1 }),
+        concatMap(async (img) => {
+          await new Promise((r) => setTimeout(r, 2));
+          return img;
+        }),
+        toArray(),
+      ),
+    );
+    expect(got.length).toBe(expected);
+    expect(got.map((g) => g.timestampMs)).toEqual([...got.map((g) => g.timestampMs)].sort((a, b) => a - b));
+  });
 
   it("keyframes only: exactly the keyframes, each decoded on its own, as JPEG", async () => {
     const source = readFixture("output_get_media.mkv");
