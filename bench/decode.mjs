@@ -8,7 +8,7 @@
 //   node bench/decode.mjs FILE SECONDS_SLOW  → one JSON line
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { concatMap, count, lastValueFrom } from "rxjs";
+import { count, lastValueFrom } from "rxjs";
 import { avccToAnnexB, KvsParser, parseAvcDecoderConfig, parseMkv } from "../dist/index.js";
 import { findFfmpeg, ImageDecoder, images } from "../dist/decode/index.js";
 
@@ -102,33 +102,24 @@ const one = await decodeAll();
 log(`all frames ${one.frames} at ${one.fps.toFixed(0)} fps`);
 const two = await Promise.all([decodeAll(), decodeAll()]);
 
-// 5. A slow subscriber: 100 ms per image over SLOW_SECONDS of the stream fed live-like (as fast as the
-// gate lets the reader go); RSS sampled every 500 ms.
+// 5. A slow consumer: 100 ms per image for SLOW_SECONDS, the stream fed in 64 KiB chunks as fast as the
+// decoder lets the reader go; RSS sampled every 500 ms.
 const rss = [];
 const sampler = setInterval(() => rss.push(process.memoryUsage().rss / 2 ** 20), 500);
 const slowEnd = performance.now() + SLOW_SECONDS * 1000;
 let slowImages = 0;
-await new Promise((resolve) => {
-  const endless = (function* () {
-    for (;;) yield bytes;
-  })();
-  const sub = parseMkv(endless)
-    .pipe(
-      images({ format: "jpeg", keyframesOnly: false, width: 640 }),
-      concatMap(async () => {
-        await new Promise((r) => setTimeout(r, 100));
-        slowImages++;
-      }),
-    )
-    .subscribe();
-  const stop = setInterval(() => {
-    if (performance.now() > slowEnd) {
-      clearInterval(stop);
-      sub.unsubscribe();
-      resolve();
-    }
-  }, 100);
-});
+// 64 KiB chunks as a socket delivers them, the file over and over.
+const endless = (async function* () {
+  for (;;) for (let i = 0; i < bytes.length; i += 65536) yield bytes.subarray(i, i + 65536);
+})();
+// Pulled with iterate(): RxJS has no backpressure (a concatMap after images() queues what it is given),
+// so a slow async consumer pulls; the decoder then holds parseMkv, and ffmpeg blocks on its pipes.
+const slow = new ImageDecoder({ format: "jpeg", width: 640 });
+for await (const _ of slow.iterate(parseMkv(endless))) {
+  await new Promise((r) => setTimeout(r, 100));
+  slowImages++;
+  if (performance.now() > slowEnd) break;
+}
 clearInterval(sampler);
 await new Promise((r) => setTimeout(r, 1000));
 let leftover = 0;

@@ -1,122 +1,264 @@
-// npm run bench [-- --quick]: every parser in its own process on the same inputs; prints a table and
-// writes bench/results/latest.json and latest.svg.
+// npm run bench [-- --quick] [-- --only throughput,memory,latency,service,scale,fleet,decode,record]
+// Runs every section, each measurement in its own process; prints the tables, writes
+// bench/results/latest.json (every sample) and latest.svg. Throughput is interleaved (see throughput.mjs):
+// ratios within a round, their median and spread over rounds, an A/A pair for the run's own noise.
 import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { renderSvg } from "./svg.mjs";
+import { interleaved, ratioText, resolved } from "./throughput.mjs";
 
 const run = promisify(execFile);
 const quick = process.argv.includes("--quick");
+const onlyArg = process.argv.indexOf("--only");
+const only = onlyArg > 0 ? new Set(process.argv[onlyArg + 1].split(",")) : null;
+const wants = (section) => only === null || only.has(section);
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const log = (m) => process.stderr.write(`${m}\n`);
 const { inputs } = await import("./make-inputs.mjs");
+const started = performance.now();
 
-const PARSERS = ["kvs-parser", "kvs-parser (rx)", "ts-ebml", "ebml-stream", "mediabunny", "matroska", "baseline: read bytes only", "baseline: minimal walker"];
-const RUNS = quick ? 3 : 7;
-const MIN_SECONDS = quick ? "0.25" : "0.5";
-const TIMEOUT = quick ? 30_000 : 120_000;
-
-async function worker(args, timeout = TIMEOUT) {
+/** One measurement script in its own process; its last stdout line is JSON. */
+async function child(script, args, timeout, nodeArgs = []) {
   try {
-    const { stdout } = await run(process.execPath, args, { timeout, maxBuffer: 1 << 24 });
+    const { stdout } = await run(process.execPath, [...nodeArgs, here(script), ...args], {
+      timeout,
+      maxBuffer: 1 << 26,
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "1" },
+    });
     return JSON.parse(stdout.trim().split("\n").pop());
   } catch (e) {
-    return { ok: false, error: e.killed ? `timeout after ${timeout / 1000} s` : String(e.message).split("\n")[0] };
+    return { ok: false, error: e.killed ? `timeout after ${timeout / 1000} s` : String(e.message).split("\n").slice(0, 2).join(" ") };
   }
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const rows = [];
-for (const [inputName, { file, expected }] of Object.entries(inputs)) {
-  const chunkSizes = inputName.startsWith("tiny") ? [65536] : [65536, 4096];
-  for (const chunk of chunkSizes) {
-    for (const parser of PARSERS) {
-      const r = await worker([here("./worker.mjs"), parser, file, String(chunk), String(RUNS), MIN_SECONDS]);
-      const row = { input: inputName, chunk, parser, ok: r.ok, error: r.error ?? null, peakRssMB: r.peakRssMB ?? null };
-      if (r.ok) {
-        const secs = r.seconds;
-        row.mbps = { median: r.bytes / median(secs) / 1e6, min: r.bytes / Math.max(...secs) / 1e6, max: r.bytes / Math.min(...secs) / 1e6 };
-        row.framesPerSec = r.frames === null ? null : r.frames / median(secs);
-        row.frames = r.frames;
-        row.payloadBytes = r.payloadBytes;
-        row.correct = r.frames === null ? null : r.frames === expected.frames && r.payloadBytes === expected.payloadBytes;
-      }
-      rows.push(row);
-      process.stderr.write(`${inputName} ${chunk} ${parser}: ${r.ok ? `${row.mbps.median.toFixed(0)} MB/s` : r.error}\n`);
+const fmt = (n, d = 0) =>
+  n === null || n === undefined || Number.isNaN(n) ? "-" : n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+const result = { date: new Date().toISOString(), quick, machine: null, inputs, sections: {} };
+const lines = [];
+
+// ---- Throughput ---------------------------------------------------------------------------------
+const GM = "720p H.264+AAC (GetMedia form)";
+const TINY = "tiny frames (8 B PCM)";
+const ROUNDS = quick ? 4 : 10;
+const ours = ["kvs-parser", "kvs-parser (rx)"];
+const core = [...ours, "ts-ebml", "walker", "walker (A/A)"];
+const cases = [
+  { input: GM, chunk: 65536, contenders: [...ours, "kvs-parser (churn)", "ts-ebml", "walker", "walker (A/A)"], rounds: ROUNDS },
+  { input: GM, chunk: 4096, contenders: core, rounds: ROUNDS },
+  { input: TINY, chunk: 65536, contenders: core, rounds: ROUNDS },
+  // Every peer, fewer rounds: the slow ones take long, and the ratios that matter are above.
+  { input: GM, chunk: 65536, contenders: ["kvs-parser", "ts-ebml", "ebml-stream", "mediabunny", "matroska"], rounds: quick ? 2 : 3, peers: true },
+];
+if (wants("throughput")) {
+  const out = [];
+  for (const c of cases) {
+    const { file, expected } = inputs[c.input];
+    out.push({
+      peers: c.peers ?? false,
+      ...(await interleaved({
+        input: c.input,
+        file,
+        expected,
+        chunk: c.chunk,
+        contenders: c.contenders,
+        rounds: c.rounds,
+        minSeconds: quick ? 0.15 : 0.3,
+        timeoutMs: quick ? 30_000 : 90_000,
+        log,
+      })),
+    });
+  }
+  result.sections.throughput = out;
+  lines.push("### Throughput (ratios per round, median and middle half q1–q3 over rounds; ≈ = not resolved against 1.0)");
+  lines.push("");
+  lines.push("| input | chunk | contender | ÷ walker | ÷ ts-ebml | MB/s median (min–max) | peak RSS MB |");
+  lines.push("|---|---|---|---|---|---|---|");
+  for (const t of out) {
+    for (const c of Object.keys(t.samples)) {
+      if (c === "walker (A/A)") continue;
+      const failed = t.failures[c];
+      const m = t.mbps[c];
+      const speed = m ? `${fmt(m.median)} (${fmt(m.min)}–${fmt(m.max)})` : "-";
+      lines.push(
+        `| ${t.input} | ${t.chunk / 1024} KiB | ${c}${t.peers ? ` (${t.rounds} rounds)` : ""} | ${failed && !m ? `fails: ${failed}` : c === "walker" ? "1" : ratioText(t.vsWalker?.[c])} | ${c === "ts-ebml" ? "1" : ratioText(t.vsTsEbml?.[c])} | ${speed} | ${fmt(t.peakRssMB[c])} |`,
+      );
     }
   }
+  lines.push("");
+  for (const t of out.filter((x) => x.noise)) {
+    lines.push(
+      `Noise (${t.input}, ${t.chunk / 1024} KiB): walker ÷ walker over ${t.noise.n} rounds: median ${fmt(t.noise.median, 2)}, q1–q3 ${fmt(t.noise.q1, 2)}–${fmt(t.noise.q3, 2)}, min–max ${fmt(t.noise.min, 2)}–${fmt(t.noise.max, 2)}.`,
+    );
+  }
+  // Ranking: only where every neighbour pair is resolved (their ratio's middle half does not span 1).
+  const main = out[0];
+  const ranked = Object.entries(main.mbps)
+    .filter(([c, m]) => m && c !== "walker (A/A)")
+    .sort((a, b) => b[1].median - a[1].median)
+    .map(([c]) => c);
+  const pairRatio = (a, b) => {
+    const rs = main.samples[a].map((v, i) => (v === null || main.samples[b][i] === null ? null : v / main.samples[b][i])).filter((x) => x !== null);
+    const s = [...rs].sort((x, y) => x - y);
+    const q = (p) => s[Math.min(s.length - 1, Math.max(0, Math.round((s.length - 1) * p)))];
+    return { q1: q(0.25), q3: q(0.75), median: q(0.5) };
+  };
+  const unresolved = [];
+  for (let i = 0; i + 1 < ranked.length; i++) if (!resolved(pairRatio(ranked[i], ranked[i + 1]))) unresolved.push(`${ranked[i]} vs ${ranked[i + 1]}`);
+  main.ranking = unresolved.length === 0 ? ranked : null;
+  main.unresolvedPairs = unresolved;
+  lines.push(
+    unresolved.length === 0
+      ? `Ranking (${main.input}, 64 KiB): ${ranked.join(" > ")}.`
+      : `No full ranking (${main.input}, 64 KiB): not resolved by this run: ${unresolved.join("; ")}.`,
+  );
+  lines.push("");
 }
 
-const gm = inputs["720p H.264+AAC (GetMedia form)"];
-const latency = await worker([here("./latency.mjs"), gm.file]);
-const memory = await worker([here("./memory.mjs"), gm.file, String(quick ? 256 : 1024)], 600_000);
-const service = await worker([here("./service.mjs"), ...(quick ? ["--quick"] : [])], 600_000);
+// ---- Memory -------------------------------------------------------------------------------------
+if (wants("memory")) {
+  const size = quick ? 256 : 1024;
+  const samples = { parse: [], "read-only": [] };
+  for (let r = 0; r < 3; r++)
+    for (const mode of r % 2 ? ["read-only", "parse"] : ["parse", "read-only"])
+      samples[mode].push(await child("./memory.mjs", [inputs[GM].file, String(size), mode], 600_000));
+  result.sections.memory = { sizeMiB: size, samples };
+  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const p = samples.parse.filter((s) => s.peakRssMB);
+  const f = samples["read-only"].filter((s) => s.peakRssMB);
+  if (p.length && f.length) {
+    const peak = med(p.map((s) => s.peakRssMB));
+    const floor = med(f.map((s) => s.peakRssMB));
+    lines.push(
+      `Memory: ${size} MiB of GetMedia-form stream through parseMkv(Readable) in 64 KiB chunks, 3 processes each: peak RSS ${fmt(peak)} MB (runs ${p.map((s) => fmt(s.peakRssMB)).join(", ")}) against the read-only floor ${fmt(floor)} MB (runs ${f.map((s) => fmt(s.peakRssMB)).join(", ")}): +${fmt(peak - floor, 1)} MB; GC ${fmt(med(p.map((s) => s.gc.ms)))} ms in ${fmt(med(p.map((s) => s.gc.count)))} collections (read-only ${fmt(med(f.map((s) => s.gc.ms)))} ms in ${fmt(med(f.map((s) => s.gc.count)))}); ${fmt(med(p.map((s) => s.bytes / s.seconds / 1e6)))} MB/s.`,
+    );
+  } else lines.push(`Memory: failed: ${[...samples.parse, ...samples["read-only"]].find((s) => s.error)?.error}`);
+}
 
-const fmt = (n, d = 0) => (n === null || n === undefined ? "-" : n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }));
-const lines = [];
-lines.push(`| input | chunk | parser | MB/s median (min–max) | frames/s | peak RSS MB | correct (frames, bytes vs expected) |`);
-lines.push(`|---|---|---|---|---|---|---|`);
-for (const r of rows) {
-  const expected = inputs[r.input].expected;
-  const speed = r.ok
-    ? r.correct === false
-      ? `(wrong counts) ${fmt(r.mbps.median)}`
-      : `${fmt(r.mbps.median)} (${fmt(r.mbps.min)}–${fmt(r.mbps.max)})`
-    : `fails: ${r.error}`;
-  const correct = !r.ok
-    ? "-"
-    : r.correct === null
-      ? "n/a"
-      : r.correct
-        ? "yes"
-        : `NO: ${r.frames}/${expected.frames} frames, ${r.payloadBytes}/${expected.payloadBytes} B`;
+// ---- Parse latency ------------------------------------------------------------------------------
+if (wants("latency")) {
+  const latency = await child("./latency.mjs", [inputs[GM].file], 120_000);
+  result.sections.latency = latency;
   lines.push(
-    `| ${r.input} | ${r.chunk / 1024} KiB | ${r.parser} | ${speed} | ${r.ok && r.correct !== false ? fmt(r.framesPerSec) : "-"} | ${fmt(r.peakRssMB)} | ${correct} |`,
+    latency.raw
+      ? `Parse latency (last byte of a frame pushed → its event, ${latency.raw.frames} frames): raw callback p50 ${fmt(latency.raw.p50us, 1)} µs, p99 ${fmt(latency.raw.p99us, 1)} µs; through parseMkv().pipe(frames()) p50 ${fmt(latency.rx.p50us, 1)} µs, p99 ${fmt(latency.rx.p99us, 1)} µs.`
+      : `Parse latency: failed: ${latency.error}`,
   );
 }
-lines.push("");
-if (latency.raw) {
+
+// ---- Service: GetMedia over loopback, fan-out, slow app, catch-up, checkpoints --------------------
+if (wants("service")) {
+  const service = await child("./service.mjs", quick ? ["--quick"] : [], 900_000);
+  result.sections.service = service;
+  if (service.getMediaLatency) {
+    const g = service.getMediaLatency;
+    lines.push(
+      `GetMedia over loopback (fragment's last byte written by the endpoint → its fragment event, ${g.samples} fragments): p50 ${fmt(g.p50ms, 2)} ms, p99 ${fmt(g.p99ms, 2)} ms.`,
+    );
+    const base = service.fanOut[0];
+    lines.push(
+      `Fan-out (apps sharing one connection): ${service.fanOut.map((f) => `${f.apps} app${f.apps > 1 ? "s" : ""} p50 ${fmt(f.p50ms, 2)} ms, p99 ${fmt(f.p99ms, 2)} ms (+${fmt(f.p99ms - base.p99ms, 2)}), ${f.samples}/${f.expected} deliveries`).join("; ")}.`,
+    );
+    const s = service.slowApp;
+    if (s)
+      lines.push(
+        `One app 10× slower than 9 others (5 ms vs 50 ms a fragment, a fragment every 50 ms): the fast apps' p99 ${fmt(s.with.p99ms, 1)} ms with it against ${fmt(s.without.p99ms, 1)} ms without; ${s.with.samples}/${s.with.expected} deliveries.`,
+      );
+    const c = service.catchUp;
+    if (c)
+      lines.push(
+        `Catch-up of a ${fmt(c.backlog)}-fragment backlog with a ${c.handlerMs} ms handler: ${fmt(c.handled)} handled at ${fmt(c.rate)} fragments/s, ${fmt(c.ofCapacity * 100, 1)} % of the handler's capacity; ${c.getMediaForFragmentList} GetMediaForFragmentList call(s).`,
+      );
+    lines.push(
+      `Checkpoint writes/s: file store ${fmt(service.fileCheckpoints.perSecond)} (fsync + rename each), DynamoDB store on dynalite ${fmt(service.dynamoCheckpoints.perSecond)}.`,
+    );
+  } else lines.push(`Service: failed: ${service.error}`);
+}
+
+// ---- Scale: N live streams in one process ---------------------------------------------------------
+if (wants("scale")) {
+  const scale = [];
+  for (const n of quick ? [50, 200] : [50, 200, 500]) scale.push(await child("./scale.mjs", [String(n), quick ? "5" : "10"], 600_000, ["--expose-gc"]));
+  result.sections.scale = scale;
+  lines.push("");
   lines.push(
-    `Parse latency (last byte of a frame pushed → its event, ${latency.raw.frames} frames): raw callback p50 ${fmt(latency.raw.p50us, 1)} µs, p99 ${fmt(latency.raw.p99us, 1)} µs; through parseMkv().pipe(frames()) p50 ${fmt(latency.rx.p50us, 1)} µs, p99 ${fmt(latency.rx.p99us, 1)} µs`,
+    "| live streams in one process (1 fragment/s each) | fragments delivered | appended → handler p50 | p99 | max | peak RSS | CPU | idle heap / RSS per stream |",
   );
-} else lines.push(`Parse latency: failed: ${latency.error}`);
-if (memory.bytes)
+  lines.push("|---|---|---|---|---|---|---|---|");
+  for (const s of scale)
+    lines.push(
+      s.streams
+        ? `| ${s.streams} | ${fmt(s.fragments)}/${fmt(s.expected)} | ${fmt(s.p50ms, 2)} ms | ${fmt(s.p99ms, 1)} ms | ${fmt(s.maxMs, 1)} ms | ${fmt(s.peakRssMB)} MB | ${fmt(s.cpuPercent)} % | ${fmt(s.idleBytesPerStream / 1024, 1)} KiB / ${fmt(s.idleRssPerStream / 1024)} KiB |`
+        : `| failed: ${s.error} |||||||`,
+    );
+  lines.push("");
+}
+
+// ---- Fleet: workers over many streams, one killed ------------------------------------------------
+if (wants("fleet")) {
+  const fleet = await child("./fleet.mjs", quick ? ["3", "50", "3000"] : ["3", "300", "5000"], 900_000);
+  result.sections.fleet = fleet;
   lines.push(
-    `Memory: ${fmt(memory.bytes / 2 ** 20)} MiB of GetMedia-form stream through parseMkv(Readable), 64 KiB chunks: peak RSS ${fmt(memory.peakRssMB)} MB (start ${fmt(memory.startRssMB)} MB), ${fmt(memory.bytes / memory.seconds / 1e6)} MB/s`,
+    fleet.streams
+      ? `Fleet: ${fleet.workers} workers × ${fleet.streamsPerWorker} streams (DynamoDB leases on dynalite, lease ${fleet.leaseMs / 1000} s): balanced after ${fmt(fleet.balancedAfterMs / 1000, 1)} s; one worker SIGKILLed: its ${fleet.victimStreams} streams read again by the others after p50 ${fmt(fleet.recoveryP50Ms / 1000, 1)} s, all ${fleet.recovered} after ${fmt(fleet.recoveryMaxMs / 1000, 1)} s.`
+      : `Fleet: failed: ${fleet.error}`,
   );
-else lines.push(`Memory: failed: ${memory.error}`);
-if (service.getMediaLatency) {
-  const g = service.getMediaLatency;
+}
+
+// ---- Decode: keyframes to JPEG, all frames, slow subscriber ----------------------------------------
+if (wants("decode")) {
+  const decode = await child("./decode.mjs", [inputs[GM].file, quick ? "10" : "60"], 900_000);
+  result.sections.decode = decode;
+  if (decode.keyframeToJpeg) {
+    const k = decode.keyframeToJpeg;
+    lines.push("");
+    lines.push(`| ${decode.video} keyframe → JPEG | samples | p50 | p99 | keyframes/s |`);
+    lines.push("|---|---|---|---|---|");
+    for (const [name, r] of [
+      ["kvs-parser ImageDecoder (one long-lived ffmpeg)", k.imageDecoder],
+      ["a new ffmpeg per keyframe", k.spawnPerKeyframe],
+      ["a new ffmpeg per fragment (whole MKV in)", k.wholeFragment],
+    ])
+      lines.push(`| ${name} | ${r.samples} | ${fmt(r.p50ms, 1)} ms | ${fmt(r.p99ms, 1)} ms | ${fmt(r.perSecond, 1)} |`);
+    lines.push("");
+    const a = decode.allFrames;
+    const s = decode.slowSubscriber;
+    lines.push(
+      `All frames decoded (gray): ${fmt(a.one.fps)} frames/s for one stream; two at once ${a.two.map((x) => fmt(x)).join(" and ")} frames/s (${fmt(a.realtimeFactorEachOfTwo, 1)}× real time at ${fmt(decode.frameRate)} fps each).`,
+    );
+    lines.push(
+      `Slow subscriber (100 ms per image, ${s.seconds} s): ${s.images} images, RSS ${fmt(s.rssStartMB)} → peak ${fmt(s.rssPeakMB)} → ${fmt(s.rssEndMB)} MB; ffmpeg processes left after unsubscribing: ${s.childProcessesLeft}.`,
+    );
+  } else lines.push(`Decode: failed: ${decode.error}`);
+}
+
+// ---- Record soak ---------------------------------------------------------------------------------
+if (wants("record")) {
+  const soak = await child("./record-soak.mjs", quick ? ["2", "12"] : ["10", "12"], 900_000);
+  result.sections.record = soak;
   lines.push(
-    `GetMedia over loopback (fragment's last byte written by the local endpoint → its fragment event, ${g.samples} fragments): p50 ${fmt(g.p50ms, 2)} ms, p99 ${fmt(g.p99ms, 2)} ms`,
+    soak.files
+      ? `Record soak: ${soak.minutes} min of live media (${soak.speedup}× real time, a fault every 30 s of media: ${soak.getMediaCalls} GetMedia calls) into ${soak.files} one-minute files: ${fmt(soak.recordedFrames)}/${fmt(soak.sourceFrames)} frames, exactly once: ${soak.exactlyOnce}; files whose ffprobe packet count equals their frames: ${soak.filesPlayable}/${soak.files}; RSS ${fmt(soak.rssStartMB)} → peak ${fmt(soak.rssPeakMB)} → ${fmt(soak.rssEndMB)} MB.`
+      : `Record soak: failed: ${soak.error}`,
   );
-  const base = service.fanOut[0];
-  lines.push(
-    `Fan-out (apps sharing one connection, same measure at each app's handler): ${service.fanOut.map((f) => `${f.apps} app${f.apps > 1 ? "s" : ""}: p50 ${fmt(f.p50ms, 2)} ms, p99 ${fmt(f.p99ms, 2)} ms (+${fmt(f.p99ms - base.p99ms, 2)} ms), ${f.samples}/${f.expected} deliveries`).join("; ")}`,
-  );
-  lines.push(
-    `Checkpoint writes/s: file store ${fmt(service.fileCheckpoints.perSecond)} (fsync + rename each), DynamoDB store on dynalite ${fmt(service.dynamoCheckpoints.perSecond)}`,
-  );
-} else lines.push(`Service figures: failed: ${service.error}`);
+}
+
 const table = lines.join("\n");
 console.log(table);
-
-const machine = {
+result.machine = {
   cpus: cpus().length,
   cpuModel: cpus()[0]?.model ?? "unknown",
   memoryGiB: Math.round(totalmem() / 2 ** 30),
   node: process.version,
   platform: process.platform,
 };
-const result = { date: new Date().toISOString(), quick, machine, runsPerCase: RUNS, inputs, throughput: rows, latency, memory, service, table };
+result.minutes = (performance.now() - started) / 60_000;
+result.table = table;
 mkdirSync(here("./results"), { recursive: true });
 writeFileSync(here("./results/latest.json"), JSON.stringify(result, null, 1));
-writeFileSync(
-  here("./results/latest.svg"),
-  renderSvg(
-    rows.filter((r) => r.chunk === 65536 && r.input.includes("GetMedia")),
-    "MB/s, 720p H.264+AAC in GetMedia form, 64 KiB chunks",
-  ),
+if (result.sections.throughput) writeFileSync(here("./results/latest.svg"), renderSvg(result.sections.throughput.filter((t) => !t.peers)));
+console.log(
+  `\nwrote bench/results/latest.json and latest.svg in ${fmt(result.minutes, 1)} min (${result.machine.cpus} × ${result.machine.cpuModel}, Node ${result.machine.node})`,
 );
-console.log(`\nwrote bench/results/latest.json and latest.svg (${machine.cpus} × ${machine.cpuModel}, Node ${machine.node})`);

@@ -191,7 +191,12 @@ export class ImageDecoder extends TrackDecoder<DecodedImage, { size: { width: nu
   }
 }
 
-/** Decodes a track's frames to images (see {@link ImageDecoder}); unsubscribing kills the decoder process. */
+/**
+ * Decodes a track's frames to images (see {@link ImageDecoder}); unsubscribing kills the decoder process.
+ * It holds the reader up its chain while ffmpeg is behind, but RxJS has no backpressure from below: a slow
+ * async step after it (concatMap) queues the images it is given; a slow consumer pulls with
+ * `new ImageDecoder(options).iterate(source)` instead, and memory stays flat.
+ */
 export function images(options: ImageOptions = {}): OperatorFunction<KvsEvent | FragmentDiscardedEvent, DecodedImage> {
   return (source) => new ImageDecoder(options).images()(source);
 }
