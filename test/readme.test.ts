@@ -5,9 +5,26 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { startLocalKvs } from "../src/testing/local-kvs.js";
+import { startDynalite } from "./helpers/dynalite.js";
+import { ffmpeg } from "./helpers/ffmpeg.js";
 import { readFixture } from "./helpers/fixtures.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
+const localEnv = (endpoint: string, more: Record<string, string> = {}) => ({
+  ...process.env,
+  KVS_ENDPOINT: endpoint,
+  AWS_ACCESS_KEY_ID: "local",
+  AWS_SECRET_ACCESS_KEY: "local",
+  AWS_REGION: "us-east-1",
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+  ...more,
+});
+/** Packets ffmpeg reads from a file (stream copy, no decoding). */
+const packets = (path: string) =>
+  ffmpeg(["-i", path, "-map", "0", "-c", "copy", "-f", "framecrc", "-"])
+    .toString()
+    .split("\n")
+    .filter((l) => /^\d+,/.test(l)).length;
 
 /** The README's ```ts block marked `<!-- example: NAME -->` (they are plain JavaScript too). */
 function snippet(name: string): string {
@@ -126,4 +143,72 @@ describe("README examples run as written", () => {
       await kvs.close();
     }
   });
+  it("the record example writes every frame of the live stream to MKV, then the last hour as one MP4", async () => {
+    const kvs = await startLocalKvs({ streams: { "my-camera": { mkv: readFixture("clusters.mkv") } }, idleEndMs: 300 });
+    const dir = mkdtempSync(join(root, "test", ".readme-"));
+    try {
+      writeFileSync(join(dir, "record.mjs"), snippet("record"));
+      const { stdout: out } = await promisify(execFile)(process.execPath, [join(dir, "record.mjs")], {
+        cwd: dir,
+        encoding: "utf8",
+        env: localEnv(kvs.endpoint, { SECONDS: "3" }),
+      });
+      const lines = out.trim().split("\n");
+      const recorded = lines.filter((l) => l.startsWith("recorded ")).map((l) => l.split(" "));
+      expect(recorded.length).toBe(1);
+      expect(Number(recorded[0]![2])).toBe(kvs.fragments("my-camera").length);
+      expect(Number(recorded[0]![3])).toBe(444);
+      expect(packets(join(dir, recorded[0]![1]!))).toBe(444);
+      expect(lines.at(-1)).toBe(`clip ${kvs.fragments("my-camera").length} fragments`);
+      expect(packets(join(dir, "recordings", "last-hour.mp4"))).toBe(444);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await kvs.close();
+    }
+  });
+
+  it("the fleet example: two workers share three streams, every fragment handled, stopped on SIGTERM", async () => {
+    const names = ["camera-1", "camera-2", "camera-3"];
+    const kvs = await startLocalKvs({ streams: Object.fromEntries(names.map((n) => [n, { mkv: readFixture("clusters.mkv") }])), idleEndMs: 500 });
+    const dynamo = await startDynalite();
+    const dir = mkdtempSync(join(root, "test", ".readme-"));
+    const workers: ReturnType<typeof spawn>[] = [];
+    try {
+      writeFileSync(join(dir, "worker.mjs"), snippet("fleet"));
+      const outs = ["", ""];
+      const errs = ["", ""];
+      for (const k of [0, 1]) {
+        const child = spawn(process.execPath, [join(dir, "worker.mjs")], { cwd: dir, env: localEnv(kvs.endpoint, { DYNAMODB_ENDPOINT: dynamo.endpoint }) });
+        child.stdout!.on("data", (d: Buffer) => (outs[k] += d.toString()));
+        child.stderr!.on("data", (d: Buffer) => (errs[k] += d.toString()));
+        workers.push(child);
+      }
+      const expected = names.flatMap((n) => kvs.fragments(n).map((f) => `${n} ${f.fragmentNumber}`)).sort();
+      const handled = () =>
+        [
+          ...new Set(
+            outs
+              .join("")
+              .split("\n")
+              .filter(Boolean)
+              .map((l) => l.split(" ").slice(0, 2).join(" ")),
+          ),
+        ].sort();
+      const deadline = Date.now() + 30_000;
+      // Balanced: each worker holds 1 or 2 of the 3 streams once it sees the other.
+      const balanced = () => errs.every((e) => /holding [12] of 3 streams \(2 workers\)/.test(e));
+      while (!(handled().length >= expected.length && balanced()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(handled()).toEqual(expected);
+      expect(balanced()).toBe(true);
+      const exits = workers.map((w) => new Promise((r) => w.once("exit", r)));
+      for (const w of workers) w.kill("SIGTERM");
+      expect(await Promise.all(exits)).toEqual([0, 0]);
+      expect(errs.join("")).toContain("stopped after");
+    } finally {
+      for (const w of workers) w.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+      await dynamo.close();
+      await kvs.close();
+    }
+  }, 60_000);
 });

@@ -30,8 +30,8 @@ const startOf = (f: FragmentInfo, type: TimeRange["timestampType"]) => (type ===
 
 /**
  * Cuts a clip's fragments (in stream order) into GetClip calls the service answers whole: each at most
- * 200 fragments and 100 MB, over the range from its first fragment's start to its last's (GetClip takes
- * the fragments that start inside the range, ends included).
+ * 200 fragments and 100 MB, over the range from its first fragment's start to just past its last's
+ * (GetClip takes the fragments that start inside the range, ends included, and wants end after start).
  */
 export function planClip(
   fragments: readonly FragmentInfo[],
@@ -45,11 +45,14 @@ export function planClip(
   const t0 = sorted[0] ? startOf(sorted[0], timestampType) : 0;
   let current: FragmentInfo[] = [];
   let bytes = 0;
-  const close = () => {
+  const close = (nextStart: number | null) => {
     if (current.length === 0) return;
     const first = startOf(current[0]!, timestampType);
     const last = startOf(current[current.length - 1]!, timestampType);
-    pieces.push({ fragments: current, range: { start: new Date(first), end: new Date(last), timestampType }, offsetMs: first - t0 });
+    // GetClip wants the end after the start: 1 ms past the last start, unless the next piece starts there
+    // (then the last start itself, which is after the first when the piece has two start times).
+    const end = nextStart !== null && nextStart <= last + 1 && last > first ? last : last + 1;
+    pieces.push({ fragments: current, range: { start: new Date(first), end: new Date(end), timestampType }, offsetMs: first - t0 });
     current = [];
     bytes = 0;
   };
@@ -62,11 +65,11 @@ export function planClip(
   }
   for (const group of groups) {
     const size = group.reduce((n, f) => n + f.sizeBytes, 0);
-    if (current.length > 0 && (current.length + group.length > maxFragments || bytes + size > maxBytes)) close();
+    if (current.length > 0 && (current.length + group.length > maxFragments || bytes + size > maxBytes)) close(startOf(group[0]!, timestampType));
     current.push(...group);
     bytes += size;
   }
-  close();
+  close(null);
   return pieces;
 }
 
