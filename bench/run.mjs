@@ -8,7 +8,7 @@ import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { renderSvg } from "./svg.mjs";
-import { interleaved, ratioText, resolved } from "./throughput.mjs";
+import { interleaved, ratioText, resolved, spread } from "./throughput.mjs";
 
 const run = promisify(execFile);
 const quick = process.argv.includes("--quick");
@@ -18,7 +18,7 @@ const wants = (section) => only === null || only.has(section);
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const log = (m) => process.stderr.write(`${m}\n`);
 const { inputs } = await import("./make-inputs.mjs");
-const started = performance.now();
+const started = Date.now();
 
 /** One measurement script in its own process; its last stdout line is JSON. */
 async function child(script, args, timeout, nodeArgs = []) {
@@ -65,7 +65,7 @@ if (wants("throughput")) {
         chunk: c.chunk,
         contenders: c.contenders,
         rounds: c.rounds,
-        minSeconds: quick ? 0.15 : 0.3,
+        minSeconds: quick ? 0.15 : 0.2,
         timeoutMs: quick ? 30_000 : 90_000,
         log,
       })),
@@ -79,7 +79,7 @@ if (wants("throughput")) {
   for (const t of out) {
     for (const c of Object.keys(t.samples)) {
       if (c === "walker (A/A)") continue;
-      const failed = t.failures[c];
+      const failed = t.failures[c]?.replace(/\s*\|.*$/, "");
       const m = t.mbps[c];
       const speed = m ? `${fmt(m.median)} (${fmt(m.min)}–${fmt(m.max)})` : "-";
       lines.push(
@@ -88,6 +88,15 @@ if (wants("throughput")) {
     }
   }
   lines.push("");
+  // Parser churn: a new parser every ~1 MB against one long-lived parser, per round.
+  const churn = out.find((t) => t.samples["kvs-parser (churn)"]);
+  if (churn) {
+    const rs = churn.samples["kvs-parser (churn)"]
+      .map((v, i) => (v === null || churn.samples["kvs-parser"][i] === null ? null : v / churn.samples["kvs-parser"][i]))
+      .filter((x) => x !== null);
+    churn.churnVsLongLived = { ...spread(rs), samples: rs };
+    lines.push(`Parser churn (${churn.input}, 64 KiB): a new KvsParser every ~1 MB ÷ one long-lived parser, per round: ${ratioText(churn.churnVsLongLived)}.`);
+  }
   for (const t of out.filter((x) => x.noise)) {
     lines.push(
       `Noise (${t.input}, ${t.chunk / 1024} KiB): walker ÷ walker over ${t.noise.n} rounds: median ${fmt(t.noise.median, 2)}, q1–q3 ${fmt(t.noise.q1, 2)}–${fmt(t.noise.q3, 2)}, min–max ${fmt(t.noise.min, 2)}–${fmt(t.noise.max, 2)}.`,
@@ -254,7 +263,7 @@ result.machine = {
   node: process.version,
   platform: process.platform,
 };
-result.minutes = (performance.now() - started) / 60_000;
+result.minutes = (Date.now() - started) / 60_000;
 result.table = table;
 mkdirSync(here("./results"), { recursive: true });
 writeFileSync(here("./results/latest.json"), JSON.stringify(result, null, 1));

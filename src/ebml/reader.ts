@@ -114,6 +114,13 @@ class SlabAllocator {
 }
 
 /**
+ * One allocator for every reader of the process: a reader that lives for one connection (a live reader
+ * makes one per GetMedia call) carves on from where the last one stopped instead of starting a slab.
+ * Carved bytes are never handed out twice, so sharing is safe.
+ */
+const sharedSlabs = new SlabAllocator();
+
+/**
  * A push parser for EBML: feed it chunks of any size with {@link push}, then call {@link end}.
  * It keeps at most one element header (12 bytes) and, when a data element straddles chunks, that one
  * element; everything else is passed to the sink as views of the chunks given.
@@ -151,7 +158,6 @@ export class EbmlReader {
   private dataOffset = 0;
   private dataStart = 0;
   private dataBuf: Uint8Array = EMPTY;
-  private readonly slabs = new SlabAllocator();
   private dataFill = 0;
   private skipRemaining = 0;
   private skipOffset = 0;
@@ -445,7 +451,7 @@ export class EbmlReader {
       this.deliver(id, chunk, i, i + size, start, dataStart);
       return i + size;
     }
-    const buf = this.slabs.take(size);
+    const buf = sharedSlabs.take(size);
     buf.set(chunk.subarray(i, n), 0);
     this.dataBuf = buf;
     this.dataFill = n - i;
