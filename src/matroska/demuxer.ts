@@ -39,7 +39,10 @@ interface TrackBuilder {
   uid: string | null;
   typeCode: number | null;
   codecId: string;
+  /** The chunk holding the CodecPrivate bytes, at [codecPrivateStart, codecPrivateEnd). */
   codecPrivate: Uint8Array | null;
+  codecPrivateStart: number;
+  codecPrivateEnd: number;
   codecName: string | null;
   name: string | null;
   language: string | null;
@@ -196,6 +199,8 @@ export class MatroskaDemuxer implements EbmlSink {
   private timestampScale = 1_000_000;
   private msPerTick = 1;
   private tracks = new Map<number, TrackState>();
+  /** The previous Segment's tracks (GetMedia repeats them in every fragment's Segment). */
+  private previousTracks: Map<number, TrackState> | null = null;
   private lastTrack: TrackState | undefined = undefined;
 
   // EBML header / Info
@@ -290,6 +295,8 @@ export class MatroskaDemuxer implements EbmlSink {
           typeCode: null,
           codecId: "",
           codecPrivate: null,
+          codecPrivateStart: 0,
+          codecPrivateEnd: 0,
           codecName: null,
           name: null,
           language: null,
@@ -338,6 +345,7 @@ export class MatroskaDemuxer implements EbmlSink {
       case ID.Segment:
         this.timestampScale = 1_000_000;
         this.msPerTick = 1;
+        if (this.tracks.size > 0) this.previousTracks = this.tracks;
         this.tracks = new Map();
         this.lastTrack = undefined;
         this.clusterSeen = false;
@@ -402,13 +410,22 @@ export class MatroskaDemuxer implements EbmlSink {
         const t = this.track;
         this.track = null;
         if (!t) break;
+        // GetMedia repeats the same Tracks in every fragment: the last Segment's track state, when equal, is kept.
+        const previous = this.previousTracks?.get(t.number);
+        if (previous !== undefined && sameTrack(previous.track, t)) {
+          this.trackList.push(previous.track);
+          this.lastTrack = undefined;
+          this.tracks.set(t.number, previous);
+          break;
+        }
+        const codecPrivate = t.codecPrivate === null ? null : copyBytes(t.codecPrivate, t.codecPrivateStart, t.codecPrivateEnd);
         const track: Track = {
           number: t.number,
           uid: t.uid,
           kind: KINDS[t.typeCode ?? -1] ?? "unknown",
           typeCode: t.typeCode,
           codecId: t.codecId,
-          codecPrivate: decodeCodecPrivate(t.codecPrivate, t.contentEncodings, t.number, offset, this.maxDecoded),
+          codecPrivate: decodeCodecPrivate(codecPrivate, t.contentEncodings, t.number, offset, this.maxDecoded),
           codecName: t.codecName,
           name: t.name,
           language: t.language,
@@ -514,7 +531,10 @@ export class MatroskaDemuxer implements EbmlSink {
           t.codecId = readAscii(buf, s, e);
           return;
         case ID.CodecPrivate:
-          t.codecPrivate = copyBytes(buf, s, e);
+          // A view until the TrackEntry ends: copied then, unless the last Segment's track had the same bytes.
+          t.codecPrivate = buf;
+          t.codecPrivateStart = s;
+          t.codecPrivateEnd = e;
           return;
         case ID.CodecName:
           t.codecName = readUtf8(buf, s, e);
@@ -803,4 +823,56 @@ export class MatroskaDemuxer implements EbmlSink {
       p += size;
     }
   }
+}
+
+/** True when a parsed TrackEntry is the same as an earlier track (no content encodings, same fields and CodecPrivate bytes). */
+function sameTrack(track: Track, t: TrackBuilder): boolean {
+  if (
+    track.contentEncodings.length !== 0 ||
+    t.contentEncodings.length !== 0 ||
+    track.codecId !== t.codecId ||
+    track.uid !== t.uid ||
+    track.typeCode !== t.typeCode ||
+    track.codecName !== t.codecName ||
+    track.name !== t.name ||
+    track.language !== t.language ||
+    track.defaultDurationNs !== t.defaultDurationNs ||
+    track.codecDelayNs !== t.codecDelayNs ||
+    track.seekPreRollNs !== t.seekPreRollNs ||
+    track.enabled !== t.enabled ||
+    track.isDefault !== t.isDefault ||
+    track.lacing !== t.lacing
+  )
+    return false;
+  const a = track.codecPrivate;
+  const b = t.codecPrivate;
+  if (a === null || b === null) {
+    if (a !== b) return false;
+  } else {
+    const n = t.codecPrivateEnd - t.codecPrivateStart;
+    if (a.length !== n) return false;
+    for (let i = 0, j = t.codecPrivateStart; i < n; i++, j++) if (a[i] !== b[j]) return false;
+  }
+  const v = track.video;
+  const w = t.video;
+  if (v === null || w === null) {
+    if (v !== w) return false;
+  } else if (
+    v.pixelWidth !== w.pixelWidth ||
+    v.pixelHeight !== w.pixelHeight ||
+    v.displayWidth !== w.displayWidth ||
+    v.displayHeight !== w.displayHeight ||
+    v.interlaced !== w.interlaced ||
+    v.frameRate !== w.frameRate
+  )
+    return false;
+  const x = track.audio;
+  const y = t.audio;
+  if (x === null || y === null) return x === y;
+  return (
+    x.samplingFrequency === y.samplingFrequency &&
+    x.outputSamplingFrequency === y.outputSamplingFrequency &&
+    x.channels === y.channels &&
+    x.bitDepth === y.bitDepth
+  );
 }

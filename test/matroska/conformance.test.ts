@@ -5,7 +5,7 @@ import { ID } from "../../src/ebml/schema.js";
 import { concatBytes, element, encodeId, encodeSize, stringElement, uintElement, unknownSizeHeader } from "../../src/ebml/writer.js";
 import type { Frame } from "../../src/matroska/frame.js";
 import { parseMkv } from "../../src/rx/parse-mkv.js";
-import { parseChunked } from "../helpers/fixtures.js";
+import { parseChunked, readFixture } from "../helpers/fixtures.js";
 
 const EBML_HEADER = element(ID.EBML, [stringElement(ID.DocType, "matroska")]);
 const MiB = 1024 * 1024;
@@ -140,5 +140,33 @@ describe("input that is not EBML says what it looks like", () => {
     const { events, error } = parseChunked(new Uint8Array(0));
     expect(error).toBeUndefined();
     expect(events).toEqual([]);
+  });
+});
+
+describe("Tracks repeated in every Segment (GetMedia's fragments)", () => {
+  type TracksEvent = Extract<ReturnType<typeof parseChunked>["events"][number], { type: "tracks" }>;
+  const tracksOf = (bytes: Uint8Array, chunk: number) =>
+    parseChunked(bytes, [chunk])
+      .events.filter((e): e is TracksEvent => e.type === "tracks")
+      .map((e) => e.tracks);
+
+  it("the same Tracks give the same Track objects, however the bytes are chunked", () => {
+    const capture = readFixture("output_get_media.mkv");
+    for (const chunk of [7, 4096, 65536]) {
+      const all = tracksOf(capture, chunk);
+      expect(all.length).toBeGreaterThan(2);
+      for (const tracks of all.slice(1)) tracks.forEach((t, i) => expect(t).toBe(all[0]![i]));
+    }
+  });
+
+  it("a Segment whose track differs (a producer restart with new parameters) gets new Track objects with its own CodecPrivate", () => {
+    const a = readFixture("generated/h264_aac.mkv");
+    const b = readFixture("generated/h265_aac.mkv");
+    const [ta, tb, tc] = tracksOf(concatBytes([a, b, a]), 1000);
+    expect(tb![0]).not.toBe(ta![0]);
+    expect(tb![0]!.codecId).toBe("V_MPEGH/ISO/HEVC");
+    expect(tb![0]!.codecPrivate).toEqual(tracksOf(b, 65536)[0]![0]!.codecPrivate);
+    expect(tc![0]!.codecPrivate).toEqual(ta![0]!.codecPrivate);
+    expect(tc![0]!.codecPrivate!.buffer).not.toBe(a.buffer); // a copy, not a view of the input
   });
 });
