@@ -27,12 +27,13 @@ export function spread(xs) {
   return { median: quantile(xs, 0.5), q1: quantile(xs, 0.25), q3: quantile(xs, 0.75), min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
 }
 
-async function sample(contender, file, chunk, minSeconds, timeoutMs) {
+async function sample(contender, file, chunk, minSeconds, timeoutMs, env) {
   const name = contender === "walker (A/A)" ? "walker" : contender;
   try {
     const { stdout } = await run(process.execPath, [here("./worker.mjs"), name, file, String(chunk), String(minSeconds)], {
       timeout: timeoutMs,
       maxBuffer: 1 << 24,
+      env: env ? { ...process.env, ...env } : process.env,
     });
     return JSON.parse(stdout.trim().split("\n").pop());
   } catch (e) {
@@ -44,7 +45,7 @@ async function sample(contender, file, chunk, minSeconds, timeoutMs) {
  * Runs the interleaved rounds of one case. Returns every sample (MB/s per contender per round), the
  * per-round ratios of each contender to ts-ebml and to the walker, and the noise (walker/walker).
  */
-export async function interleaved({ input, file, expected, chunk, contenders, rounds, minSeconds, timeoutMs, log }) {
+export async function interleaved({ input, file, expected, chunk, contenders, rounds, minSeconds, timeoutMs, env, log }) {
   const samples = Object.fromEntries(contenders.map((c) => [c, []]));
   const failures = {};
   const peakRssMB = {};
@@ -52,7 +53,7 @@ export async function interleaved({ input, file, expected, chunk, contenders, ro
     const order = contenders.map((_, i) => contenders[(i + r) % contenders.length]);
     const round = {};
     for (const c of order) {
-      const s = await sample(c, file, chunk, minSeconds, timeoutMs);
+      const s = await sample(c, file, chunk, minSeconds, timeoutMs, env);
       if (!s.ok) {
         failures[c] = s.error;
         round[c] = null;
