@@ -49,10 +49,6 @@ const cases = [
   { input: GM, chunk: 65536, contenders: [...ours, "kvs-parser (churn)", "ts-ebml", "walker", "walker (A/A)"], rounds: ROUNDS },
   { input: GM, chunk: 4096, contenders: core, rounds: ROUNDS },
   { input: TINY, chunk: 65536, contenders: core, rounds: ROUNDS },
-  // The same with glibc's heap top never given back to the system: at 4 KiB nearly every frame straddles
-  // chunks and is copied, and when frees leave the top of the heap over trim_threshold glibc returns it and
-  // page-faults it in again; how often depends on the process (the bimodal speeds above). For every contender.
-  { input: GM, chunk: 4096, contenders: core, rounds: quick ? 2 : 6, env: { GLIBC_TUNABLES: "glibc.malloc.trim_threshold=1073741824" } },
   // Every peer, fewer rounds: the slow ones take long, and the ratios that matter are above.
   { input: GM, chunk: 65536, contenders: ["kvs-parser", "ts-ebml", "ebml-stream", "mediabunny", "matroska"], rounds: quick ? 2 : 3, peers: true },
 ];
@@ -89,12 +85,17 @@ if (wants("throughput")) {
       const m = t.mbps[c];
       const speed = m ? `${fmt(m.median)} (${fmt(m.min)}–${fmt(m.max)})` : "-";
       lines.push(
-        `| ${t.input}${t.env ? " (heap not trimmed²)" : ""} | ${t.chunk / 1024} KiB | ${c}${t.peers ? ` (${t.rounds} rounds)` : ""} | ${failed && !m ? `fails: ${failed}` : c === "walker" ? "1" : ratioText(t.vsWalker?.[c])} | ${c === "ts-ebml" ? "1" : ratioText(t.vsTsEbml?.[c])} | ${speed} | ${fmt(t.peakRssMB[c])} |`,
+        `| ${t.input}${
+          t.env
+            ? ` (${Object.entries(t.env)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(" ")})`
+            : ""
+        } | ${t.chunk / 1024} KiB | ${c}${t.peers ? ` (${t.rounds} rounds)` : ""} | ${failed && !m ? `fails: ${failed}` : c === "walker" ? "1" : ratioText(t.vsWalker?.[c])} | ${c === "ts-ebml" ? "1" : ratioText(t.vsTsEbml?.[c])} | ${speed} | ${fmt(t.peakRssMB[c])} |`,
       );
     }
   }
   lines.push("");
-  lines.push("² `GLIBC_TUNABLES=glibc.malloc.trim_threshold=1073741824` for every contender of that case (see the note in README).");
   // Parser churn: a new parser every ~1 MB against one long-lived parser, per round.
   const churn = out.find((t) => t.samples["kvs-parser (churn)"]);
   if (churn) {

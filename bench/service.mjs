@@ -144,8 +144,8 @@ for (const apps of quick ? [1, 50] : [1, 10, 50, 100]) out.fanOut.push(await lat
 // One app 10× slower than the others (fast apps 5 ms a fragment, the slow one 50 ms, a fragment every 50 ms):
 // the fast apps' latency with and without it.
 out.slowApp = {
-  without: await latency(10, quick ? 30 : 80, 50, { handlerMs: 5 }),
-  with: await latency(10, quick ? 30 : 80, 50, { handlerMs: 5, slowApp: true }),
+  without: await latency(10, quick ? 30 : 200, 50, { handlerMs: 5 }),
+  with: await latency(10, quick ? 30 : 200, 50, { handlerMs: 5, slowApp: true }),
 };
 out.catchUp = await catchUp(quick ? 200 : 1000, 20);
 
