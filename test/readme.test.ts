@@ -66,14 +66,7 @@ describe("README examples run as written", () => {
       writeFileSync(join(dir, "app.mjs"), app);
       const child = spawn(process.execPath, [join(dir, "app.mjs")], {
         cwd: dir,
-        env: {
-          ...process.env,
-          KVS_ENDPOINT: kvs.endpoint,
-          AWS_ACCESS_KEY_ID: "local",
-          AWS_SECRET_ACCESS_KEY: "local",
-          AWS_REGION: "us-east-1",
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-        },
+        env: localEnv(kvs.endpoint),
       });
       let out = "";
       child.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -115,16 +108,7 @@ describe("README examples run as written", () => {
       const { stdout: out } = await promisify(execFile)(process.execPath, [join(dir, "call.mjs")], {
         cwd: dir,
         encoding: "utf8",
-        env: {
-          ...process.env,
-          KVS_ENDPOINT: kvs.endpoint,
-          AWS_ACCESS_KEY_ID: "local",
-          AWS_SECRET_ACCESS_KEY: "local",
-          AWS_REGION: "us-east-1",
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-          START_FRAGMENT_NUMBER: kvs.fragments("connect-call")[0]!.fragmentNumber,
-          CALL_SECONDS: "3",
-        },
+        env: localEnv(kvs.endpoint, { START_FRAGMENT_NUMBER: kvs.fragments("connect-call")[0]!.fragmentNumber, CALL_SECONDS: "3" }),
       });
       expect(
         out
@@ -143,6 +127,7 @@ describe("README examples run as written", () => {
       await kvs.close();
     }
   });
+
   it("the record example writes every frame of the live stream to MKV, then the last hour as one MP4", async () => {
     const kvs = await startLocalKvs({ streams: { "my-camera": { mkv: readFixture("clusters.mkv") } }, idleEndMs: 300 });
     const dir = mkdtempSync(join(root, "test", ".readme-"));
