@@ -155,7 +155,7 @@ describe("Tracks repeated in every Segment (GetMedia's fragments)", () => {
     for (const chunk of [7, 4096, 65536]) {
       const all = tracksOf(capture, chunk);
       expect(all.length).toBeGreaterThan(2);
-      for (const tracks of all.slice(1)) tracks.forEach((t, i) => expect(t).toBe(all[0]![i]));
+      for (const tracks of all.slice(1)) expect(tracks.every((t, i) => t === all[0]![i])).toBe(true);
     }
   });
 
