@@ -5,7 +5,7 @@ import type { LiveEvent } from "../aws/live-media.js";
 import type { KvsEvent } from "../kvs/parser.js";
 import type { RecordingFile } from "../record/recorder.js";
 import { intOption, UsageError, type Command } from "./args.js";
-import { clientsFor, formatBytes, parseFrom, parseTime, STREAM_HELP, STREAM_OPTIONS } from "./stream-args.js";
+import { clientsFor, formatBytes, parseFrom, parseTime, readUntilDone, STREAM_HELP, STREAM_OPTIONS } from "./stream-args.js";
 
 /** `kvs-parser record`: a live stream, or a range of its archive, to MKV or MP4 files. */
 export const recordCommand: Command = {
@@ -95,33 +95,15 @@ ${STREAM_HELP}`,
               }),
             )
           : liveMedia(clients, stream, { from: parseFrom(values.from, "NOW"), keepBytes: true, gate: recorder.gate, signal: io.signal });
-      await new Promise<void>((resolve, reject) => {
-        const sub = source.subscribe({
-          next(ev) {
-            recorder.push(ev);
-            if (ev.type === "fragment") {
-              fragments++;
-              bytes += ev.endOffset - ev.startOffset;
-              if (ev.firstFrameTimestampMs !== null) firstMs ??= ev.firstFrameTimestampMs;
-              if (ev.lastFrameTimestampMs !== null) lastMs = ev.lastFrameTimestampMs;
-              progress(fragments, bytes, firstMs === null ? 0 : lastMs - firstMs);
-              if (count !== undefined && fragments >= count) {
-                sub.unsubscribe();
-                resolve();
-              }
-            }
-          },
-          error: reject,
-          complete: resolve,
-        });
-        io.signal.addEventListener(
-          "abort",
-          () => {
-            sub.unsubscribe();
-            resolve();
-          },
-          { once: true },
-        );
+      await readUntilDone(source, io, (ev) => {
+        recorder.push(ev);
+        if (ev.type !== "fragment") return false;
+        fragments++;
+        bytes += ev.endOffset - ev.startOffset;
+        if (ev.firstFrameTimestampMs !== null) firstMs ??= ev.firstFrameTimestampMs;
+        if (ev.lastFrameTimestampMs !== null) lastMs = ev.lastFrameTimestampMs;
+        progress(fragments, bytes, firstMs === null ? 0 : lastMs - firstMs);
+        return count !== undefined && fragments >= count;
       });
       await recorder.end();
       io.status("");

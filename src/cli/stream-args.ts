@@ -1,3 +1,4 @@
+import type { Observable, Subscription } from "rxjs";
 import type { KvsClients } from "../aws/clients.js";
 import type { StartFrom } from "../aws/get-media.js";
 import { UsageError, type CliIo } from "./args.js";
@@ -40,6 +41,41 @@ export async function clientsFor(values: Record<string, unknown>, io: CliIo): Pr
   const clients = new KvsClients({ endpoint, region });
   io.signal.addEventListener("abort", () => clients.destroy(), { once: true });
   return clients;
+}
+
+/**
+ * Hands a stream's events to `onEvent` until the stream completes, `onEvent` says it has enough (returns
+ * true), or the command is interrupted; rejects with the stream's error.
+ */
+export function readUntilDone<T>(source: Observable<T>, io: CliIo, onEvent: (ev: T) => boolean): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let done = false;
+    let sub: Subscription | undefined;
+    const finish = () => {
+      done = true;
+      io.signal.removeEventListener("abort", stop);
+    };
+    const stop = () => {
+      finish();
+      sub?.unsubscribe();
+      resolve();
+    };
+    io.signal.addEventListener("abort", stop, { once: true });
+    sub = source.subscribe({
+      next(ev) {
+        if (!done && onEvent(ev)) stop();
+      },
+      error(e: unknown) {
+        finish();
+        reject(e);
+      },
+      complete() {
+        finish();
+        resolve();
+      },
+    });
+    if (done) sub.unsubscribe(); // enough before subscribe() returned
+  });
 }
 
 /** Bytes for people: 1.2 MB. */

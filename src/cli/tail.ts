@@ -1,5 +1,5 @@
 import { UsageError, intOption, type Command } from "./args.js";
-import { clientsFor, formatBytes, parseFrom, STREAM_HELP, STREAM_OPTIONS } from "./stream-args.js";
+import { clientsFor, formatBytes, parseFrom, readUntilDone, STREAM_HELP, STREAM_OPTIONS } from "./stream-args.js";
 
 /** `kvs-parser tail`: a live stream's fragments (and frames) as they arrive, with lag. */
 export const tailCommand: Command = {
@@ -26,58 +26,40 @@ ${STREAM_HELP}`,
     const { liveMedia } = await import("../aws/live-media.js");
     let fragments = 0;
     try {
-      await new Promise<void>((resolve, reject) => {
-        const sub = liveMedia(clients, stream, { from, signal: io.signal }).subscribe({
-          next(ev) {
-            if (ev.type === "frame" && withFrames) {
-              const frame = { track: ev.track, timestampMs: ev.timestampMs, keyframe: ev.keyframe, bytes: ev.data.length, serverTimeMs: ev.serverTimeMs };
-              io.out(
-                json
-                  ? JSON.stringify({ type: "frame", ...frame })
-                  : `  frame track ${ev.track} t=${ev.timestampMs} ms ${ev.keyframe ? "key " : ""}${ev.data.length} B`,
-              );
-            } else if (ev.type === "fragmentDiscarded") {
-              io.out(json ? JSON.stringify(ev) : `fragment ${ev.fragmentNumber} cut (${ev.reason}): read again`);
-            } else if (ev.type === "fragment") {
-              const lagMs = ev.serverTimestampMs === null ? null : Date.now() - ev.serverTimestampMs;
-              if (json)
-                io.out(
-                  JSON.stringify({
-                    type: "fragment",
-                    fragmentNumber: ev.fragmentNumber,
-                    serverTimestampMs: ev.serverTimestampMs,
-                    producerTimestampMs: ev.producerTimestampMs,
-                    frames: ev.frameCount,
-                    keyframes: ev.keyframeCount,
-                    bytes: ev.payloadBytes,
-                    lagMs,
-                    millisBehindNow: ev.millisBehindNow,
-                  }),
-                );
-              else {
-                const server = ev.serverTimestampMs === null ? "?" : new Date(ev.serverTimestampMs).toISOString();
-                const behind = ev.millisBehindNow === null ? "" : `, ${ev.millisBehindNow} ms behind now`;
-                io.out(
-                  `fragment ${ev.fragmentNumber} server ${server} frames ${ev.frameCount} ${formatBytes(ev.payloadBytes)} lag ${lagMs ?? "?"} ms${behind}`,
-                );
-              }
-              if (count !== undefined && ++fragments >= count) {
-                sub.unsubscribe();
-                resolve();
-              }
-            }
-          },
-          error: reject,
-          complete: resolve,
-        });
-        io.signal.addEventListener(
-          "abort",
-          () => {
-            sub.unsubscribe();
-            resolve();
-          },
-          { once: true },
-        );
+      await readUntilDone(liveMedia(clients, stream, { from, signal: io.signal }), io, (ev) => {
+        if (ev.type === "frame" && withFrames) {
+          const frame = { track: ev.track, timestampMs: ev.timestampMs, keyframe: ev.keyframe, bytes: ev.data.length, serverTimeMs: ev.serverTimeMs };
+          io.out(
+            json
+              ? JSON.stringify({ type: "frame", ...frame })
+              : `  frame track ${ev.track} t=${ev.timestampMs} ms ${ev.keyframe ? "key " : ""}${ev.data.length} B`,
+          );
+        } else if (ev.type === "fragmentDiscarded") {
+          io.out(json ? JSON.stringify(ev) : `fragment ${ev.fragmentNumber} cut (${ev.reason}): read again`);
+        } else if (ev.type === "fragment") {
+          const lagMs = ev.serverTimestampMs === null ? null : Date.now() - ev.serverTimestampMs;
+          if (json)
+            io.out(
+              JSON.stringify({
+                type: "fragment",
+                fragmentNumber: ev.fragmentNumber,
+                serverTimestampMs: ev.serverTimestampMs,
+                producerTimestampMs: ev.producerTimestampMs,
+                frames: ev.frameCount,
+                keyframes: ev.keyframeCount,
+                bytes: ev.payloadBytes,
+                lagMs,
+                millisBehindNow: ev.millisBehindNow,
+              }),
+            );
+          else {
+            const server = ev.serverTimestampMs === null ? "?" : new Date(ev.serverTimestampMs).toISOString();
+            const behind = ev.millisBehindNow === null ? "" : `, ${ev.millisBehindNow} ms behind now`;
+            io.out(`fragment ${ev.fragmentNumber} server ${server} frames ${ev.frameCount} ${formatBytes(ev.payloadBytes)} lag ${lagMs ?? "?"} ms${behind}`);
+          }
+          return count !== undefined && ++fragments >= count;
+        }
+        return false;
       });
     } finally {
       clients.destroy();
