@@ -54,6 +54,14 @@ export function copyBytes(buf: Uint8Array, s: number, e: number): Uint8Array {
   return out;
 }
 
+/** True when both are null, or hold the same bytes. */
+export function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Reads a big-endian unsigned integer of 0–8 bytes (precise up to 2^53). */
 export function readUint(buf: Uint8Array, s: number, e: number): number {
   let v = 0;

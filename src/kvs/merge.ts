@@ -1,6 +1,6 @@
 import { EbmlReader, type EbmlSink } from "../ebml/reader.js";
 import { ID } from "../ebml/schema.js";
-import { copyBytes, readUint } from "../ebml/values.js";
+import { copyBytes, readUint, sameBytes } from "../ebml/values.js";
 import { concatBytes, element, encodeId, encodeSize, unknownSizeHeader } from "../ebml/writer.js";
 
 /** How {@link mergeFragments} joins fragments. */
@@ -125,12 +125,6 @@ class LayoutSink implements EbmlSink {
 
 const HEADER_IDS = new Set<number>([ID.SeekHead, ID.Info, ID.Tracks, ID.Void]);
 
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** Big-endian unsigned integer in exactly `width` bytes, or null when it does not fit. */
 function fixedWidthUint(value: number, width: number): Uint8Array | null {
   if (value < 0 || value >= 2 ** (8 * width)) return null;
@@ -177,8 +171,8 @@ export class FragmentMerger {
   canJoin(input: Uint8Array, doc: Doc): boolean {
     if (this.prevEbml === null) return false;
     const tracks = doc.children.find((c) => c.id === ID.Tracks);
-    const ebmlSame = bytesEqual(this.prevEbml, slice(input, doc.ebmlStart, doc.ebmlEnd));
-    const tracksSame = tracks === undefined || (this.segmentTracks !== null && bytesEqual(this.segmentTracks, input.subarray(tracks.start, tracks.end)));
+    const ebmlSame = sameBytes(this.prevEbml, slice(input, doc.ebmlStart, doc.ebmlEnd));
+    const tracksSame = tracks === undefined || (this.segmentTracks !== null && sameBytes(this.segmentTracks, input.subarray(tracks.start, tracks.end)));
     const firstTc = doc.children.find((c) => c.id === ID.Cluster && c.timestamp !== null)?.timestamp ?? null;
     const forward = this.options.packClusters || firstTc === null || this.prevLastTimestamp === null || firstTc > this.prevLastTimestamp;
     return ebmlSame && tracksSame && forward;

@@ -1,7 +1,7 @@
 import { MkvParseError } from "../ebml/errors.js";
 import { EbmlReader, type EbmlSink } from "../ebml/reader.js";
 import { ID, matroskaSchema } from "../ebml/schema.js";
-import { copyBytes, readAscii, readFloat, readInt, readUint, readUintString, readUtf8, readUtf8Exact } from "../ebml/values.js";
+import { copyBytes, readAscii, readFloat, readInt, readUint, readUintString, readUtf8, readUtf8Exact, sameBytes } from "../ebml/values.js";
 import { BlockLayout } from "./block.js";
 import { codecDurationBySize, codecFrameDuration, type FrameDuration } from "./codec-timing.js";
 import { contentDecoder, decodeCodecPrivate, type FrameDecoder } from "./content-encoding.js";
@@ -844,15 +844,7 @@ function sameTrack(track: Track, t: TrackBuilder): boolean {
     track.lacing !== t.lacing
   )
     return false;
-  const a = track.codecPrivate;
-  const b = t.codecPrivate;
-  if (a === null || b === null) {
-    if (a !== b) return false;
-  } else {
-    const n = t.codecPrivateEnd - t.codecPrivateStart;
-    if (a.length !== n) return false;
-    for (let i = 0, j = t.codecPrivateStart; i < n; i++, j++) if (a[i] !== b[j]) return false;
-  }
+  if (!sameBytes(track.codecPrivate, t.codecPrivate?.subarray(t.codecPrivateStart, t.codecPrivateEnd) ?? null)) return false;
   const v = track.video;
   const w = t.video;
   if (v === null || w === null) {

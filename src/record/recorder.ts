@@ -2,6 +2,7 @@ import { type FileHandle, mkdir, open } from "node:fs/promises";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { Observable, type OperatorFunction, Subject } from "rxjs";
+import { sameBytes } from "../ebml/values.js";
 import { concatBytes } from "../ebml/writer.js";
 import type { FragmentDiscardedEvent, FragmentEvent } from "../kvs/fragment.js";
 import { FragmentMerger, layoutOf } from "../kvs/merge.js";
@@ -103,14 +104,7 @@ function sinkOf(target: RecordingSink | Writable): RecordingSink {
 }
 
 const sameTracks = (a: readonly Track[], b: readonly Track[]) =>
-  a.length === b.length && a.every((t, i) => t.number === b[i]!.number && t.codecId === b[i]!.codecId && equalBytes(t.codecPrivate, b[i]!.codecPrivate));
-
-function equalBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (a === b) return true;
-  if (!a || !b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+  a.length === b.length && a.every((t, i) => t.number === b[i]!.number && t.codecId === b[i]!.codecId && sameBytes(t.codecPrivate, b[i]!.codecPrivate));
 
 /**
  * Records a live or archived stream to rolling files: every `maxDurationMs` or `maxBytes` a new file
