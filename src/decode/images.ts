@@ -5,7 +5,7 @@ import type { Frame } from "../matroska/frame.js";
 import type { Track } from "../matroska/model.js";
 import { DecoderError } from "./ffmpeg.js";
 import { jpegSplitter, pngSplitter, rawSplitter } from "./output-split.js";
-import { feedFor, TrackDecoder, type Session, type TrackDecoderOptions } from "./track-decoder.js";
+import { feedFor, ffmpegInputArgs, TrackDecoder, type Session, type TrackDecoderOptions } from "./track-decoder.js";
 
 /** What images come out as: encoded (JPEG, PNG) or raw pixels (rgb24, rgba, gray: row by row, no padding). */
 export type ImageFormat = "jpeg" | "png" | "rgb24" | "rgba" | "gray";
@@ -120,19 +120,7 @@ export class ImageDecoder extends TrackDecoder<DecodedImage, { size: { width: nu
           ? ["-f", "image2pipe", "-c:v", "png"]
           : ["-f", "rawvideo", "-pix_fmt", this.format];
     const args = [
-      "-hide_banner",
-      "-loglevel",
-      "error",
-      "-nostats",
-      ...(this.options.keyframesOnly ? ["-flags", "low_delay"] : []),
-      // Start decoding at once: the codec parameters are in the stream's first bytes (Annex-B) or track header (Matroska).
-      "-probesize",
-      "32",
-      "-analyzeduration",
-      "0",
-      ...feed.input,
-      "-i",
-      "pipe:0",
+      ...ffmpegInputArgs(feed, this.options.keyframesOnly ? ["-flags", "low_delay"] : []),
       "-an",
       "-sn",
       "-vsync",

@@ -3,7 +3,7 @@ import type { FragmentDiscardedEvent } from "../kvs/fragment.js";
 import type { KvsEvent } from "../kvs/parser.js";
 import type { Track } from "../matroska/model.js";
 import { rawSplitter } from "./output-split.js";
-import { feedFor, TrackDecoder, type Session, type TrackDecoderOptions } from "./track-decoder.js";
+import { feedFor, ffmpegInputArgs, TrackDecoder, type Session, type TrackDecoderOptions } from "./track-decoder.js";
 
 /** Options of {@link PcmDecoder} and {@link pcm}. */
 export interface PcmOptions extends TrackDecoderOptions {
@@ -71,17 +71,7 @@ export class PcmDecoder extends TrackDecoder<PcmChunk, PcmState> {
   protected override open(track: Track) {
     const feed = feedFor(track, false);
     const args = [
-      "-hide_banner",
-      "-loglevel",
-      "error",
-      "-nostats",
-      "-probesize",
-      "32",
-      "-analyzeduration",
-      "0",
-      ...feed.input,
-      "-i",
-      "pipe:0",
+      ...ffmpegInputArgs(feed),
       "-vn",
       "-sn",
       "-f",

@@ -1,5 +1,6 @@
 import { Observable, type OperatorFunction } from "rxjs";
 import { avccToAnnexB, parseAvcDecoderConfig } from "../codec/h264.js";
+import { sameBytes } from "../ebml/values.js";
 import { concatBytes } from "../ebml/writer.js";
 import { hvccToAnnexB, parseHevcDecoderConfig } from "../codec/h265.js";
 import type { FragmentDiscardedEvent } from "../kvs/fragment.js";
@@ -46,6 +47,14 @@ export function feedFor(track: Track, annexB: boolean): Feed {
       return mkvFeedFrame(f.data, f.timestampMs - base, f.keyframe);
     },
   };
+}
+
+/**
+ * ffmpeg's arguments up to and with its input (stdin), quiet, starting at once: the codec parameters are
+ * in the stream's first bytes (Annex-B) or the track header (Matroska). `inputFlags` go before the input.
+ */
+export function ffmpegInputArgs(feed: Feed, inputFlags: readonly string[] = []): string[] {
+  return ["-hide_banner", "-loglevel", "error", "-nostats", ...inputFlags, "-probesize", "32", "-analyzeduration", "0", ...feed.input, "-i", "pipe:0"];
 }
 
 /** Options every track decoder takes. */
@@ -408,11 +417,4 @@ export abstract class TrackDecoder<Out, S> {
     for (const w of this.waiters.splice(0)) w();
     if (this.closed || this.failure) for (const t of this.takers.splice(0)) t();
   }
-}
-
-function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (a === b) return true;
-  if (!a || !b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
