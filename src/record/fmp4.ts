@@ -1,8 +1,8 @@
 import { Observable, type OperatorFunction } from "rxjs";
 import type { FragmentDiscardedEvent } from "../kvs/fragment.js";
 import type { KvsEvent } from "../kvs/parser.js";
-import type { Frame } from "../matroska/frame.js";
 import type { Track } from "../matroska/model.js";
+import { withFrames } from "../rx/with-frames.js";
 import { Mp4Remuxer, mp4MimeType } from "./mp4.js";
 
 /** A part of a live fragmented MP4: an init segment (again when the tracks change), then one segment per KVS fragment. */
@@ -32,58 +32,51 @@ const sameTracks = (a: readonly Track[], b: readonly Track[]) =>
 export function fmp4(): OperatorFunction<KvsEvent | FragmentDiscardedEvent, Fmp4Part> {
   return (source) =>
     new Observable<Fmp4Part>((subscriber) => {
-      let frames: Frame[] = [];
       let remuxer: Mp4Remuxer | null = null;
       let tracks: readonly Track[] = [];
       let chain = Promise.resolve();
       let mimeType = "";
       /** What the remuxer gave for the fragment being added. */
       let made: ({ init: Uint8Array } | { segment: Uint8Array; startSec: number })[] = [];
-      const upstream = source.subscribe({
-        next(ev) {
-          if (ev.type === "frame") frames.push(ev);
-          else if (ev.type === "fragmentDiscarded") frames = [];
-          else if (ev.type === "fragment") {
-            const mine = frames;
-            frames = [];
-            if (ev.tracks.length === 0 || mine.length === 0) return;
-            chain = chain
-              .then(async () => {
-                if (remuxer === null || !sameTracks(tracks, ev.tracks)) {
-                  await remuxer?.cancel();
-                  tracks = ev.tracks;
-                  const type = mp4MimeType(ev.tracks);
-                  if (type === null) {
-                    remuxer = null;
-                    return;
-                  }
-                  mimeType = type;
-                  remuxer = new Mp4Remuxer(ev.tracks, {
-                    kind: "fragments",
-                    onInit: (bytes) => made.push({ init: bytes }),
-                    onFragment: (bytes, startSec) => made.push({ segment: bytes, startSec }),
-                  });
+      const upstream = source.pipe(withFrames()).subscribe({
+        next({ fragment: ev, frames: mine }) {
+          if (ev.tracks.length === 0 || mine.length === 0) return;
+          chain = chain
+            .then(async () => {
+              if (remuxer === null || !sameTracks(tracks, ev.tracks)) {
+                await remuxer?.cancel();
+                tracks = ev.tracks;
+                const type = mp4MimeType(ev.tracks);
+                if (type === null) {
+                  remuxer = null;
+                  return;
                 }
-                await remuxer.addFragment(mine);
-                const out = made;
-                made = [];
-                for (const p of out)
-                  subscriber.next(
-                    "init" in p
-                      ? { type: "init", bytes: p.init, mimeType }
-                      : {
-                          type: "segment",
-                          bytes: p.segment,
-                          startSec: p.startSec,
-                          fragmentNumber: ev.fragmentNumber,
-                          serverTimeMs: mine[0]?.serverTimeMs ?? ev.serverTimestampMs,
-                          producerTimeMs: mine[0]?.producerTimeMs ?? ev.producerTimestampMs,
-                          frames: mine.length,
-                        },
-                  );
-              })
-              .catch((e: unknown) => subscriber.error(e));
-          }
+                mimeType = type;
+                remuxer = new Mp4Remuxer(ev.tracks, {
+                  kind: "fragments",
+                  onInit: (bytes) => made.push({ init: bytes }),
+                  onFragment: (bytes, startSec) => made.push({ segment: bytes, startSec }),
+                });
+              }
+              await remuxer.addFragment(mine);
+              const out = made;
+              made = [];
+              for (const p of out)
+                subscriber.next(
+                  "init" in p
+                    ? { type: "init", bytes: p.init, mimeType }
+                    : {
+                        type: "segment",
+                        bytes: p.segment,
+                        startSec: p.startSec,
+                        fragmentNumber: ev.fragmentNumber,
+                        serverTimeMs: mine[0]?.serverTimeMs ?? ev.serverTimestampMs,
+                        producerTimeMs: mine[0]?.producerTimeMs ?? ev.producerTimestampMs,
+                        frames: mine.length,
+                      },
+                );
+            })
+            .catch((e: unknown) => subscriber.error(e));
         },
         error: (e: unknown) => void chain.then(() => subscriber.error(e)),
         complete: () =>
