@@ -8,17 +8,9 @@ import { startLocalKvs } from "../src/testing/local-kvs.js";
 import { startDynalite } from "./helpers/dynalite.js";
 import { ffmpeg } from "./helpers/ffmpeg.js";
 import { readFixture } from "./helpers/fixtures.js";
+import { localAwsEnv } from "./helpers/local-kvs.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const localEnv = (endpoint: string, more: Record<string, string> = {}) => ({
-  ...process.env,
-  KVS_ENDPOINT: endpoint,
-  AWS_ACCESS_KEY_ID: "local",
-  AWS_SECRET_ACCESS_KEY: "local",
-  AWS_REGION: "us-east-1",
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-  ...more,
-});
 /** Packets ffmpeg reads from a file (stream copy, no decoding). */
 const packets = (path: string) =>
   ffmpeg(["-i", path, "-map", "0", "-c", "copy", "-f", "framecrc", "-"])
@@ -66,7 +58,7 @@ describe("README examples run as written", () => {
       writeFileSync(join(dir, "app.mjs"), app);
       const child = spawn(process.execPath, [join(dir, "app.mjs")], {
         cwd: dir,
-        env: localEnv(kvs.endpoint),
+        env: localAwsEnv(kvs.endpoint),
       });
       let out = "";
       child.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -108,7 +100,7 @@ describe("README examples run as written", () => {
       const { stdout: out } = await promisify(execFile)(process.execPath, [join(dir, "call.mjs")], {
         cwd: dir,
         encoding: "utf8",
-        env: localEnv(kvs.endpoint, { START_FRAGMENT_NUMBER: kvs.fragments("connect-call")[0]!.fragmentNumber, CALL_SECONDS: "3" }),
+        env: localAwsEnv(kvs.endpoint, { START_FRAGMENT_NUMBER: kvs.fragments("connect-call")[0]!.fragmentNumber, CALL_SECONDS: "3" }),
       });
       expect(
         out
@@ -136,7 +128,7 @@ describe("README examples run as written", () => {
       const { stdout: out } = await promisify(execFile)(process.execPath, [join(dir, "record.mjs")], {
         cwd: dir,
         encoding: "utf8",
-        env: localEnv(kvs.endpoint, { SECONDS: "3" }),
+        env: localAwsEnv(kvs.endpoint, { SECONDS: "3" }),
       });
       const lines = out.trim().split("\n");
       const recorded = lines.filter((l) => l.startsWith("recorded ")).map((l) => l.split(" "));
@@ -163,7 +155,7 @@ describe("README examples run as written", () => {
       const outs = ["", ""];
       const errs = ["", ""];
       for (const k of [0, 1]) {
-        const child = spawn(process.execPath, [join(dir, "worker.mjs")], { cwd: dir, env: localEnv(kvs.endpoint, { DYNAMODB_ENDPOINT: dynamo.endpoint }) });
+        const child = spawn(process.execPath, [join(dir, "worker.mjs")], { cwd: dir, env: localAwsEnv(kvs.endpoint, { DYNAMODB_ENDPOINT: dynamo.endpoint }) });
         child.stdout!.on("data", (d: Buffer) => (outs[k] += d.toString()));
         child.stderr!.on("data", (d: Buffer) => (errs[k] += d.toString()));
         workers.push(child);

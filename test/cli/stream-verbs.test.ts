@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { splitClusters } from "../../src/kvs/fragment-writer.js";
 import { ffmpeg } from "../helpers/ffmpeg.js";
 import { readFixture } from "../helpers/fixtures.js";
-import { type Harness, harness } from "../helpers/local-kvs.js";
+import { type Harness, harness, localAwsEnv } from "../helpers/local-kvs.js";
 
 const cli = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 let h: Harness;
@@ -33,13 +33,7 @@ afterAll(async () => {
 function run(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, ...args, ...(args.includes("--help") ? [] : ["--endpoint", h.kvs.endpoint])], {
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: "AKIDLOCAL",
-        AWS_SECRET_ACCESS_KEY: "local",
-        AWS_REGION: "us-east-1",
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      },
+      env: localAwsEnv(h.kvs.endpoint),
     });
     let stdout = "";
     let stderr = "";

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { type Camera, startCamera } from "../../src/testing/camera.js";
 import { ffmpeg } from "../helpers/ffmpeg.js";
 import { readFixture } from "../helpers/fixtures.js";
-import { type Harness, harness } from "../helpers/local-kvs.js";
+import { type Harness, harness, localAwsEnv } from "../helpers/local-kvs.js";
 
 const cli = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 /** Debian's chromium (apt-get install chromium; .ci/run installs it), or CHROMIUM_PATH. */
@@ -31,13 +31,7 @@ describe.skipIf(!browserPath)("kvs-parser view in a real browser (headless Chrom
     h = await harness();
     camera = startCamera(h.kvs, "cam", readFixture("clusters.mkv")); // real time: a fragment every 2 s
     viewer = spawn(process.execPath, [cli, "view", "cam", "--endpoint", h.kvs.endpoint], {
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: "AKIDLOCAL",
-        AWS_SECRET_ACCESS_KEY: "local",
-        AWS_REGION: "us-east-1",
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      },
+      env: localAwsEnv(h.kvs.endpoint),
     });
     const url = await new Promise<string>((resolve, reject) => {
       let out = "";

@@ -29,6 +29,19 @@ export async function harness(options: LocalKvsOptions = {}, pacing?: PacerOptio
   };
 }
 
+/** The environment of a child process that talks to a local endpoint: fake credentials, a region, KVS_ENDPOINT. */
+export function localAwsEnv(endpoint: string, more: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    KVS_ENDPOINT: endpoint,
+    AWS_ACCESS_KEY_ID: "AKIDLOCAL",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AWS_REGION: "us-east-1",
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    ...more,
+  };
+}
+
 /** The fragment numbers an observable of events produced. */
 export async function fragmentNumbers(events: Observable<KvsEvent | { type: string }>): Promise<(string | null)[]> {
   const all = await lastValueFrom(events.pipe(toArray()));
