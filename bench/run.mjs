@@ -8,7 +8,7 @@ import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { renderSvg } from "./svg.mjs";
-import { interleaved, ratioText, resolved, spread } from "./throughput.mjs";
+import { interleaved, ratioText, resolved, roundRatios } from "./throughput.mjs";
 
 const run = promisify(execFile);
 const quick = process.argv.includes("--quick");
@@ -58,7 +58,6 @@ if (wants("throughput")) {
     const { file, expected } = inputs[c.input];
     out.push({
       peers: c.peers ?? false,
-      env: c.env ?? null,
       ...(await interleaved({
         input: c.input,
         file,
@@ -68,7 +67,6 @@ if (wants("throughput")) {
         rounds: c.rounds,
         minSeconds: quick ? 0.15 : 0.2,
         timeoutMs: quick ? 30_000 : 90_000,
-        env: c.env,
         log,
       })),
     });
@@ -85,13 +83,7 @@ if (wants("throughput")) {
       const m = t.mbps[c];
       const speed = m ? `${fmt(m.median)} (${fmt(m.min)}–${fmt(m.max)})` : "-";
       lines.push(
-        `| ${t.input}${
-          t.env
-            ? ` (${Object.entries(t.env)
-                .map(([k, v]) => `${k}=${v}`)
-                .join(" ")})`
-            : ""
-        } | ${t.chunk / 1024} KiB | ${c}${t.peers ? ` (${t.rounds} rounds)` : ""} | ${failed && !m ? `fails: ${failed}` : c === "walker" ? "1" : ratioText(t.vsWalker?.[c])} | ${c === "ts-ebml" ? "1" : ratioText(t.vsTsEbml?.[c])} | ${speed} | ${fmt(t.peakRssMB[c])} |`,
+        `| ${t.input} | ${t.chunk / 1024} KiB | ${c}${t.peers ? ` (${t.rounds} rounds)` : ""} | ${failed && !m ? `fails: ${failed}` : c === "walker" ? "1" : ratioText(t.vsWalker?.[c])} | ${c === "ts-ebml" ? "1" : ratioText(t.vsTsEbml?.[c])} | ${speed} | ${fmt(t.peakRssMB[c])} |`,
       );
     }
   }
@@ -99,10 +91,7 @@ if (wants("throughput")) {
   // Parser churn: a new parser every ~1 MB against one long-lived parser, per round.
   const churn = out.find((t) => t.samples["kvs-parser (churn)"]);
   if (churn) {
-    const rs = churn.samples["kvs-parser (churn)"]
-      .map((v, i) => (v === null || churn.samples["kvs-parser"][i] === null ? null : v / churn.samples["kvs-parser"][i]))
-      .filter((x) => x !== null);
-    churn.churnVsLongLived = { ...spread(rs), samples: rs };
+    churn.churnVsLongLived = roundRatios(churn.samples, "kvs-parser (churn)", "kvs-parser");
     lines.push(`Parser churn (${churn.input}, 64 KiB): a new KvsParser every ~1 MB ÷ one long-lived parser, per round: ${ratioText(churn.churnVsLongLived)}.`);
   }
   for (const t of out.filter((x) => x.noise)) {
@@ -116,14 +105,9 @@ if (wants("throughput")) {
     .filter(([c, m]) => m && c !== "walker (A/A)")
     .sort((a, b) => b[1].median - a[1].median)
     .map(([c]) => c);
-  const pairRatio = (a, b) => {
-    const rs = main.samples[a].map((v, i) => (v === null || main.samples[b][i] === null ? null : v / main.samples[b][i])).filter((x) => x !== null);
-    const s = [...rs].sort((x, y) => x - y);
-    const q = (p) => s[Math.min(s.length - 1, Math.max(0, Math.round((s.length - 1) * p)))];
-    return { q1: q(0.25), q3: q(0.75), median: q(0.5) };
-  };
   const unresolved = [];
-  for (let i = 0; i + 1 < ranked.length; i++) if (!resolved(pairRatio(ranked[i], ranked[i + 1]))) unresolved.push(`${ranked[i]} vs ${ranked[i + 1]}`);
+  for (let i = 0; i + 1 < ranked.length; i++)
+    if (!resolved(roundRatios(main.samples, ranked[i], ranked[i + 1]))) unresolved.push(`${ranked[i]} vs ${ranked[i + 1]}`);
   main.ranking = unresolved.length === 0 ? ranked : null;
   main.unresolvedPairs = unresolved;
   lines.push(

@@ -11,9 +11,7 @@ export function renderSvg(cases) {
   const parts = [];
   let y = 40;
   for (const t of cases) {
-    parts.push(
-      `<text x="10" y="${y + 4}" font-size="13" font-weight="bold">${esc(`${t.input}, ${t.chunk / 1024} KiB chunks (${t.rounds} rounds)${t.env ? ", heap not trimmed" : ""}`)}</text>`,
-    );
+    parts.push(`<text x="10" y="${y + 4}" font-size="13" font-weight="bold">${esc(`${t.input}, ${t.chunk / 1024} KiB chunks (${t.rounds} rounds)`)}</text>`);
     y += 12;
     for (const [c, r] of Object.entries(t.vsWalker ?? {})) {
       if (c === "walker (A/A)") continue;

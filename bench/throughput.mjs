@@ -22,18 +22,22 @@ export function quantile(xs, q) {
   const hi = Math.ceil(at);
   return s[lo] + (s[hi] - s[lo]) * (at - lo);
 }
+/** Per-round ratios of contender `a` to contender `b` (rounds where either failed left out), with their spread; null when none. */
+export function roundRatios(samples, a, b) {
+  const rs = samples[a].map((v, i) => (v === null || samples[b]?.[i] == null ? null : v / samples[b][i])).filter((x) => x !== null);
+  return rs.length ? { ...spread(rs), samples: rs } : null;
+}
 /** Median, quartiles, extremes of a list. */
 export function spread(xs) {
   return { median: quantile(xs, 0.5), q1: quantile(xs, 0.25), q3: quantile(xs, 0.75), min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
 }
 
-async function sample(contender, file, chunk, minSeconds, timeoutMs, env) {
+async function sample(contender, file, chunk, minSeconds, timeoutMs) {
   const name = contender === "walker (A/A)" ? "walker" : contender;
   try {
     const { stdout } = await run(process.execPath, [here("./worker.mjs"), name, file, String(chunk), String(minSeconds)], {
       timeout: timeoutMs,
       maxBuffer: 1 << 24,
-      env: env ? { ...process.env, ...env } : process.env,
     });
     return JSON.parse(stdout.trim().split("\n").pop());
   } catch (e) {
@@ -45,7 +49,7 @@ async function sample(contender, file, chunk, minSeconds, timeoutMs, env) {
  * Runs the interleaved rounds of one case. Returns every sample (MB/s per contender per round), the
  * per-round ratios of each contender to ts-ebml and to the walker, and the noise (walker/walker).
  */
-export async function interleaved({ input, file, expected, chunk, contenders, rounds, minSeconds, timeoutMs, env, log }) {
+export async function interleaved({ input, file, expected, chunk, contenders, rounds, minSeconds, timeoutMs, log }) {
   const samples = Object.fromEntries(contenders.map((c) => [c, []]));
   const failures = {};
   const peakRssMB = {};
@@ -53,7 +57,7 @@ export async function interleaved({ input, file, expected, chunk, contenders, ro
     const order = contenders.map((_, i) => contenders[(i + r) % contenders.length]);
     const round = {};
     for (const c of order) {
-      const s = await sample(c, file, chunk, minSeconds, timeoutMs, env);
+      const s = await sample(c, file, chunk, minSeconds, timeoutMs);
       if (!s.ok) {
         failures[c] = s.error;
         round[c] = null;
@@ -70,15 +74,7 @@ export async function interleaved({ input, file, expected, chunk, contenders, ro
     for (const c of contenders) samples[c].push(round[c]);
     log?.(`${input} ${chunk / 1024} KiB round ${r + 1}/${rounds}: ${order.map((c) => `${c} ${round[c] === null ? "fails" : round[c].toFixed(0)}`).join(", ")}`);
   }
-  const ratiosTo = (base) =>
-    Object.fromEntries(
-      contenders
-        .filter((c) => c !== base)
-        .map((c) => {
-          const rs = samples[c].map((v, i) => (v === null || samples[base]?.[i] == null ? null : v / samples[base][i])).filter((x) => x !== null);
-          return [c, rs.length ? { ...spread(rs), samples: rs } : null];
-        }),
-    );
+  const ratiosTo = (base) => Object.fromEntries(contenders.filter((c) => c !== base).map((c) => [c, roundRatios(samples, c, base)]));
   const mbps = Object.fromEntries(contenders.map((c) => [c, samples[c].some((x) => x !== null) ? spread(samples[c].filter((x) => x !== null)) : null]));
   const noise = contenders.includes("walker (A/A)") ? ratiosTo("walker")["walker (A/A)"] : null;
   return {
