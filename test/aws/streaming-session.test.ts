@@ -65,6 +65,9 @@ describe("HLS and DASH streaming sessions", () => {
     expect(first.match(/#EXTINF/g)).toHaveLength(3);
     const seq = (p: string) => Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(p)![1]);
     await new Promise((r) => setTimeout(r, 500));
+    // Hold the stream still, so the playlist and the stored fragments are read at the same point.
+    camera.stop();
+    await camera.done;
     const later = await (await fetch(mediaUrl)).text();
     expect(seq(later)).toBeGreaterThan(seq(first));
     const numbers = [...later.matchAll(/FragmentNumber=(\d+)/g)].map((m) => m[1]);
