@@ -25,6 +25,12 @@ export interface EbmlSink {
    * the reader walks runs of such blocks in a tight loop and hands them here instead of to `data`.
    */
   simpleBlock?(buf: Uint8Array, start: number, end: number, offset: number, dataOffset: number): void;
+  /**
+   * A master of known size whose whole payload, `buf[start..end)`, lies in one chunk, before any of its
+   * children is read. Return true to take it whole: the reader then passes over its payload and reports
+   * neither its children nor its start and end. False: it is read as usual. (Not called with `recover`.)
+   */
+  wholeMaster?(id: number, buf: Uint8Array, start: number, end: number, offset: number, dataOffset: number): boolean;
 }
 
 /** Limits and behaviour of an {@link EbmlReader}. */
@@ -164,6 +170,8 @@ export class EbmlReader {
 
   /** The sink, when it takes SimpleBlocks on the fast path (and errors are not being recovered from). */
   private readonly blockSink: EbmlSink | null;
+  /** The sink, when it may take masters whole (and errors are not being recovered from). */
+  private readonly wholeSink: EbmlSink | null;
 
   private resyncError: MkvParseError | undefined;
   private window = 0;
@@ -180,6 +188,7 @@ export class EbmlReader {
     this.wanted = options.wanted ?? null;
     this.start = options.expectDocument && !this.recover ? new Uint8Array(192) : null;
     this.blockSink = sink.simpleBlock !== undefined && !this.recover && (this.wanted === null || this.wanted.has(ID.SimpleBlock)) ? sink : null;
+    this.wholeSink = sink.wholeMaster !== undefined && !this.recover ? sink : null;
   }
 
   /** Bytes consumed so far (the absolute offset of the next byte). */
@@ -435,6 +444,7 @@ export class EbmlReader {
     if (info !== undefined && info.type === "master") {
       const d = this.depth;
       if (d >= this.maxDepth) throw this.error("NESTING_TOO_DEEP", `${this.schema.name(id)} nested deeper than ${this.maxDepth}`, start);
+      if (size >= 0 && n - i >= size && this.wholeSink !== null && this.wholeSink.wholeMaster!(id, chunk, i, i + size, start, dataStart)) return i + size;
       this.ids[d] = id;
       this.starts[d] = start;
       this.unknown[d] = size < 0;

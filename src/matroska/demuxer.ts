@@ -6,7 +6,8 @@ import { BlockLayout } from "./block.js";
 import { codecDurationBySize, codecFrameDuration, type FrameDuration } from "./codec-timing.js";
 import { contentDecoder, decodeCodecPrivate, type FrameDecoder } from "./content-encoding.js";
 import { Frame, type FrameEncryption } from "./frame.js";
-import type { AudioSettings, ContentEncoding, MatroskaEvent, SimpleTag, Tag, Track, TrackKind, VideoSettings } from "./model.js";
+import type { AudioSettings, ContentEncoding, EbmlHeaderEvent, InfoEvent, MatroskaEvent, SimpleTag, Tag, Track, TrackKind, VideoSettings } from "./model.js";
+import { RepeatedMaster } from "./repeated-master.js";
 
 /** Limits and recovery of the demuxer (and of the parsers built on it). */
 export interface DemuxerOptions {
@@ -202,6 +203,12 @@ export class MatroskaDemuxer implements EbmlSink {
   /** The previous Segment's tracks (GetMedia repeats them in every fragment's Segment). */
   private previousTracks: Map<number, TrackState> | null = null;
   private lastTrack: TrackState | undefined = undefined;
+
+  /** Unknown elements met so far: a master read with this count unchanged can be replayed when it repeats. */
+  private unknownCount = 0;
+  private readonly repeatedHeader = new RepeatedMaster<EbmlHeaderEvent>();
+  private readonly repeatedInfo = new RepeatedMaster<InfoEvent>();
+  private readonly repeatedTracks = new RepeatedMaster<{ list: Track[]; states: Map<number, TrackState> }>();
 
   // EBML header / Info
   private docType = "matroska";
@@ -455,10 +462,11 @@ export class MatroskaDemuxer implements EbmlSink {
       }
       case ID.Tracks:
         this.emit({ type: "tracks", offset, tracks: this.trackList });
+        this.repeatedTracks.settle(offset, this.unknownCount, { list: this.trackList.slice(), states: new Map(this.tracks) });
         break;
       case ID.Info: {
         const i = this.info;
-        this.emit({
+        const info: InfoEvent = {
           type: "info",
           offset,
           timestampScale: this.timestampScale,
@@ -467,23 +475,61 @@ export class MatroskaDemuxer implements EbmlSink {
           muxingApp: i.muxingApp,
           writingApp: i.writingApp,
           dateUtcMs: i.dateUtcMs,
-        });
+        };
+        this.emit(info);
+        this.repeatedInfo.settle(offset, this.unknownCount, { ...info });
         break;
       }
       case ID.Segment:
         this.emit({ type: "segmentEnd", offset, endOffset });
         break;
-      case ID.EBML:
-        this.emit({
+      case ID.EBML: {
+        const header: EbmlHeaderEvent = {
           type: "ebmlHeader",
           offset,
           docType: this.docType,
           docTypeVersion: this.docTypeVersion,
           docTypeReadVersion: this.docTypeReadVersion,
           ebmlVersion: this.ebmlVersion,
-        });
+        };
+        this.emit(header);
+        this.repeatedHeader.settle(offset, this.unknownCount, { ...header });
         break;
+      }
     }
+  }
+
+  /**
+   * @internal EbmlSink: an EBML header, Info or Tracks whose bytes repeat the last clean one (GetMedia
+   * sends the same in every fragment) is replayed, events and state alike, instead of read again.
+   */
+  wholeMaster(id: number, buf: Uint8Array, s: number, e: number, offset: number): boolean {
+    switch (id) {
+      case ID.EBML: {
+        const header = this.repeatedHeader.repeatOf(buf, s, e, offset, this.unknownCount);
+        if (header === null) return false;
+        this.emit({ ...header, offset });
+        return true;
+      }
+      case ID.Info: {
+        const info = this.repeatedInfo.repeatOf(buf, s, e, offset, this.unknownCount);
+        if (info === null) return false;
+        this.timestampScale = info.timestampScale;
+        this.msPerTick = info.timestampScale / 1_000_000;
+        this.emit({ ...info, offset });
+        return true;
+      }
+      case ID.Tracks: {
+        const kept = this.repeatedTracks.repeatOf(buf, s, e, offset, this.unknownCount);
+        if (kept === null) return false;
+        this.tracks = new Map(kept.states);
+        this.lastTrack = undefined;
+        this.trackList = kept.list.slice();
+        this.emit({ type: "tracks", offset, tracks: this.trackList });
+        return true;
+      }
+    }
+    return false;
   }
 
   /** @internal EbmlSink: a SimpleBlock on the reader's fast path. */
@@ -693,7 +739,9 @@ export class MatroskaDemuxer implements EbmlSink {
 
   /** @internal EbmlSink */
   skipped(id: number, offset: number, dataOffset: number, size: number, known: boolean): void {
-    if (!known) this.emit({ type: "unknownElement", id, offset, size, path: this.reader.path() });
+    if (known) return;
+    this.unknownCount++;
+    this.emit({ type: "unknownElement", id, offset, size, path: this.reader.path() });
     void dataOffset;
   }
 

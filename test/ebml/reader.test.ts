@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MkvParseError } from "../../src/ebml/errors.js";
-import { EbmlReader, type EbmlReaderOptions } from "../../src/ebml/reader.js";
+import { EbmlReader, type EbmlReaderOptions, type EbmlSink } from "../../src/ebml/reader.js";
 import { ID } from "../../src/ebml/schema.js";
 import { concatBytes, element, encodeSize, uintElement, unknownSize } from "../../src/ebml/writer.js";
 import { hex, RecordingSink } from "../helpers/recording-sink.js";
@@ -89,6 +89,45 @@ describe("EbmlReader", () => {
       "data e7 @14 data@16 [02]",
       "end 1f43b675 @0-17",
     ]);
+  });
+
+  it("offers a sized master lying whole in one chunk to wholeMaster, and passes over it when taken", () => {
+    // Segment(unknown) { Info { TimestampScale } Tracks { TrackEntry { TrackNumber } } }
+    const info = element(ID.Info, [uintElement(ID.TimestampScale, 1_000_000)]);
+    const tracks = element(ID.Tracks, [element(ID.TrackEntry, [uintElement(ID.TrackNumber, 1)])]);
+    const bytes = concatBytes([hex("18538067 01ffffffffffffff"), info, tracks]);
+    const offered: string[] = [];
+    const take = (wanted: number) => {
+      const sink = new RecordingSink() as RecordingSink & EbmlSink;
+      sink.wholeMaster = (id, buf, start, end, offset, dataOffset) => {
+        offered.push(`${id.toString(16)} @${offset} data@${dataOffset} ${end - start} bytes`);
+        expect(buf.subarray(start, end)).toEqual(bytes.subarray(dataOffset, dataOffset + (end - start)));
+        return id === wanted;
+      };
+      return sink;
+    };
+    const sink = take(ID.Tracks);
+    const reader = new EbmlReader(sink);
+    reader.push(bytes);
+    reader.end();
+    expect(offered).toEqual([
+      `1549a966 @12 data@17 ${info.length - 5} bytes`,
+      `1654ae6b @${12 + info.length} data@${17 + info.length} ${tracks.length - 5} bytes`,
+    ]);
+    // Info read as usual; Tracks passed over whole: neither it nor its children reported.
+    expect(sink.log.filter((l) => l.includes("1654ae6b") || l.includes("data d7") || l.includes("start ae"))).toEqual([]);
+    expect(sink.log).toContain(`data 2ad7b1 @17 data@21 [0f4240]`);
+
+    // Not offered when the master straddles chunks, nor with recover.
+    offered.length = 0;
+    const split = new EbmlReader(take(ID.Tracks));
+    for (let i = 0; i < bytes.length; i += 4) split.push(bytes.subarray(i, i + 4));
+    split.end();
+    expect(offered).toEqual([]);
+    const recovering = new EbmlReader(take(ID.Tracks), { recover: true });
+    recovering.push(bytes);
+    recovering.end();
+    expect(offered).toEqual([]);
   });
 
   it("passes payloads inside one chunk as views of that chunk, and copies only straddling ones", () => {
