@@ -1,13 +1,15 @@
 // Memory: SIZE_MB of GetMedia-form bytes (FILE read from disk again and again, never held whole) through
 // a Node Readable in 64 KiB chunks, each a fresh Buffer as a socket delivers them, sampling RSS every 10 ms.
-//   node bench/memory.mjs FILE SIZE_MB parse|read-only  → one JSON line
+//   node bench/memory.mjs FILE SIZE_MB parse|read-only|walker  → one JSON line
 // "parse": parseMkv(readable).pipe(frames()), every frame's payload read. "read-only": the same
-// readable consumed without parsing: the floor any reader of the stream pays. GC time from perf_hooks.
+// readable consumed without parsing: the floor any reader of the stream pays. "walker": the minimal
+// streaming walker of the throughput bench over the same readable, for reference. GC time from perf_hooks.
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { PerformanceObserver } from "node:perf_hooks";
 import { Readable } from "node:stream";
 import { lastValueFrom, reduce } from "rxjs";
 import { frames, parseMkv } from "../dist/index.js";
+import { streamingWalker } from "./parsers/adapters.mjs";
 
 const [path, sizeArg, mode] = process.argv.slice(2);
 const fileSize = statSync(path).size;
@@ -47,6 +49,10 @@ const readable = Readable.from(chunks(), { objectMode: true });
 let framesSeen = 0;
 if (mode === "read-only") {
   for await (const c of readable) framesSeen += c.length > 0 ? 0 : 1;
+} else if (mode === "walker") {
+  const walker = streamingWalker();
+  for await (const c of readable) walker.push(c);
+  framesSeen = walker.frames;
 } else {
   framesSeen = await lastValueFrom(
     parseMkv(readable).pipe(

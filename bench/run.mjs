@@ -121,21 +121,32 @@ if (wants("throughput")) {
 // ---- Memory -------------------------------------------------------------------------------------
 if (wants("memory")) {
   const size = quick ? 256 : 1024;
-  const samples = { parse: [], "read-only": [] };
-  for (let r = 0; r < 3; r++)
-    for (const mode of r % 2 ? ["read-only", "parse"] : ["parse", "read-only"])
-      samples[mode].push(await child("./memory.mjs", [inputs[GM].file, String(size), mode], 600_000));
-  result.sections.memory = { sizeMiB: size, samples };
+  // Peak RSS of one process varies by tens of MB with when the GC happens to free dead chunks, so each
+  // mode runs in several processes, interleaved, and the medians are compared.
+  const modes = ["parse", "read-only", "walker"];
+  const rounds = quick ? 3 : 7;
+  const samples = Object.fromEntries(modes.map((m) => [m, []]));
+  for (let r = 0; r < rounds; r++)
+    for (const mode of r % 2 ? [...modes].reverse() : modes) samples[mode].push(await child("./memory.mjs", [inputs[GM].file, String(size), mode], 600_000));
+  result.sections.memory = { sizeMiB: size, rounds, samples };
   const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const p = samples.parse.filter((s) => s.peakRssMB);
-  const f = samples["read-only"].filter((s) => s.peakRssMB);
-  if (p.length && f.length) {
-    const peak = med(p.map((s) => s.peakRssMB));
-    const floor = med(f.map((s) => s.peakRssMB));
+  const ok = Object.fromEntries(modes.map((m) => [m, samples[m].filter((s) => s.peakRssMB)]));
+  if (modes.every((m) => ok[m].length)) {
+    const peak = Object.fromEntries(modes.map((m) => [m, med(ok[m].map((s) => s.peakRssMB))]));
+    const range = (m) => `${fmt(Math.min(...ok[m].map((s) => s.peakRssMB)))}–${fmt(Math.max(...ok[m].map((s) => s.peakRssMB)))}`;
+    const over = (m) => `${peak[m] >= peak["read-only"] ? "+" : "−"}${fmt(Math.abs(peak[m] - peak["read-only"]), 1)} MB`;
+    const gc = (m) => `${fmt(med(ok[m].map((s) => s.gc.ms)))} ms in ${fmt(med(ok[m].map((s) => s.gc.count)))} collections`;
     lines.push(
-      `Memory: ${size} MiB of GetMedia-form stream through parseMkv(Readable) in 64 KiB chunks, 3 processes each: peak RSS ${fmt(peak)} MB (runs ${p.map((s) => fmt(s.peakRssMB)).join(", ")}) against the read-only floor ${fmt(floor)} MB (runs ${f.map((s) => fmt(s.peakRssMB)).join(", ")}): ${peak >= floor ? "+" : "−"}${fmt(Math.abs(peak - floor), 1)} MB; GC ${fmt(med(p.map((s) => s.gc.ms)))} ms in ${fmt(med(p.map((s) => s.gc.count)))} collections (read-only ${fmt(med(f.map((s) => s.gc.ms)))} ms in ${fmt(med(f.map((s) => s.gc.count)))}); ${fmt(med(p.map((s) => s.bytes / s.seconds / 1e6)))} MB/s.`,
+      `Memory: ${size} MiB of GetMedia-form stream through a Readable of 64 KiB chunks, ${rounds} processes per mode, interleaved; median peak RSS (min–max): parseMkv(readable) ${fmt(peak.parse)} MB (${range("parse")}), ${over("parse")} over the read-only floor ${fmt(peak["read-only"])} MB (${range("read-only")}); the walker ${fmt(peak.walker)} MB (${range("walker")}), ${over("walker")}. GC: parse ${gc("parse")}, read-only ${gc("read-only")}, walker ${gc("walker")}; parse ${fmt(med(ok.parse.map((s) => s.bytes / s.seconds / 1e6)))} MB/s.`,
     );
-  } else lines.push(`Memory: failed: ${[...samples.parse, ...samples["read-only"]].find((s) => s.error)?.error}`);
+  } else
+    lines.push(
+      `Memory: failed: ${
+        Object.values(samples)
+          .flat()
+          .find((s) => s.error)?.error
+      }`,
+    );
 }
 
 // ---- Parse latency ------------------------------------------------------------------------------

@@ -191,94 +191,119 @@ export const adapters = {
   },
 
   /**
-   * Baseline, the parsing floor: a minimal streaming EBML walker over the same chunks. It reads element
-   * headers (carrying one across chunks), descends into masters, skips other payloads, and hands out each
-   * frame payload contiguously (a view when inside one chunk, a copy when it straddles) — the least any
-   * streaming parser that delivers frames must do. No schema, no events, no lacing, no errors, no timestamps.
+   * Baseline, the parsing floor: a minimal streaming EBML walker (see {@link streamingWalker}) over the
+   * same chunks. No schema, no events, no lacing, no errors, no timestamps.
    */
   async walker() {
-    const MASTERS = new Set([0x1a45dfa3, 0x18538067, 0x1f43b675, 0xa0, 0x1654ae6b, 0xae, 0x1254c367, 0x7373, 0x67c8, 0x114d9b74, 0x1549a966, 0x1c53bb6b]);
     return (chunks) => () => {
-      let frames = 0;
-      let payloadBytes = 0;
-      const carry = new Uint8Array(16);
-      let carried = 0;
-      let skip = 0;
-      let copy = null;
-      let copyFill = 0;
-      for (const chunk of chunks) {
-        let buf = chunk;
-        let i = 0;
-        let n = chunk.length;
-        let base = 0; // bytes of `buf` taken from the carry
-        if (carried > 0) {
-          const take = Math.min(16 - carried, n);
-          carry.set(chunk.subarray(0, take), carried);
-          buf = carry;
-          n = carried + take;
-          base = carried;
-        }
-        for (;;) {
-          if (buf === carry && i >= base) {
-            // Past the carried bytes: go on in the chunk itself.
-            i -= base;
-            buf = chunk;
-            n = chunk.length;
-            carried = 0;
-          }
-          if (i >= n) break;
-          if (copy !== null) {
-            const take = Math.min(copy.length - copyFill, n - i);
-            copy.set(buf.subarray(i, i + take), copyFill);
-            copyFill += take;
-            i += take;
-            if (copyFill === copy.length) {
-              frames++;
-              payloadBytes += copy.length - (Math.clz32(copy[0]) - 23 + 3);
-              copy = null;
-            }
-            continue;
-          }
-          if (skip > 0) {
-            const take = Math.min(skip, n - i);
-            skip -= take;
-            i += take;
-            continue;
-          }
-          if (n - i < 12 && buf !== carry) {
-            carry.set(buf.subarray(i, n), 0);
-            carried = n - i;
-            i = n;
-            break;
-          }
-          const b0 = buf[i];
-          const il = Math.clz32(b0) - 23;
-          let id = b0;
-          for (let k = 1; k < il; k++) id = id * 256 + buf[i + k];
-          const s0 = buf[i + il];
-          const sl = Math.clz32(s0) - 23;
-          let size = s0 & (0xff >> sl);
-          for (let k = 1; k < sl; k++) size = size * 256 + buf[i + il + k];
-          i += il + sl;
-          if (MASTERS.has(id)) continue;
-          if (id === 0xa3 || id === 0xa1) {
-            if (i + size <= n && buf === chunk) {
-              // The frame payload as a view into the chunk (what a parser hands its caller).
-              const header = Math.clz32(buf[i]) - 23 + 3;
-              const frame = new Uint8Array(buf.buffer, buf.byteOffset + i + header, size - header);
-              frames++;
-              payloadBytes += frame.length;
-              i += size;
-            } else {
-              copy = Buffer.allocUnsafeSlow(size);
-              copyFill = 0;
-            }
-            continue;
-          }
-          skip = size;
-        }
-      }
-      return { frames, payloadBytes };
+      const w = streamingWalker();
+      for (const chunk of chunks) w.push(chunk);
+      return { frames: w.frames, payloadBytes: w.payloadBytes };
     };
   },
 };
+
+const MASTERS = new Set([0x1a45dfa3, 0x18538067, 0x1f43b675, 0xa0, 0x1654ae6b, 0xae, 0x1254c367, 0x7373, 0x67c8, 0x114d9b74, 0x1549a966, 0x1c53bb6b]);
+
+/**
+ * The least any streaming parser that delivers frames must do: push chunks one at a time; it reads
+ * element headers (carrying one across chunks), descends into masters, skips other payloads, and hands
+ * out each frame payload contiguously (a view when inside one chunk, a copy when it straddles). Its
+ * state lives in the object between pushes, in locals within one.
+ */
+export function streamingWalker() {
+  const carry = new Uint8Array(16);
+  const w = {
+    frames: 0,
+    payloadBytes: 0,
+    carried: 0,
+    skip: 0,
+    copy: null,
+    copyFill: 0,
+    push(chunk) {
+      let frames = w.frames;
+      let payloadBytes = w.payloadBytes;
+      let carried = w.carried;
+      let skip = w.skip;
+      let copy = w.copy;
+      let copyFill = w.copyFill;
+      let buf = chunk;
+      let i = 0;
+      let n = chunk.length;
+      let base = 0; // bytes of `buf` taken from the carry
+      if (carried > 0) {
+        const take = Math.min(16 - carried, n);
+        carry.set(chunk.subarray(0, take), carried);
+        buf = carry;
+        n = carried + take;
+        base = carried;
+      }
+      for (;;) {
+        if (buf === carry && i >= base) {
+          // Past the carried bytes: go on in the chunk itself.
+          i -= base;
+          buf = chunk;
+          n = chunk.length;
+          carried = 0;
+        }
+        if (i >= n) break;
+        if (copy !== null) {
+          const take = Math.min(copy.length - copyFill, n - i);
+          copy.set(buf.subarray(i, i + take), copyFill);
+          copyFill += take;
+          i += take;
+          if (copyFill === copy.length) {
+            frames++;
+            payloadBytes += copy.length - (Math.clz32(copy[0]) - 23 + 3);
+            copy = null;
+          }
+          continue;
+        }
+        if (skip > 0) {
+          const take = Math.min(skip, n - i);
+          skip -= take;
+          i += take;
+          continue;
+        }
+        if (n - i < 12 && buf !== carry) {
+          carry.set(buf.subarray(i, n), 0);
+          carried = n - i;
+          i = n;
+          break;
+        }
+        const b0 = buf[i];
+        const il = Math.clz32(b0) - 23;
+        let id = b0;
+        for (let k = 1; k < il; k++) id = id * 256 + buf[i + k];
+        const s0 = buf[i + il];
+        const sl = Math.clz32(s0) - 23;
+        let size = s0 & (0xff >> sl);
+        for (let k = 1; k < sl; k++) size = size * 256 + buf[i + il + k];
+        i += il + sl;
+        if (MASTERS.has(id)) continue;
+        if (id === 0xa3 || id === 0xa1) {
+          if (i + size <= n && buf === chunk) {
+            // The frame payload as a view into the chunk (what a parser hands its caller).
+            const header = Math.clz32(buf[i]) - 23 + 3;
+            const frame = new Uint8Array(buf.buffer, buf.byteOffset + i + header, size - header);
+            frames++;
+            payloadBytes += frame.length;
+            i += size;
+          } else {
+            copy = Buffer.allocUnsafeSlow(size);
+            copyFill = 0;
+          }
+          continue;
+        }
+        skip = size;
+      }
+      w.frames = frames;
+      w.payloadBytes = payloadBytes;
+      w.carried = carried;
+      w.skip = skip;
+      w.copy = copy;
+      w.copyFill = copyFill;
+    },
+  };
+  return w;
+}
