@@ -1,6 +1,7 @@
 // npm run bench [-- --quick] [-- --only throughput,memory,latency,service,scale,fleet,decode,record]
 // Runs every section, each measurement in its own process; prints the tables, writes
-// bench/results/latest.json (every sample) and latest.svg. Throughput is interleaved (see throughput.mjs):
+// bench/results/latest.json (every sample) and latest.svg; a run of some sections (--only) writes
+// partial.json and partial.svg instead, so the full results the README quotes stay. Throughput is interleaved (see throughput.mjs):
 // ratios within a round, their median and spread over rounds, an A/A pair for the run's own noise.
 import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -269,8 +270,10 @@ result.machine = {
 result.minutes = (Date.now() - started) / 60_000;
 result.table = table;
 mkdirSync(here("./results"), { recursive: true });
-writeFileSync(here("./results/latest.json"), JSON.stringify(result, null, 1));
-if (result.sections.throughput) writeFileSync(here("./results/latest.svg"), renderSvg(result.sections.throughput.filter((t) => !t.peers)));
+// A run of some sections must not replace the full results the README's tables come from.
+const name = only === null ? "latest" : "partial";
+writeFileSync(here(`./results/${name}.json`), JSON.stringify(result, null, 1));
+if (result.sections.throughput) writeFileSync(here(`./results/${name}.svg`), renderSvg(result.sections.throughput.filter((t) => !t.peers)));
 console.log(
-  `\nwrote bench/results/latest.json and latest.svg in ${fmt(result.minutes, 1)} min (${result.machine.cpus} × ${result.machine.cpuModel}, Node ${result.machine.node})`,
+  `\nwrote bench/results/${name}.json${result.sections.throughput ? ` and ${name}.svg` : ""} in ${fmt(result.minutes, 1)} min (${result.machine.cpus} × ${result.machine.cpuModel}, Node ${result.machine.node})`,
 );
