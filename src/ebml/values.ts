@@ -21,15 +21,7 @@ function interned(buf: Uint8Array, s: number, e: number, kind: number, decode: (
   for (let k = s; k < e; k++) h = Math.imul(h ^ buf[k]!, 0x01000193);
   const slot = (h >>> 0) & (INTERN_SLOTS - 1);
   const held = internBytes[slot];
-  if (held !== null && held !== undefined && held.length === n && internKinds[slot] === kind) {
-    let same = true;
-    for (let k = 0; k < n; k++)
-      if (held[k] !== buf[s + k]) {
-        same = false;
-        break;
-      }
-    if (same) return internStrings[slot]!;
-  }
+  if (held !== null && held !== undefined && internKinds[slot] === kind && sameBytesAt(held, buf, s, e)) return internStrings[slot]!;
   const str = decode(buf, s, e);
   internBytes[slot] = copyBytes(buf, s, e);
   internStrings[slot] = str;
@@ -54,12 +46,17 @@ export function copyBytes(buf: Uint8Array, s: number, e: number): Uint8Array {
   return out;
 }
 
+/** True when `a` holds exactly the bytes `buf[s..e)` (no view of them made). */
+export function sameBytesAt(a: Uint8Array, buf: Uint8Array, s: number, e: number): boolean {
+  if (a.length !== e - s) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== buf[s + k]) return false;
+  return true;
+}
+
 /** True when both are null, or hold the same bytes. */
 export function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
   if (a === b) return true;
-  if (!a || !b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  return a !== null && b !== null && sameBytesAt(a, b, 0, b.length);
 }
 
 /** Reads a big-endian unsigned integer of 0–8 bytes (precise up to 2^53). */

@@ -1,6 +1,6 @@
 import { EbmlReader, type EbmlSink } from "../ebml/reader.js";
 import { ID } from "../ebml/schema.js";
-import { copyBytes, readUint, sameBytes } from "../ebml/values.js";
+import { copyBytes, readUint, sameBytes, sameBytesAt } from "../ebml/values.js";
 import { concatBytes, element, encodeId, encodeSize, unknownSizeHeader } from "../ebml/writer.js";
 
 /** How {@link mergeFragments} joins fragments. */
@@ -172,7 +172,7 @@ export class FragmentMerger {
     if (this.prevEbml === null) return false;
     const tracks = doc.children.find((c) => c.id === ID.Tracks);
     const ebmlSame = sameBytes(this.prevEbml, slice(input, doc.ebmlStart, doc.ebmlEnd));
-    const tracksSame = tracks === undefined || (this.segmentTracks !== null && sameBytes(this.segmentTracks, input.subarray(tracks.start, tracks.end)));
+    const tracksSame = tracks === undefined || (this.segmentTracks !== null && sameBytesAt(this.segmentTracks, input, tracks.start, tracks.end));
     const firstTc = doc.children.find((c) => c.id === ID.Cluster && c.timestamp !== null)?.timestamp ?? null;
     const forward = this.options.packClusters || firstTc === null || this.prevLastTimestamp === null || firstTc > this.prevLastTimestamp;
     return ebmlSame && tracksSame && forward;

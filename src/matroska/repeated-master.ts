@@ -1,4 +1,4 @@
-import { copyBytes } from "../ebml/values.js";
+import { copyBytes, sameBytesAt } from "../ebml/values.js";
 
 /**
  * What the last clean read of one kind of master (the EBML header, Info, Tracks) produced, kept with its
@@ -18,12 +18,7 @@ export class RepeatedMaster<T> {
    * bytes (of the master at `offset`) are held until {@link settle} says how its read ended.
    */
   repeatOf(buf: Uint8Array, s: number, e: number, offset: number, mark: number): T | null {
-    const b = this.bytes;
-    if (b !== null && b.length === e - s) {
-      let k = 0;
-      while (k < b.length && b[k] === buf[s + k]) k++;
-      if (k === b.length) return this.value;
-    }
+    if (this.bytes !== null && sameBytesAt(this.bytes, buf, s, e)) return this.value;
     this.candidate = copyBytes(buf, s, e);
     this.candidateOffset = offset;
     this.candidateMark = mark;
