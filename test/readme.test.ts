@@ -26,21 +26,21 @@ function snippet(name: string): string {
   return m[1]!;
 }
 
-/** Writes a snippet into a temp folder inside the repository, where "kvs-parser" resolves to this package. */
-function withSnippet<T>(code: string, run: (file: string, dir: string) => T): T {
+/** Writes a snippet into a temp folder inside the repository, where "kvs-parser" resolves to this package; removed when `run` is done. */
+async function withSnippet<T>(code: string, run: (file: string, dir: string) => T | Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(root, "test", ".readme-"));
   const file = join(dir, "example.mjs");
   writeFileSync(file, code);
   try {
-    return run(file, dir);
+    return await run(file, dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 describe("README examples run as written", () => {
-  it("the parse example prints fragment numbers and frames", () => {
-    const out = withSnippet(snippet("parse"), (file) => execFileSync(process.execPath, [file], { cwd: root, encoding: "utf8" }));
+  it("the parse example prints fragment numbers and frames", async () => {
+    const out = await withSnippet(snippet("parse"), (file) => execFileSync(process.execPath, [file], { cwd: root, encoding: "utf8" }));
     expect(out).toContain("91343852333181432392682062607743920146159169392 1511852109126 60");
     expect(
       out
@@ -51,39 +51,36 @@ describe("README examples run as written", () => {
   });
 
   it("the consume example reads a live stream from the local endpoint, checkpoints, and stops on SIGINT", async () => {
-    const app = snippet("consume");
     const kvs = await startLocalKvs({ streams: { "my-camera": { mkv: readFixture("clusters.mkv") } }, idleEndMs: 500 });
-    const dir = mkdtempSync(join(root, "test", ".readme-"));
     try {
-      writeFileSync(join(dir, "app.mjs"), app);
-      const child = spawn(process.execPath, [join(dir, "app.mjs")], {
-        cwd: dir,
-        env: localAwsEnv(kvs.endpoint),
+      await withSnippet(snippet("consume"), async (file, dir) => {
+        const child = spawn(process.execPath, [file], {
+          cwd: dir,
+          env: localAwsEnv(kvs.endpoint),
+        });
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+        const deadline = Date.now() + 15_000;
+        while (out.split("\n").filter((l) => /^\d{47} \d+ \d+ \d+$/.test(l)).length < 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        child.kill("SIGINT");
+        const code = await new Promise<number | null>((r) => child.on("exit", r));
+        const lines = out.split("\n").filter((l) => /^\d{47} \d+ \d+ \d+$/.test(l));
+        expect(lines.map((l) => l.split(" ")[0])).toEqual(kvs.fragments("my-camera").map((f) => f.fragmentNumber));
+        expect(lines.reduce((n, l) => n + Number(l.split(" ")[1]), 0)).toBe(444);
+        expect(out).toContain(`stopped 8 ${kvs.fragments("my-camera").at(-1)!.fragmentNumber}`);
+        expect(code).toBe(0);
+        expect(readdirSync(join(dir, ".kvs-checkpoints"))).toEqual(["my-camera__detector.json"]);
       });
-      let out = "";
-      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-      const deadline = Date.now() + 15_000;
-      while (out.split("\n").filter((l) => /^\d{47} \d+ \d+ \d+$/.test(l)).length < 8 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      child.kill("SIGINT");
-      const code = await new Promise<number | null>((r) => child.on("exit", r));
-      const lines = out.split("\n").filter((l) => /^\d{47} \d+ \d+ \d+$/.test(l));
-      expect(lines.map((l) => l.split(" ")[0])).toEqual(kvs.fragments("my-camera").map((f) => f.fragmentNumber));
-      expect(lines.reduce((n, l) => n + Number(l.split(" ")[1]), 0)).toBe(444);
-      expect(out).toContain(`stopped 8 ${kvs.fragments("my-camera").at(-1)!.fragmentNumber}`);
-      expect(code).toBe(0);
-      expect(readdirSync(join(dir, ".kvs-checkpoints"))).toEqual(["my-camera__detector.json"]);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
       await kvs.close();
     }
   });
 
-  it("the thumbnails example writes one JPEG per keyframe with its server time", () => {
-    const out = withSnippet(snippet("thumbnails"), (file, dir) => {
+  it("the thumbnails example writes one JPEG per keyframe with its server time", async () => {
+    const out = await withSnippet(snippet("thumbnails"), (file) => {
       const text = execFileSync(process.execPath, [file], { cwd: root, encoding: "utf8" });
       rmSync(join(root, "thumbnails"), { recursive: true, force: true });
-      void dir;
       return text;
     });
     const lines = out.trim().split("\n");
@@ -93,53 +90,51 @@ describe("README examples run as written", () => {
 
   it("the Connect example writes the call's two WAVs from a live stream", async () => {
     const kvs = await startLocalKvs({ streams: { "connect-call": { mkv: readFixture("generated/connect_call.mka") } }, idleEndMs: 500 });
-    const dir = mkdtempSync(join(root, "test", ".readme-"));
     try {
-      writeFileSync(join(dir, "call.mjs"), snippet("connect"));
-      // Not execFileSync: the endpoint runs in this process and must keep answering.
-      const { stdout: out } = await promisify(execFile)(process.execPath, [join(dir, "call.mjs")], {
-        cwd: dir,
-        encoding: "utf8",
-        env: localAwsEnv(kvs.endpoint, { START_FRAGMENT_NUMBER: kvs.fragments("connect-call")[0]!.fragmentNumber, CALL_SECONDS: "3" }),
+      await withSnippet(snippet("connect"), async (file, dir) => {
+        // Not execFileSync: the endpoint runs in this process and must keep answering.
+        const { stdout: out } = await promisify(execFile)(process.execPath, [file], {
+          cwd: dir,
+          encoding: "utf8",
+          env: localAwsEnv(kvs.endpoint, { START_FRAGMENT_NUMBER: kvs.fragments("connect-call")[0]!.fragmentNumber, CALL_SECONDS: "3" }),
+        });
+        expect(
+          out
+            .trim()
+            .split("\n")
+            .map((l) => l.split(" ")[0]),
+        ).toEqual(["AUDIO_FROM_CUSTOMER", "AUDIO_TO_CUSTOMER"]);
+        expect(out).toContain(" 64000");
+        expect(
+          readdirSync(dir)
+            .filter((f) => f.endsWith(".wav"))
+            .sort(),
+        ).toEqual(["AUDIO_FROM_CUSTOMER.wav", "AUDIO_TO_CUSTOMER.wav"]);
       });
-      expect(
-        out
-          .trim()
-          .split("\n")
-          .map((l) => l.split(" ")[0]),
-      ).toEqual(["AUDIO_FROM_CUSTOMER", "AUDIO_TO_CUSTOMER"]);
-      expect(out).toContain(" 64000");
-      expect(
-        readdirSync(dir)
-          .filter((f) => f.endsWith(".wav"))
-          .sort(),
-      ).toEqual(["AUDIO_FROM_CUSTOMER.wav", "AUDIO_TO_CUSTOMER.wav"]);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
       await kvs.close();
     }
   });
 
   it("the record example writes every frame of the live stream to MKV, then the last hour as one MP4", async () => {
     const kvs = await startLocalKvs({ streams: { "my-camera": { mkv: readFixture("clusters.mkv") } }, idleEndMs: 300 });
-    const dir = mkdtempSync(join(root, "test", ".readme-"));
     try {
-      writeFileSync(join(dir, "record.mjs"), snippet("record"));
-      const { stdout: out } = await promisify(execFile)(process.execPath, [join(dir, "record.mjs")], {
-        cwd: dir,
-        encoding: "utf8",
-        env: localAwsEnv(kvs.endpoint, { SECONDS: "3" }),
+      await withSnippet(snippet("record"), async (file, dir) => {
+        const { stdout: out } = await promisify(execFile)(process.execPath, [file], {
+          cwd: dir,
+          encoding: "utf8",
+          env: localAwsEnv(kvs.endpoint, { SECONDS: "3" }),
+        });
+        const lines = out.trim().split("\n");
+        const recorded = lines.filter((l) => l.startsWith("recorded ")).map((l) => l.split(" "));
+        expect(recorded.length).toBe(1);
+        expect(Number(recorded[0]![2])).toBe(kvs.fragments("my-camera").length);
+        expect(Number(recorded[0]![3])).toBe(444);
+        expect(packets(join(dir, recorded[0]![1]!))).toBe(444);
+        expect(lines.at(-1)).toBe(`clip ${kvs.fragments("my-camera").length} fragments`);
+        expect(packets(join(dir, "recordings", "last-hour.mp4"))).toBe(444);
       });
-      const lines = out.trim().split("\n");
-      const recorded = lines.filter((l) => l.startsWith("recorded ")).map((l) => l.split(" "));
-      expect(recorded.length).toBe(1);
-      expect(Number(recorded[0]![2])).toBe(kvs.fragments("my-camera").length);
-      expect(Number(recorded[0]![3])).toBe(444);
-      expect(packets(join(dir, recorded[0]![1]!))).toBe(444);
-      expect(lines.at(-1)).toBe(`clip ${kvs.fragments("my-camera").length} fragments`);
-      expect(packets(join(dir, "recordings", "last-hour.mp4"))).toBe(444);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
       await kvs.close();
     }
   });
@@ -148,42 +143,41 @@ describe("README examples run as written", () => {
     const names = ["camera-1", "camera-2", "camera-3"];
     const kvs = await startLocalKvs({ streams: Object.fromEntries(names.map((n) => [n, { mkv: readFixture("clusters.mkv") }])), idleEndMs: 500 });
     const dynamo = await startDynalite();
-    const dir = mkdtempSync(join(root, "test", ".readme-"));
     const workers: ReturnType<typeof spawn>[] = [];
     try {
-      writeFileSync(join(dir, "worker.mjs"), snippet("fleet"));
-      const outs = ["", ""];
-      const errs = ["", ""];
-      for (const k of [0, 1]) {
-        const child = spawn(process.execPath, [join(dir, "worker.mjs")], { cwd: dir, env: localAwsEnv(kvs.endpoint, { DYNAMODB_ENDPOINT: dynamo.endpoint }) });
-        child.stdout!.on("data", (d: Buffer) => (outs[k] += d.toString()));
-        child.stderr!.on("data", (d: Buffer) => (errs[k] += d.toString()));
-        workers.push(child);
-      }
-      const expected = names.flatMap((n) => kvs.fragments(n).map((f) => `${n} ${f.fragmentNumber}`)).sort();
-      const handled = () =>
-        [
-          ...new Set(
-            outs
-              .join("")
-              .split("\n")
-              .filter(Boolean)
-              .map((l) => l.split(" ").slice(0, 2).join(" ")),
-          ),
-        ].sort();
-      const deadline = Date.now() + 30_000;
-      // Balanced: each worker holds 1 or 2 of the 3 streams once it sees the other.
-      const balanced = () => errs.every((e) => /holding [12] of 3 streams \(2 workers\)/.test(e));
-      while (!(handled().length >= expected.length && balanced()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(handled()).toEqual(expected);
-      expect(balanced()).toBe(true);
-      const exits = workers.map((w) => new Promise((r) => w.once("exit", r)));
-      for (const w of workers) w.kill("SIGTERM");
-      expect(await Promise.all(exits)).toEqual([0, 0]);
-      expect(errs.join("")).toContain("stopped after");
+      await withSnippet(snippet("fleet"), async (file, dir) => {
+        const outs = ["", ""];
+        const errs = ["", ""];
+        for (const k of [0, 1]) {
+          const child = spawn(process.execPath, [file], { cwd: dir, env: localAwsEnv(kvs.endpoint, { DYNAMODB_ENDPOINT: dynamo.endpoint }) });
+          child.stdout!.on("data", (d: Buffer) => (outs[k] += d.toString()));
+          child.stderr!.on("data", (d: Buffer) => (errs[k] += d.toString()));
+          workers.push(child);
+        }
+        const expected = names.flatMap((n) => kvs.fragments(n).map((f) => `${n} ${f.fragmentNumber}`)).sort();
+        const handled = () =>
+          [
+            ...new Set(
+              outs
+                .join("")
+                .split("\n")
+                .filter(Boolean)
+                .map((l) => l.split(" ").slice(0, 2).join(" ")),
+            ),
+          ].sort();
+        const deadline = Date.now() + 30_000;
+        // Balanced: each worker holds 1 or 2 of the 3 streams once it sees the other.
+        const balanced = () => errs.every((e) => /holding [12] of 3 streams \(2 workers\)/.test(e));
+        while (!(handled().length >= expected.length && balanced()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        expect(handled()).toEqual(expected);
+        expect(balanced()).toBe(true);
+        const exits = workers.map((w) => new Promise((r) => w.once("exit", r)));
+        for (const w of workers) w.kill("SIGTERM");
+        expect(await Promise.all(exits)).toEqual([0, 0]);
+        expect(errs.join("")).toContain("stopped after");
+      });
     } finally {
       for (const w of workers) w.kill("SIGKILL");
-      rmSync(dir, { recursive: true, force: true });
       await dynamo.close();
       await kvs.close();
     }
