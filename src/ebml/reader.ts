@@ -101,10 +101,14 @@ const allocateRaw: (size: number) => Uint8Array =
  * speed. When a block glibc had mapped on its own is freed, glibc raises the threshold to twice its size
  * (for blocks up to 32 MiB): one untouched 31 MiB block, dropped at once, lets the heap keep 62 MiB free.
  * Done once, before the first copy; with other allocators it is one short-lived allocation. Node only
- * (elsewhere the block would be zero-filled).
+ * (elsewhere the block would be zero-filled), and a failed allocation is ignored.
  */
 function primeNativeHeap(): void {
-  nodeBuffer?.allocUnsafeSlow?.(31 << 20);
+  try {
+    nodeBuffer?.allocUnsafeSlow?.(31 << 20);
+  } catch {
+    // Best effort: where 31 MiB of address space cannot be had even for a moment, the heap stays as it was.
+  }
 }
 
 /** Size of the slabs straddling elements are carved from. */
