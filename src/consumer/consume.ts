@@ -58,6 +58,12 @@ export interface ConsumeOptions {
    */
   readonly owner?: string;
   /**
+   * Awaited before each fragment is handled (with the consumer's signal): a fleet holds a fragment here
+   * while its lease is not known to be current. A fragment still waiting when the consumer is stopped is
+   * neither handled nor checkpointed.
+   */
+  readonly fence?: (signal: AbortSignal) => Promise<void>;
+  /**
    * Bytes (frame payloads and their overhead) received ahead of the handler before the reading waits
    * for it (default 16 MiB); a single larger fragment still passes.
    */
@@ -145,6 +151,10 @@ export function consume(clients: KvsClients, stream: StreamRef, options: Consume
       for (;;) {
         const item = await queue.take(active);
         if (item === null || active.aborted) break;
+        if (options.fence) {
+          await options.fence(active);
+          if (active.aborted) break;
+        }
         await runHandler(options.handler, item, options.onHandlerError ?? "stop", stop.signal);
         handled++;
         const f = item.fragment;

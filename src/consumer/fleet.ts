@@ -101,12 +101,13 @@ interface Held {
   readonly stream: string;
   readonly key: string;
   readonly abort: AbortController;
-  /** Null until it starts (a stolen stream starts a renew round later). */
+  /** Null until it starts (a stolen stream starts two renew rounds later). */
   consumer: Consumer | null;
   lag: Lag | null;
   fragments: number;
   fragmentsAtLastTick: number;
   readonly reconnects: Record<string, number>;
+  /** When the last claim or renewal that succeeded was sent (the lease was this worker's after it). */
   renewedAt: number;
 }
 
@@ -148,18 +149,22 @@ function shuffle<T>(items: T[]): T[] {
 
 /**
  * One worker of an app that reads a set of streams with any number of other workers (the Kinesis Client
- * Library's scheme, on a DynamoDB lease table; no coordinator of its own). Every round it renews its
- * leases, takes unowned or expired ones, and steals one from the busiest worker while it holds two
- * fewer, so each worker ends up with about total/workers (±1). A dead worker's streams are taken over
+ * Library's scheme, on a DynamoDB lease table; no coordinator of its own). It renews its leases every
+ * renewMs, and every round (as often) takes unowned or expired ones and steals one from the busiest
+ * worker while it holds two fewer, so each worker ends up with about total/workers (±1). A dead worker's streams are taken over
  * once its counters stand still for the lease duration; a worker that stops checkpoints and releases
  * its leases at once. Each held stream runs consume() with the same handler contract, its checkpoints
- * fenced by the lease.
+ * fenced by the lease, and its handler too: a fragment is handled only within two renew rounds of the
+ * last renewal that succeeded, and a stolen stream starts two renew rounds after its claim, so a worker
+ * that has not yet found out its lease was stolen never handles a fragment its thief has checkpointed.
  */
 export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
   const stop = linkedAbort(options.signal);
   const { app, worker: me, leases: table } = options;
   const leaseMs = options.leaseDurationMs ?? 10_000;
   const renewMs = options.renewMs ?? Math.max(50, Math.floor(leaseMs / 3));
+  /** How long after its last renewal a lease lets fragments be handled, and how long a thief waits. */
+  const fenceMs = 2 * renewMs;
   const relistMs = options.relistMs ?? 60_000;
   const held = new Map<string, Held>();
   const observed = new Map<string, { owner: string | null; counter: number; since: number }>();
@@ -185,11 +190,12 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
   let lastTickAt = performance.now();
 
   /**
-   * Runs a consumer for a stream whose lease this worker now holds. A stolen stream starts one renew
-   * round later: its previous holder finds out at its next renewal (or at its next checkpoint, refused
-   * by the fence) and stops, so it does not handle fragments the new holder has checkpointed meanwhile.
+   * Runs a consumer for a stream whose lease this worker claimed at `claimedAt`. A stolen stream starts
+   * `fenceMs` later: by then its previous holder has stopped handling (its last renewal was sent before
+   * this claim, and it handles only within `fenceMs` of one), so it does not handle fragments the new
+   * holder checkpoints.
    */
-  const startStream = (lease: FleetLease, delayMs: number) => {
+  const startStream = (lease: FleetLease, delayMs: number, claimedAt: number) => {
     const abort = new AbortController();
     const entry: Held = {
       stream: lease.stream,
@@ -200,7 +206,7 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
       fragments: 0,
       fragmentsAtLastTick: 0,
       reconnects: {},
-      renewedAt: performance.now(),
+      renewedAt: claimedAt,
     };
     const live = options.consume?.live;
     const onStatus = (s: LiveStatus) => {
@@ -218,6 +224,9 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
         owner: me,
         from: options.from,
         signal: abort.signal,
+        fence: async (signal) => {
+          while (!signal.aborted && performance.now() - entry.renewedAt >= fenceMs) await sleep(Math.min(50, renewMs), signal);
+        },
         handler: async (item) => {
           await options.handler({ ...item, stream: lease.stream });
           entry.fragments++;
@@ -247,25 +256,41 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
     if (release) await table.release(entry.key, me).catch(() => {});
   };
 
+  /** Consumers of lost leases still finishing (not awaited by the renewals: one slow handler must not hold up the others' renewals). */
+  const stopping = new Set<Promise<void>>();
+  const dropLost = (e: Held) => {
+    if (held.get(e.stream) !== e) return; // already stopped (released, or lost in an earlier round)
+    lost++;
+    const p = stopStream(e, false);
+    stopping.add(p);
+    void p.finally(() => stopping.delete(p));
+  };
+
   const renewAll = async () => {
     const entries = [...held.values()];
     for (let i = 0; i < entries.length; i += 16) {
       await Promise.all(
         entries.slice(i, i + 16).map(async (e) => {
           try {
-            if (await table.renew(e.key, me)) e.renewedAt = performance.now();
-            else {
-              lost++;
-              await stopStream(e, false); // another worker holds it now
-            }
+            const sent = performance.now();
+            if (await table.renew(e.key, me)) e.renewedAt = sent;
+            else dropLost(e); // another worker holds it now
           } catch {
-            if (performance.now() - e.renewedAt >= leaseMs) {
-              lost++;
-              await stopStream(e, false); // could not renew in time: others may have taken it
-            }
+            if (performance.now() - e.renewedAt >= leaseMs) dropLost(e); // could not renew in time: others may have taken it
           }
         }),
       );
+    }
+  };
+
+  /**
+   * Renews the held leases every renewMs on a loop of its own, apart from the balance rounds, so a long
+   * round (a listing, hundreds of claims) never leaves a lease unrenewed long enough to close its fence.
+   */
+  const renewLoop = async () => {
+    while (!stop.signal.aborted) {
+      await sleep(renewMs, stop.signal);
+      if (!stop.signal.aborted) await renewAll();
     }
   };
 
@@ -279,7 +304,6 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
       const wanted = new Set(names);
       for (const e of [...held.values()]) if (!wanted.has(e.stream)) await stopStream(e, true); // deselected
     }
-    await renewAll();
     const wanted = new Set(selected);
     const leases = (await table.list(app)).filter((l) => wanted.has(l.stream));
     const now = performance.now();
@@ -297,8 +321,9 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
     const target = Math.ceil(leases.length / workers);
     const claim = async (l: FleetLease): Promise<boolean> => {
       const expected = l.owner === null && l.counter === 0 ? null : { owner: l.owner, counter: l.counter };
+      const sent = performance.now();
       if (!(await table.claim(l.key, me, expected))) return false;
-      startStream(l, l.owner !== null && !expired(l) ? renewMs + 250 : 0); // stolen from a live worker: give it a round to stop
+      startStream(l, l.owner !== null && !expired(l) ? fenceMs : 0, sent); // stolen from a live worker: wait until it has stopped handling
       return true;
     };
     for (const l of shuffle(leases.filter((x) => !held.has(x.stream) && expired(x)))) {
@@ -345,6 +370,7 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
 
   const summary = (): FleetSummary => ({ worker: me, handled, leasesTaken: taken, leasesStolen: stolen, leasesLost: lost });
   const run = async (): Promise<FleetSummary> => {
+    const renewing = renewLoop();
     try {
       while (!stop.signal.aborted) {
         await tick();
@@ -353,6 +379,9 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
     } catch (e) {
       if (!stop.signal.aborted) failure ??= { error: e }; // (a stop aborts a listing or a sleep: not a failure)
     } finally {
+      stop.abort(); // (a failed round ends the renewals too)
+      await renewing;
+      await Promise.all(stopping);
       // Graceful: every consumer writes its last checkpoint while still the owner, then the leases go.
       await Promise.all([...held.values()].map((e) => stopStream(e, true)));
       metrics$.complete();

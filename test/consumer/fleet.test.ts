@@ -4,7 +4,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DynamoDbCheckpointStore, DynamoDbLeaseTable, ensureCheckpointTable } from "../../src/consumer/dynamodb-store.js";
 import { fleet, type Fleet, type FleetMetrics } from "../../src/consumer/fleet.js";
 import type { FleetLeaseTable } from "../../src/consumer/lease.js";
+import type { Checkpoint, PutOptions } from "../../src/consumer/store.js";
 import { publishFleetMetrics } from "../../src/consumer/telemetry.js";
+import { compareFragmentNumbers } from "../../src/kvs/fragment-number.js";
 import { splitClusters } from "../../src/kvs/fragment-writer.js";
 import { startDynalite, type LocalDynamo } from "../helpers/dynalite.js";
 import { readFixture } from "../helpers/fixtures.js";
@@ -143,6 +145,103 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
       );
       expect([...new Set(handled.get(s)!.map((x) => x.fragment))]).toEqual(all);
     }
+  });
+
+  it("a worker that has not found out its lease was stolen never handles a fragment the thief has checkpointed", async () => {
+    const table = `fleet-fence-${Date.now()}`;
+    await ensureCheckpointTable(dynamo.client, table);
+    const streams = ["cam-a", "cam-b"];
+    h = await harness({ streams: { "cam-a": {}, "cam-b": {} }, idleEndMs: 3000 });
+    const leases = new DynamoDbLeaseTable(dynamo.client, table);
+    const store = new DynamoDbCheckpointStore(dynamo.client, table);
+    const handled: { worker: string; stream: string; fragment: string; at: number }[] = [];
+    const checkpoints: { worker: string; stream: string; fragment: string; at: number }[] = [];
+    // w1's process stalls: its renewals hang, and its checkpoint writes are made but not answered.
+    let stalled = false;
+    let heldPuts = 0;
+    let answerPuts = () => {};
+    const putsAnswered = new Promise<void>((r) => (answerPuts = r));
+    let answerRenewals = () => {};
+    const renewalsAnswered = new Promise<void>((r) => (answerRenewals = r));
+    const w1table: FleetLeaseTable = {
+      list: (a) => leases.list(a),
+      register: (k, a, st) => leases.register(k, a, st),
+      read: (k) => leases.read(k),
+      claim: (k, o, e) => leases.claim(k, o, e),
+      release: (k, o) => leases.release(k, o),
+      renew: async (k, o) => {
+        if (stalled) await renewalsAnswered;
+        return leases.renew(k, o);
+      },
+    };
+    const recording = (worker: string, stall: boolean) => ({
+      get: (st: string, a: string) => store.get(st, a),
+      async put(st: string, a: string, cp: Checkpoint, opts?: PutOptions) {
+        await store.put(st, a, cp, opts);
+        checkpoints.push({ worker, stream: st, fragment: cp.fragmentNumber, at: performance.now() });
+        if (stall && stalled) {
+          heldPuts++;
+          await putsAnswered;
+        }
+      },
+    });
+    const start = (worker: string, leaseTable: FleetLeaseTable) => {
+      const f = fleet(h!.clients, {
+        app: "fenced",
+        worker,
+        streams,
+        leases: leaseTable,
+        store: recording(worker, worker === "w1"),
+        from: "EARLIEST",
+        leaseDurationMs: 1500,
+        renewMs: 250,
+        consume: { live: { idleTimeoutMs: 3000, retry: { baseMs: 20, maxMs: 200 } } },
+        handler: ({ stream, fragment }) => void handled.push({ worker, stream, fragment: fragment.fragmentNumber!, at: performance.now() }),
+      });
+      workers.push(f);
+      return f;
+    };
+    const producing = { on: true };
+    const producer = (async () => {
+      for (let i = 0; producing.on; i++) {
+        for (const st of streams) h!.kvs.appendClusters(st, [clusters[i % 2]!]);
+        await sleep(150);
+      }
+    })();
+    try {
+      const w1 = start("w1", w1table);
+      await until(
+        () => w1.held().length === 2 && streams.every((st) => handled.some((x) => x.stream === st)),
+        5000,
+        () => `w1 holds ${w1.held()}`,
+      );
+      stalled = true;
+      await until(
+        () => heldPuts === 2,
+        5000,
+        () => `${heldPuts} checkpoint writes held`,
+      );
+      const w2 = start("w2", leases);
+      await until(
+        () => w2.held().length === 2 && streams.every((st) => checkpoints.filter((c) => c.worker === "w2" && c.stream === st).length >= 2),
+        10_000,
+        () => `w2 holds ${w2.held()}, ${checkpoints.filter((c) => c.worker === "w2").length} checkpoints`,
+      );
+      // w1 wakes up with fragments queued: without the fence it would hand one to its handler now.
+      answerPuts();
+      await sleep(600);
+      answerRenewals(); // it finds out, stops those consumers (and may steal one stream back, from the checkpoint)
+      await sleep(1000);
+      await w1.stop();
+    } finally {
+      producing.on = false;
+      await producer;
+    }
+    for (const l of handled.filter((x) => x.worker === "w1")) {
+      const covered = checkpoints.find((c) => c.worker === "w2" && c.stream === l.stream && c.at < l.at && compareFragmentNumbers(c.fragment, l.fragment) >= 0);
+      expect(covered, `${l.stream} ${l.fragment} handled by w1 after w2 checkpointed ${covered?.fragment}`).toBeUndefined();
+    }
+    expect(handled.filter((x) => x.worker === "w2").length).toBeGreaterThan(0);
   });
 
   it("selects streams by name prefix and tags with ListStreams / ListTagsForStream", async () => {
