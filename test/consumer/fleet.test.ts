@@ -37,6 +37,23 @@ async function until(cond: () => boolean, ms: number, what: () => string): Promi
   }
 }
 
+/** Appends a cluster (a fragment) to each stream every `everyMs` until stopped. */
+function produce(streams: string[], everyMs: number): { stop(): Promise<void> } {
+  let on = true;
+  const running = (async () => {
+    for (let i = 0; on; i++) {
+      for (const s of streams) h!.kvs.appendClusters(s, [clusters[i % 2]!]);
+      await sleep(everyMs);
+    }
+  })();
+  return {
+    stop() {
+      on = false;
+      return running;
+    },
+  };
+}
+
 /** A lease table whose calls stop once the worker is "killed" (its process died: no renew, no release). */
 function killable(table: FleetLeaseTable) {
   let dead = false;
@@ -87,13 +104,7 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
       workers.push(f);
       return f;
     };
-    const producing = { on: true };
-    const producer = (async () => {
-      for (let i = 0; producing.on; i++) {
-        for (const s of streams) h!.kvs.appendClusters(s, [clusters[i % 2]!]);
-        await sleep(300);
-      }
-    })();
+    const producer = produce(streams, 300);
     const counts = (names: string[]) => names.map((w) => snapshots.get(w)?.leasesHeld ?? 0);
     const balanced = (names: string[]) => {
       const c = counts(names);
@@ -133,8 +144,7 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
       () => `handover: ${counts(["w1"])}`,
     );
     expect(performance.now() - stopped).toBeLessThan(leaseMs);
-    producing.on = false;
-    await producer;
+    await producer.stop();
     // Every stream: every fragment handled, in order, by whoever held it.
     for (const s of streams) {
       const all = h.kvs.fragments(s).map((f) => f.fragmentNumber);
@@ -201,13 +211,7 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
       workers.push(f);
       return f;
     };
-    const producing = { on: true };
-    const producer = (async () => {
-      for (let i = 0; producing.on; i++) {
-        for (const st of streams) h!.kvs.appendClusters(st, [clusters[i % 2]!]);
-        await sleep(150);
-      }
-    })();
+    const producer = produce(streams, 150);
     try {
       const w1 = start("w1", w1table);
       await until(
@@ -234,8 +238,7 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
       await sleep(1000);
       await w1.stop();
     } finally {
-      producing.on = false;
-      await producer;
+      await producer.stop();
     }
     for (const l of handled.filter((x) => x.worker === "w1")) {
       const covered = checkpoints.find((c) => c.worker === "w2" && c.stream === l.stream && c.at < l.at && compareFragmentNumbers(c.fragment, l.fragment) >= 0);
