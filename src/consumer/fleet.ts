@@ -151,9 +151,9 @@ function shuffle<T>(items: T[]): T[] {
  * One worker of an app that reads a set of streams with any number of other workers (the Kinesis Client
  * Library's scheme, on a DynamoDB lease table; no coordinator of its own). It renews its leases every
  * renewMs, and every round (as often) takes unowned or expired ones and steals one from the busiest
- * worker while it holds two fewer, so each worker ends up with about total/workers (±1). A dead worker's streams are taken over
- * once its counters stand still for the lease duration; a worker that stops checkpoints and releases
- * its leases at once. Each held stream runs consume() with the same handler contract, its checkpoints
+ * worker while it holds two fewer, so each worker ends up with about total/workers (±1). A dead
+ * worker's streams are taken over once its counters stand still for the lease duration; a worker that
+ * stops checkpoints and releases its leases at once. Each held stream runs consume() with the same handler contract, its checkpoints
  * fenced by the lease, and its handler too: a fragment is handled only within two renew rounds of the
  * last renewal that succeeded, and a stolen stream starts two renew rounds after its claim, so a worker
  * that has not yet found out its lease was stolen never handles a fragment its thief has checkpointed.
@@ -256,7 +256,7 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
     if (release) await table.release(entry.key, me).catch(() => {});
   };
 
-  /** Consumers of lost leases still finishing (not awaited by the renewals: one slow handler must not hold up the others' renewals). */
+  /** Consumers of lost leases still finishing: the renewals do not wait for them (one slow handler must not hold up the others). */
   const stopping = new Set<Promise<void>>();
   const dropLost = (e: Held) => {
     if (held.get(e.stream) !== e) return; // already stopped (released, or lost in an earlier round)
