@@ -153,10 +153,11 @@ function shuffle<T>(items: T[]): T[] {
  * renewMs, and every round (as often) takes unowned or expired ones and steals one from the busiest
  * worker while it holds two fewer, so each worker ends up with about total/workers (±1). A dead
  * worker's streams are taken over once its counters stand still for the lease duration; a worker that
- * stops checkpoints and releases its leases at once. Each held stream runs consume() with the same handler contract, its checkpoints
- * fenced by the lease, and its handler too: a fragment is handled only within two renew rounds of the
- * last renewal that succeeded, and a stolen stream starts two renew rounds after its claim, so a worker
- * that has not yet found out its lease was stolen never handles a fragment its thief has checkpointed.
+ * stops checkpoints and releases its leases at once. Each held stream runs consume() with the same
+ * handler contract, its checkpoints fenced by the lease, and its handler too: a fragment is handled only
+ * within two renew rounds of the last renewal that succeeded, and a stolen stream starts two renew
+ * rounds after its claim, so a worker that has not yet found out its lease was stolen never handles a
+ * fragment its thief has checkpointed.
  */
 export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
   const stop = linkedAbort(options.signal);
