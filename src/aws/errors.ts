@@ -15,6 +15,7 @@ export type KvsServiceErrorCode =
   | "IdleTimeout"
   | "MediaError"
   | "CorruptMedia"
+  | "ConfigurationError"
   | "Unknown";
 
 interface Advice {
@@ -42,6 +43,7 @@ const ADVICE: Record<KvsServiceErrorCode, Advice> = {
   IdleTimeout: { retryable: true, action: "no bytes arrived for too long: reconnect from the last continuation token" },
   MediaError: { retryable: false, action: "the service reported an error inside the media (AWS_KINESISVIDEO_ERROR_ID): see errorId" },
   CorruptMedia: { retryable: true, action: "the bytes received do not parse: reconnect from the last continuation token" },
+  ConfigurationError: { retryable: false, action: "the SDK has no region or no credentials: see the message for what to set" },
   Unknown: { retryable: false, action: "see the cause" },
 };
 
@@ -101,6 +103,16 @@ export function toKvsServiceError(err: unknown, operation: string): KvsServiceEr
   const status = e.$metadata?.httpStatusCode;
   const name = e.name ?? "";
   const message = e.message ?? String(err);
+  if (/region is missing/i.test(message))
+    return new KvsServiceError("ConfigurationError", operation, "no AWS region", {
+      cause: err,
+      action: "set AWS_REGION (or the region option, --region on the command line)",
+    });
+  if (name === "CredentialsProviderError")
+    return new KvsServiceError("ConfigurationError", operation, `no AWS credentials: ${message}`, {
+      cause: err,
+      action: "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or pass credentials to KvsClients",
+    });
   const known = Object.hasOwn(ADVICE, name) ? (name as KvsServiceErrorCode) : undefined;
   if (known) return new KvsServiceError(known, operation, message, { cause: err, statusCode: status });
   if (name === "ThrottledException" || name === "TooManyRequestsException" || status === 429)

@@ -44,8 +44,17 @@ export function parseCommandArgs(
     if (values.help) return { help: true };
     return { help: false, values, positionals };
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError(argsMessage(e as Error & { code?: string }));
   }
+}
+
+/** Node's parseArgs messages, shortened to what the user typed and what to do (its own text has an unbalanced quote). */
+function argsMessage(e: Error & { code?: string }): string {
+  const flag = /'(-[^']*)'/.exec(e.message)?.[1];
+  if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && flag) return `unknown option ${flag} (a value starting with "-" goes after --)`;
+  if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && flag)
+    return `option ${/--[\w-]+/.exec(flag)?.[0] ?? flag} ${/missing/.test(e.message) ? "needs a value" : "takes no value"}`;
+  return e.message;
 }
 
 /** A positive integer option value, or a UsageError naming the flag. */

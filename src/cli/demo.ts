@@ -26,6 +26,8 @@ export interface DemoOptions {
   fragmentIntervalMs?: number;
   /** Seconds to keep the viewer up afterwards, the camera still producing (default 0). */
   holdSeconds?: number;
+  /** Stops the demo (its endpoint, apps and viewer released): SIGINT / SIGTERM in the CLI. */
+  signal?: AbortSignal;
 }
 
 /** What one app of the demo saw. */
@@ -57,8 +59,14 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const store = new FileCheckpointStore(join(work, "checkpoints"));
   const thumbs = join(work, "keyframes");
   mkdirSync(thumbs, { recursive: true });
-  let viewerRef: Viewer | null = null;
-  try {
+  let viewerRef = null as Viewer | null; // set inside run()
+  let decoderRef = null as ImageDecoder | null;
+  // SIGINT / SIGTERM stop the demo wherever it is (the finally below releases the endpoint and the apps).
+  const interrupted = new Promise<number>((resolve) => {
+    if (opts.signal?.aborted) resolve(130);
+    opts.signal?.addEventListener("abort", () => resolve(130), { once: true });
+  });
+  const run = async (): Promise<number> => {
     // The plain MKVs clusters.mkv (8 clusters) and vogels_480.mkv (9): 17 fragments, produced live, twice.
     const clusters = ["clusters.mkv", "vogels_480.mkv"].flatMap((f) => splitClusters(new Uint8Array(readFileSync(join(fixtures, f)))));
     const produced = [...clusters, ...clusters];
@@ -76,6 +84,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     let decoder: ImageDecoder | null = null;
     try {
       decoder = new ImageDecoder({ format: "jpeg", keyframesOnly: true, width: 320 });
+      decoderRef = decoder;
     } catch (e) {
       if (!(e instanceof FfmpegNotFoundError)) throw e;
       write(`keyframe-thumbnailer: no JPEGs (${e.message})`);
@@ -195,12 +204,30 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     if (opts.holdSeconds) {
       write(`view: ${viewer.url} stays up ${opts.holdSeconds} s, the camera looping (Ctrl-C to stop)`);
       const camera = startCamera(kvs, "demo-camera", produced.slice(0, 8));
-      await new Promise((r) => setTimeout(r, opts.holdSeconds! * 1000));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, opts.holdSeconds! * 1000);
+        opts.signal?.addEventListener(
+          "abort",
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
+      });
       camera.stop();
       await camera.done;
     }
     return ok && files.length > 0 && seen > 0 ? 0 : 1;
+  };
+  try {
+    const running = run();
+    running.catch(() => {}); // after an interrupt, the run fails on the closed endpoint: nothing to report
+    const code = await Promise.race([running, interrupted]);
+    if (opts.signal?.aborted) write("interrupted: stopping the endpoint, the apps and the viewer");
+    return code;
   } finally {
+    decoderRef?.close();
     await viewerRef?.close();
     clients.destroy();
     await kvs.close();

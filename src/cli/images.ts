@@ -1,11 +1,12 @@
-import { createReadStream, existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ImageDecoder, type ImageFormat } from "../decode/images.js";
 import { takeWhile } from "rxjs";
 import { parseMkv } from "../rx/parse-mkv.js";
 import { intOption, UsageError, type CliIo, type Command } from "./args.js";
-import { clientsFor, parseFrom, STREAM_HELP, STREAM_OPTIONS } from "./stream-args.js";
+import { InputError, namesFile, openInput } from "./input.js";
+import { clientsFor, endpointOf, parseFrom, reportStatus, STREAM_HELP, STREAM_OPTIONS } from "./stream-args.js";
 
 const FORMATS: readonly ImageFormat[] = ["jpeg", "png", "rgb24", "rgba", "gray"];
 const EXT: Record<ImageFormat, string> = { jpeg: "jpg", png: "png", rgb24: "rgb", rgba: "rgba", gray: "gray" };
@@ -40,6 +41,9 @@ ${STREAM_HELP}`,
     if (typeof dir !== "string") throw new UsageError("give the output directory with -o DIR");
     const format = (values.format ?? "jpeg") as ImageFormat;
     if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
+    const target = positionals[0]!;
+    const isFile = namesFile(target);
+    const input = isFile ? openInput(target) : null;
     mkdirSync(dir, { recursive: true });
     const decoder = new ImageDecoder({
       format,
@@ -49,11 +53,7 @@ ${STREAM_HELP}`,
       quality: intOption(values.quality, "--quality"),
       track: intOption(values.track, "--track"),
     });
-    const target = positionals[0]!;
-    const isFile = target === "-" || existsSync(target);
-    const source = isFile
-      ? parseMkv(target === "-" ? process.stdin : createReadStream(target), { gate: decoder.gate })
-      : await liveSource(target, values, decoder, io);
+    const source = input !== null ? parseMkv(input, { gate: decoder.gate }) : await liveSource(target, values, decoder, io);
     let n = 0;
     const stop = () => decoder.close();
     io.signal.addEventListener("abort", stop, { once: true });
@@ -67,6 +67,10 @@ ${STREAM_HELP}`,
     } finally {
       io.signal.removeEventListener("abort", stop);
     }
+    if (n === 0 && isFile && !io.signal.aborted)
+      throw new InputError(
+        `no images: ${target === "-" ? "the input" : target} has no ${values.track === undefined ? "video " : `track ${values.track} `}frames to decode`,
+      );
     io.out(`${n} images in ${dir}${decoder.dropped ? ` (${decoder.dropped} frames dropped: the decoder fell behind)` : ""}`);
     return 0;
   },
@@ -77,7 +81,12 @@ async function liveSource(stream: string, values: Record<string, unknown>, decod
   const { liveMedia } = await import("../aws/live-media.js");
   const count = intOption(values.count, "--count");
   let fragments = 0;
-  const events = liveMedia(clients, stream, { from: parseFrom(values.from, "NOW"), gate: decoder.gate, signal: io.signal });
+  const events = liveMedia(clients, stream, {
+    from: parseFrom(values.from, "NOW"),
+    gate: decoder.gate,
+    signal: io.signal,
+    onStatus: reportStatus(io, stream, endpointOf(values)),
+  });
   // With --count: up to and with the Nth fragment event (its frames come before it).
   return count === undefined ? events : events.pipe(takeWhile((ev) => !(ev.type === "fragment" && ++fragments >= count), true));
 }

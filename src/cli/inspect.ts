@@ -1,12 +1,13 @@
-import { createReadStream } from "node:fs";
 import { lastValueFrom, tap } from "rxjs";
 import { MkvParseError } from "../ebml/errors.js";
+import { describeNonEbml } from "../ebml/sniff.js";
 import type { FragmentEvent } from "../kvs/fragment.js";
 import type { KvsEvent } from "../kvs/parser.js";
 import type { Track } from "../matroska/model.js";
 import { parseMkv } from "../rx/parse-mkv.js";
 import type { ByteSource } from "../rx/source.js";
 import { intOption, UsageError, type Command } from "./args.js";
+import { openInput } from "./input.js";
 
 /** A fragment as one JSON-friendly object (no payloads, CodecPrivate as hex). */
 export function fragmentSummary(f: FragmentEvent): Record<string, unknown> {
@@ -101,7 +102,9 @@ export async function inspect(source: ByteSource, opts: InspectOptions): Promise
   let bytes = 0;
   let kinds = new Map<number, string>();
   const perTrack = new Map<number, TrackTotals>();
+  let matroska = false;
   const onEvent = (ev: KvsEvent) => {
+    if (ev.type === "ebmlHeader" || ev.type === "segmentStart" || ev.type === "cluster") matroska = true;
     if (ev.type === "tracks") kinds = new Map(ev.tracks.map((t) => [t.number, t.kind]));
     if (ev.type === "frame") {
       frames++;
@@ -168,7 +171,11 @@ export async function inspect(source: ByteSource, opts: InspectOptions): Promise
     }
   };
   let inputBytes = 0;
-  const counted = countBytes(source, (n) => (inputBytes += n));
+  let head: Uint8Array | null = null;
+  const counted = countBytes(source, (chunk) => {
+    head ??= chunk.slice(0, 64);
+    inputBytes += chunk.length;
+  });
   const totals = () => {
     if (opts.json || inputBytes === 0) return;
     const tracks = [...perTrack.entries()].map(([t, n]) => `track ${t}: ${n.frames}`).join(", ");
@@ -182,20 +189,27 @@ export async function inspect(source: ByteSource, opts: InspectOptions): Promise
     throw e;
   }
   if (inputBytes === 0) throw new MkvParseError("NOT_EBML", "empty input: no bytes to read", 0);
+  // With recover, bad bytes are passed over; input with no Matroska in it at all is still a failure.
+  if (!matroska)
+    throw new MkvParseError(
+      "NOT_EBML",
+      `no EBML/Matroska element in ${inputBytes} bytes: the input looks like ${describeNonEbml(head ?? new Uint8Array())}`,
+      0,
+    );
   totals();
   return { bytes: inputBytes, fragments, frames };
 }
 
-/** The same source, counting the bytes that pass. */
-function countBytes(source: ByteSource, add: (n: number) => void): ByteSource {
+/** The same source, showing each chunk that passes to `see`. */
+function countBytes(source: ByteSource, see: (chunk: Uint8Array) => void): ByteSource {
   if (source instanceof Uint8Array) {
-    add(source.length);
+    see(source);
     return source;
   }
   const iterable = source as AsyncIterable<Uint8Array>;
   return (async function* () {
     for await (const chunk of iterable) {
-      add(chunk.length);
+      see(chunk);
       yield chunk;
     }
   })();
@@ -215,7 +229,7 @@ Prints the tracks, one line per fragment, per-track frame counts, durations and 
   async run(values, positionals, io) {
     if (positionals.length !== 1) throw new UsageError("inspect takes one FILE (or - for stdin)");
     const file = positionals[0]!;
-    const source = file === "-" ? process.stdin : createReadStream(file);
+    const source = openInput(file);
     await inspect(source, {
       json: values.json === true,
       recover: values.recover === true,

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
 import { intOption, parseCommandArgs, UsageError, type CliIo, type Command } from "./args.js";
+import { errorLines } from "./errors.js";
 import { imagesCommand } from "./images.js";
+import { InputError } from "./input.js";
 import { inspectCommand } from "./inspect.js";
 import { recordCommand } from "./record.js";
 import { tailCommand } from "./tail.js";
@@ -21,7 +24,7 @@ the stream (kvs-parser view); at the end the stream is recorded to MKV files and
   async run(values, positionals, io) {
     if (positionals.length > 0) throw new UsageError("demo takes no arguments");
     const { runDemo } = await import("./demo.js");
-    return runDemo({ write: io.out, holdSeconds: intOption(values.hold, "--hold") });
+    return runDemo({ write: io.out, holdSeconds: intOption(values.hold, "--hold"), signal: io.signal });
   },
 };
 
@@ -29,12 +32,22 @@ const COMMANDS: readonly Command[] = [inspectCommand, tailCommand, recordCommand
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  return `usage: kvs-parser COMMAND [options]   (kvs-parser COMMAND --help for its options)\n\n${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}`;
+  return `usage: kvs-parser COMMAND [options]   (kvs-parser COMMAND --help for its options; --version)\n\n${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}`;
+}
+
+/** This package's version, from its package.json. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
 }
 
 /** Runs the command line; resolves to the process exit code. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "--version" || name === "-V" || name === "version") {
+    io.out(version());
+    return 0;
+  }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     io.out(overview());
     return name === undefined ? 2 : 0;
@@ -55,6 +68,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (e instanceof UsageError) {
       io.err(`kvs-parser ${name}: ${e.message}\n${command.usage}`);
       return 2;
+    }
+    if (e instanceof InputError) {
+      io.err(`kvs-parser ${name}: ${e.message}`);
+      return 1;
     }
     throw e;
   }
@@ -81,7 +98,7 @@ main(process.argv.slice(2), io).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`kvs-parser: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`${errorLines(err).join("\n")}\n`);
     process.exitCode = 1;
   },
 );

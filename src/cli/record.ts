@@ -5,7 +5,7 @@ import type { LiveEvent } from "../aws/live-media.js";
 import type { KvsEvent } from "../kvs/parser.js";
 import type { RecordingFile } from "../record/recorder.js";
 import { intOption, UsageError, type Command } from "./args.js";
-import { clientsFor, formatBytes, parseFrom, parseTime, readUntilDone, STREAM_HELP, STREAM_OPTIONS } from "./stream-args.js";
+import { clientsFor, endpointOf, formatBytes, reportStatus, parseFrom, parseTime, readUntilDone, STREAM_HELP, STREAM_OPTIONS } from "./stream-args.js";
 
 /** `kvs-parser record`: a live stream, or a range of its archive, to MKV or MP4 files. */
 export const recordCommand: Command = {
@@ -94,7 +94,13 @@ ${STREAM_HELP}`,
                 return ev.type !== "missingFragment";
               }),
             )
-          : liveMedia(clients, stream, { from: parseFrom(values.from, "NOW"), keepBytes: true, gate: recorder.gate, signal: io.signal });
+          : liveMedia(clients, stream, {
+              from: parseFrom(values.from, "NOW"),
+              keepBytes: true,
+              gate: recorder.gate,
+              signal: io.signal,
+              onStatus: reportStatus(io, stream, endpointOf(values)),
+            });
       await readUntilDone(source, io, (ev) => {
         recorder.push(ev);
         if (ev.type !== "fragment") return false;

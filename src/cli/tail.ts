@@ -1,5 +1,5 @@
 import { UsageError, intOption, type Command } from "./args.js";
-import { clientsFor, formatBytes, parseFrom, readUntilDone, STREAM_HELP, STREAM_OPTIONS } from "./stream-args.js";
+import { clientsFor, endpointOf, formatBytes, parseFrom, readUntilDone, reportStatus, STREAM_HELP, STREAM_OPTIONS } from "./stream-args.js";
 
 /** `kvs-parser tail`: a live stream's fragments (and frames) as they arrive, with lag. */
 export const tailCommand: Command = {
@@ -26,7 +26,7 @@ ${STREAM_HELP}`,
     const { liveMedia } = await import("../aws/live-media.js");
     let fragments = 0;
     try {
-      await readUntilDone(liveMedia(clients, stream, { from, signal: io.signal }), io, (ev) => {
+      await readUntilDone(liveMedia(clients, stream, { from, signal: io.signal, onStatus: reportStatus(io, stream, endpointOf(values)) }), io, (ev) => {
         if (ev.type === "frame" && withFrames) {
           const frame = { track: ev.track, timestampMs: ev.timestampMs, keyframe: ev.keyframe, bytes: ev.data.length, serverTimeMs: ev.serverTimeMs };
           io.out(

@@ -25,7 +25,9 @@ new EventSource("events").onmessage = (m) => {
   state.lagMs = e.serverTimeMs === null ? null : Date.now() - e.serverTimeMs;
 };
 async function play() {
-  const info = await (await fetch("info")).json();
+  const res = await fetch("info");
+  const info = await res.json();
+  if (!res.ok) throw new Error(info.error || "the server has no media for this stream");
   if (!MediaSource.isTypeSupported(info.mimeType)) throw new Error("this browser cannot play " + info.mimeType);
   const ms = new MediaSource();
   video.src = URL.createObjectURL(ms);

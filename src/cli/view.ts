@@ -3,10 +3,15 @@ import type { AddressInfo } from "node:net";
 import { share } from "rxjs";
 import type { KvsClients } from "../aws/clients.js";
 import type { StartFrom } from "../aws/get-media.js";
+import type { LiveStatus } from "../aws/live-media.js";
 import type { Fmp4Part } from "../record/fmp4.js";
 import { intOption, UsageError, type Command } from "./args.js";
-import { clientsFor, parseFrom, STREAM_HELP, STREAM_OPTIONS } from "./stream-args.js";
+import { errorLines } from "./errors.js";
+import { clientsFor, endpointOf, parseFrom, reportStatus, STREAM_HELP, STREAM_OPTIONS } from "./stream-args.js";
 import { viewerPage } from "./view-page.js";
+
+/** How long `view` keeps serving a page that shows the reader's error before it exits. */
+const VIEW_ERROR_GRACE_MS = 5000;
 
 /** Bytes a slow viewer may have waiting before it is disconnected. */
 const MAX_VIEWER_BACKLOG = 16 * 1024 * 1024;
@@ -29,20 +34,31 @@ ${STREAM_HELP}`,
     const stream = positionals[0]!;
     const port = values.port === undefined ? 0 : (intOption(values.port, "--port") ?? 0);
     const clients = await clientsFor(values, io);
+    let failed: (e: Error) => void = () => {};
+    const failure = new Promise<Error>((resolve) => (failed = resolve));
     const viewer = await startViewer(clients, stream, {
       port,
       from: parseFrom(values.from, "NOW"),
       signal: io.signal,
-      onError: (e) => io.err(`kvs-parser view: ${e.message}`),
+      onError: (e) => failed(e),
+      onStatus: reportStatus(io, stream, endpointOf(values)),
     });
     io.out(`viewing ${stream} on ${viewer.url} (Ctrl-C to stop)`);
-    await new Promise<void>((resolve) => {
-      if (io.signal.aborted) resolve();
-      io.signal.addEventListener("abort", () => resolve(), { once: true });
+    const stopped = new Promise<null>((resolve) => {
+      if (io.signal.aborted) resolve(null);
+      io.signal.addEventListener("abort", () => resolve(null), { once: true });
     });
+    // A reader that fails for good (no such stream, no rights) ends the command, after a few seconds in
+    // which an open page shows the error too.
+    const error = await Promise.race([failure, stopped]);
+    if (error) {
+      for (const line of errorLines(error)) io.err(line);
+      io.err(`(the page at ${viewer.url} shows it for ${VIEW_ERROR_GRACE_MS / 1000} s)`);
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, VIEW_ERROR_GRACE_MS))]);
+    }
     await viewer.close();
     clients.destroy();
-    return 0;
+    return error ? 1 : 0;
   },
 };
 
@@ -52,6 +68,8 @@ export interface ViewerOptions {
   readonly from?: StartFrom;
   readonly signal?: AbortSignal;
   readonly onError?: (e: Error) => void;
+  /** The live reader's connection states (connecting, retrying and why). */
+  readonly onStatus?: (status: LiveStatus) => void;
 }
 
 /** A running viewer: its URL, what it served, and how to stop it. */
@@ -65,7 +83,7 @@ export interface Viewer {
 export async function startViewer(clients: KvsClients, stream: string, options: ViewerOptions = {}): Promise<Viewer> {
   const { liveMedia } = await import("../aws/live-media.js");
   const { fmp4 } = await import("../record/fmp4.js");
-  const parts = liveMedia(clients, stream, { from: options.from ?? "NOW", signal: options.signal }).pipe(fmp4(), share());
+  const parts = liveMedia(clients, stream, { from: options.from ?? "NOW", signal: options.signal, onStatus: options.onStatus }).pipe(fmp4(), share());
   const stats = { segments: 0, viewers: 0, bytes: 0 };
   let init: Extract<Fmp4Part, { type: "init" }> | null = null;
   const waitingForInit = new Set<() => void>();

@@ -35,3 +35,45 @@ describe("kvs-parser demo (the main job)", () => {
     rmSync(dir[2]!.replace(/\/keyframes$/, ""), { recursive: true, force: true });
   });
 });
+
+describe("kvs-parser demo stops on SIGINT / SIGTERM", () => {
+  it("mid-run: returns 130 at once, the endpoint and apps released", async () => {
+    const lines: string[] = [];
+    const stop = new AbortController();
+    const started = performance.now();
+    const code = await runDemo({
+      write: (l) => {
+        lines.push(l);
+        if (l.startsWith("viewer: open")) stop.abort();
+      },
+      fragmentIntervalMs: 40,
+      signal: stop.signal,
+    });
+    expect(code).toBe(130);
+    expect(lines.at(-1)).toBe("interrupted: stopping the endpoint, the apps and the viewer");
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
+  it("--hold: the hold ends on the signal, not after its seconds", async () => {
+    const lines: string[] = [];
+    const stop = new AbortController();
+    let heldAt = 0;
+    const code = await runDemo({
+      write: (l) => {
+        lines.push(l);
+        if (/stays up 600 s/.test(l)) {
+          heldAt = performance.now();
+          setTimeout(() => stop.abort(), 200);
+        }
+      },
+      fragmentIntervalMs: 40,
+      holdSeconds: 600,
+      signal: stop.signal,
+    });
+    expect(heldAt).toBeGreaterThan(0);
+    expect(performance.now() - heldAt).toBeLessThan(5_000);
+    expect(code).toBe(130);
+    const dir = /JPEG keyframes in (\S+)/.exec(lines.join("\n"))?.[1];
+    if (dir) rmSync(dir.replace(/\/keyframes$/, ""), { recursive: true, force: true });
+  });
+});
