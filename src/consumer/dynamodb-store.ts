@@ -1,17 +1,19 @@
-import {
-  ConditionalCheckFailedException,
-  ScanCommand,
-  CreateTableCommand,
-  DescribeTableCommand,
-  GetItemCommand,
-  ResourceInUseException,
-  UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-} from "@aws-sdk/client-dynamodb";
+import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { sleep } from "../aws/backoff.js";
 import type { FleetLease, FleetLeaseTable, LeaseState } from "./lease.js";
 import { CheckpointConflictError, checkpointKey, validateCheckpoint, type Checkpoint, type CheckpointStore, type PutOptions } from "./store.js";
+
+let sdk: Promise<typeof import("@aws-sdk/client-dynamodb")> | undefined;
+/** The DynamoDB client package, loaded on first use: `kvs-parser/consumer` works without it for the other stores. */
+function dynamoDb(): Promise<typeof import("@aws-sdk/client-dynamodb")> {
+  sdk ??= import("@aws-sdk/client-dynamodb");
+  return sdk;
+}
+
+/** True when a DynamoDB call failed with the exception of this name (by name: the caller's SDK copy may differ from ours). */
+function isError(e: unknown, name: string): boolean {
+  return (e as { name?: unknown } | null)?.name === name;
+}
 
 /** Fragment numbers have up to 128 digits: padded to this width they compare as strings. */
 const KEY_WIDTH = 128;
@@ -24,7 +26,7 @@ function sortable(fragmentNumber: string): string {
 export async function ensureCheckpointTable(client: DynamoDBClient, tableName: string, timeoutMs = 30_000): Promise<void> {
   try {
     await client.send(
-      new CreateTableCommand({
+      new (await dynamoDb()).CreateTableCommand({
         TableName: tableName,
         AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
         KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
@@ -32,11 +34,11 @@ export async function ensureCheckpointTable(client: DynamoDBClient, tableName: s
       }),
     );
   } catch (e) {
-    if (!(e instanceof ResourceInUseException)) throw e;
+    if (!isError(e, "ResourceInUseException")) throw e;
   }
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const d = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const d = await client.send(new (await dynamoDb()).DescribeTableCommand({ TableName: tableName }));
     if (d.Table?.TableStatus === "ACTIVE") return;
     await sleep(100);
   }
@@ -58,7 +60,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
 
   /** @inheritdoc */
   async get(stream: string, app: string): Promise<Checkpoint | null> {
-    const r = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: checkpointKey(stream, app) } }, ConsistentRead: true }));
+    const r = await this.client.send(new (await dynamoDb()).GetItemCommand({ TableName: this.tableName, Key: { pk: { S: checkpointKey(stream, app) } }, ConsistentRead: true }));
     const item = r.Item;
     if (!item?.fragmentNumber?.S) return null;
     return { fragmentNumber: item.fragmentNumber.S, continuationToken: item.continuationToken?.S ?? null, updatedAt: Number(item.updatedAt?.N ?? 0) };
@@ -80,7 +82,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
     }
     try {
       await this.client.send(
-        new UpdateItemCommand({
+        new (await dynamoDb()).UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: { S: checkpointKey(stream, app) } },
           UpdateExpression: "SET fragmentNumber = :fn, fragmentKey = :fk, continuationToken = :ct, updatedAt = :ua",
@@ -89,7 +91,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
         }),
       );
     } catch (e) {
-      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      if (!isError(e, "ConditionalCheckFailedException")) throw e;
       // On a failed condition no item comes back: read it to say why.
       const current = await this.get(stream, app);
       const lease = await new DynamoDbLeaseTable(this.client, this.tableName).read(checkpointKey(stream, app));
@@ -116,7 +118,7 @@ export class DynamoDbLeaseTable implements FleetLeaseTable {
   /** @inheritdoc */
   async read(key: string): Promise<LeaseState | null> {
     const r = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: key } }, ConsistentRead: true, ProjectionExpression: "leaseOwner, leaseCounter" }),
+      new (await dynamoDb()).GetItemCommand({ TableName: this.tableName, Key: { pk: { S: key } }, ConsistentRead: true, ProjectionExpression: "leaseOwner, leaseCounter" }),
     );
     if (!r.Item || r.Item.leaseCounter === undefined) return null;
     return { owner: r.Item.leaseOwner?.S ?? null, counter: Number(r.Item.leaseCounter.N ?? 0) };
@@ -128,7 +130,7 @@ export class DynamoDbLeaseTable implements FleetLeaseTable {
     let start: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.client.send(
-        new ScanCommand({
+        new (await dynamoDb()).ScanCommand({
           TableName: this.tableName,
           ConsistentRead: true,
           FilterExpression: "app = :app",
@@ -149,7 +151,7 @@ export class DynamoDbLeaseTable implements FleetLeaseTable {
   /** @inheritdoc */
   async register(key: string, app: string, stream: string): Promise<void> {
     await this.client.send(
-      new UpdateItemCommand({
+      new (await dynamoDb()).UpdateItemCommand({
         TableName: this.tableName,
         Key: { pk: { S: key } },
         UpdateExpression: "SET app = :app, #s = :s",
@@ -183,7 +185,7 @@ export class DynamoDbLeaseTable implements FleetLeaseTable {
   private async conditional(key: string, update: string, condition: string, values: Record<string, AttributeValue>): Promise<boolean> {
     try {
       await this.client.send(
-        new UpdateItemCommand({
+        new (await dynamoDb()).UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: { S: key } },
           UpdateExpression: update,
@@ -193,7 +195,7 @@ export class DynamoDbLeaseTable implements FleetLeaseTable {
       );
       return true;
     } catch (e) {
-      if (e instanceof ConditionalCheckFailedException) return false;
+      if (isError(e, "ConditionalCheckFailedException")) return false;
       throw e;
     }
   }
