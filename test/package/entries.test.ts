@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -106,4 +106,46 @@ describe("the package's entry points", () => {
       expect(out).toBe("");
     });
   }
+
+  it("kvs-parser/consumer loads, and a file checkpoint store works, without the optional DynamoDB client installed", () => {
+    // An installed copy (not a symlink: Node would resolve from this repository's node_modules) next to
+    // every package this repository has except @aws-sdk/client-dynamodb.
+    const app = join(project, "no-dynamodb");
+    const own = join(app, "node_modules", "kvs-parser");
+    mkdirSync(own, { recursive: true });
+    cpSync(join(root, "dist"), join(own, "dist"), { recursive: true });
+    cpSync(join(root, "package.json"), join(own, "package.json"));
+    const modules = join(root, "node_modules");
+    for (const name of readdirSync(modules)) {
+      if (name.startsWith(".") || name === "kvs-parser") continue;
+      if (!name.startsWith("@")) {
+        symlinkSync(join(modules, name), join(app, "node_modules", name), "dir");
+        continue;
+      }
+      mkdirSync(join(app, "node_modules", name));
+      for (const sub of readdirSync(join(modules, name)))
+        if (`${name}/${sub}` !== "@aws-sdk/client-dynamodb") symlinkSync(join(modules, name, sub), join(app, "node_modules", name, sub), "dir");
+    }
+    expect(existsSync(join(app, "node_modules/@aws-sdk/client-dynamodb"))).toBe(false);
+    const script = `
+      const { FileCheckpointStore, DynamoDbCheckpointStore } = await import("kvs-parser/consumer");
+      const store = new FileCheckpointStore(${JSON.stringify(join(app, "checkpoints"))});
+      await store.put("cam", "app", { fragmentNumber: "91343852333181432392682062607743920146264014812", continuationToken: null, updatedAt: Date.now() });
+      const back = await store.get("cam", "app");
+      let ddb = "loaded";
+      try { await new DynamoDbCheckpointStore({ send: async () => ({}) }, "t").get("cam", "app"); } catch (e) { ddb = e.code; }
+      console.log(back.fragmentNumber, ddb);`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: app, encoding: "utf8" });
+    expect(out.trim()).toBe("91343852333181432392682062607743920146264014812 ERR_MODULE_NOT_FOUND");
+  });
+
+  it("the shipped source maps carry their sources (src/ is not in the package)", () => {
+    const maps = readdirSync(join(root, "dist"), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".js.map"));
+    expect(maps.length).toBeGreaterThan(50);
+    for (const m of maps) {
+      const map = JSON.parse(readFileSync(join(root, "dist", m), "utf8")) as { sources: string[]; sourcesContent?: (string | null)[] };
+      expect(map.sourcesContent?.length, m).toBe(map.sources.length);
+      expect(map.sourcesContent!.every((c) => typeof c === "string" && c.length > 0), m).toBe(true);
+    }
+  });
 });
