@@ -60,7 +60,9 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
 
   /** @inheritdoc */
   async get(stream: string, app: string): Promise<Checkpoint | null> {
-    const r = await this.client.send(new (await dynamoDb()).GetItemCommand({ TableName: this.tableName, Key: { pk: { S: checkpointKey(stream, app) } }, ConsistentRead: true }));
+    const r = await this.client.send(
+      new (await dynamoDb()).GetItemCommand({ TableName: this.tableName, Key: { pk: { S: checkpointKey(stream, app) } }, ConsistentRead: true }),
+    );
     const item = r.Item;
     if (!item?.fragmentNumber?.S) return null;
     return { fragmentNumber: item.fragmentNumber.S, continuationToken: item.continuationToken?.S ?? null, updatedAt: Number(item.updatedAt?.N ?? 0) };
@@ -118,7 +120,12 @@ export class DynamoDbLeaseTable implements FleetLeaseTable {
   /** @inheritdoc */
   async read(key: string): Promise<LeaseState | null> {
     const r = await this.client.send(
-      new (await dynamoDb()).GetItemCommand({ TableName: this.tableName, Key: { pk: { S: key } }, ConsistentRead: true, ProjectionExpression: "leaseOwner, leaseCounter" }),
+      new (await dynamoDb()).GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: key } },
+        ConsistentRead: true,
+        ProjectionExpression: "leaseOwner, leaseCounter",
+      }),
     );
     if (!r.Item || r.Item.leaseCounter === undefined) return null;
     return { owner: r.Item.leaseOwner?.S ?? null, counter: Number(r.Item.leaseCounter.N ?? 0) };

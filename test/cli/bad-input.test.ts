@@ -90,7 +90,12 @@ const CASES: Record<string, Case[]> = {
     ["directory", () => ["inspect", file("directory")()], 1, /a-folder is a directory, not a file/],
     ["missing path", () => ["inspect", file("missing")()], 1, /no such file: .*missing\.mkv/],
     ["cut file", () => ["inspect", file("cut")()], 1, /input ends inside SimpleBlock \(\d+ of \d+ bytes\) at byte 742/],
-    ["unknown flag", () => ["inspect", "--bogus", file("cut")()], 2, /^kvs-parser inspect: unknown option --bogus \(a value starting with "-" goes after --\)$/m],
+    [
+      "unknown flag",
+      () => ["inspect", "--bogus", file("cut")()],
+      2,
+      /^kvs-parser inspect: unknown option --bogus \(a value starting with "-" goes after --\)$/m,
+    ],
   ],
   images: [
     ["empty", () => ["images", file("empty")(), "-o", out()], 1, /empty\.mkv is empty: no bytes to read/],
@@ -99,7 +104,12 @@ const CASES: Record<string, Case[]> = {
     ["directory", () => ["images", file("directory")(), "-o", out()], 1, /a-folder is a directory, not a file/],
     ["missing path", () => ["images", file("missing")(), "-o", out()], 1, /no such file: .*missing\.mkv/],
     ["cut file", () => ["images", file("cut")(), "-o", out()], 1, /input ends inside SimpleBlock .* at byte 742/],
-    ["unknown stream", () => ["images", "no-such-stream", "-o", out(), "--endpoint", h.kvs.endpoint], 1, /ResourceNotFoundException: Stream no-such-stream is not found/],
+    [
+      "unknown stream",
+      () => ["images", "no-such-stream", "-o", out(), "--endpoint", h.kvs.endpoint],
+      1,
+      /ResourceNotFoundException: Stream no-such-stream is not found/,
+    ],
     [
       "dead endpoint",
       () => ["images", "cam", "-o", out(), "--endpoint", dead],
@@ -125,7 +135,12 @@ const CASES: Record<string, Case[]> = {
     ["output not MKV or MP4", () => ["record", "cam", "-o", join(dir, "r.avi")], 2, /the output file ends in \.mkv or \.mp4/],
   ],
   view: [
-    ["unknown stream", () => ["view", "no-such-stream", "--endpoint", h.kvs.endpoint], 1, /ResourceNotFoundException: Stream no-such-stream is not found[^]*the page at http:\/\/127\.0\.0\.1:\d+\/ shows it/],
+    [
+      "unknown stream",
+      () => ["view", "no-such-stream", "--endpoint", h.kvs.endpoint],
+      1,
+      /ResourceNotFoundException: Stream no-such-stream is not found[^]*the page at http:\/\/127\.0\.0\.1:\d+\/ shows it/,
+    ],
     ["dead endpoint", () => ["view", "cam", "--endpoint", dead], 0, /retrying in .*ECONNREFUSED/, /failure 1 in a row/],
   ],
   demo: [["an argument", () => ["demo", "extra"], 2, /demo takes no arguments/]],

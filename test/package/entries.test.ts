@@ -145,7 +145,10 @@ describe("the package's entry points", () => {
     for (const m of maps) {
       const map = JSON.parse(readFileSync(join(root, "dist", m), "utf8")) as { sources: string[]; sourcesContent?: (string | null)[] };
       expect(map.sourcesContent?.length, m).toBe(map.sources.length);
-      expect(map.sourcesContent!.every((c) => typeof c === "string" && c.length > 0), m).toBe(true);
+      expect(
+        map.sourcesContent!.every((c) => typeof c === "string" && c.length > 0),
+        m,
+      ).toBe(true);
     }
   });
 });
