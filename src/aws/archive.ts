@@ -170,10 +170,13 @@ function mediaBatch(clients: KvsClients, stream: StreamRef, batch: readonly stri
   return new Observable<ArchiveEvent>((subscriber) => {
     const abort = linkedAbort(options.signal);
     const seen = new Set<string>();
-    const parser = new KvsParser((ev) => {
-      if (ev.type === "fragment" && ev.fragmentNumber !== null) seen.add(ev.fragmentNumber);
-      subscriber.next(ev);
-    }, options);
+    const parser = new KvsParser(
+      (ev) => {
+        if (ev.type === "fragment" && ev.fragmentNumber !== null) seen.add(ev.fragmentNumber);
+        subscriber.next(ev);
+      },
+      { ...options, documentStream: true },
+    );
     pumpFragmentList(clients, stream, batch, abort.signal, options.gate, (chunk) => parser.push(chunk))
       .then(() => {
         if (abort.signal.aborted) return;

@@ -173,11 +173,14 @@ export function getMedia(clients: KvsClients, stream: StreamRef, options: GetMed
 function getMediaWith(clients: KvsClients, stream: StreamRef, options: GetMediaOptions): Observable<KvsEvent> {
   return new Observable<KvsEvent>((subscriber) => {
     const abort = linkedAbort(options.signal);
-    const parser = new KvsParser((ev) => {
-      const failure = inStreamError(ev, "GetMedia");
-      if (failure) throw failure;
-      subscriber.next(ev);
-    }, options);
+    const parser = new KvsParser(
+      (ev) => {
+        const failure = inStreamError(ev, "GetMedia");
+        if (failure) throw failure;
+        subscriber.next(ev);
+      },
+      { ...options, documentStream: true },
+    );
     pumpGetMedia(clients, stream, { from: options.from ?? "NOW", idleTimeoutMs: options.idleTimeoutMs, gate: options.gate, signal: abort.signal }, (chunk) =>
       parser.push(chunk),
     ).then(

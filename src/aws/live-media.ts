@@ -107,6 +107,7 @@ function liveMediaWith(clients: KvsClients, stream: StreamRef, options: LiveMedi
       maxDepth: options.maxDepth,
       keepBytes: options.keepBytes,
       recover: false,
+      documentStream: true,
     };
     const status = options.onStatus;
     const restartCut = options.resumeCutFragments !== "skip";

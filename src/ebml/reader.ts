@@ -1,5 +1,6 @@
 import { MkvParseError, type MkvParseErrorCode } from "./errors.js";
 import { type EbmlSchema, ID, matroskaSchema, type ElementInfo } from "./schema.js";
+import { findDocumentStart } from "./document-boundary.js";
 import { describeNonEbml } from "./sniff.js";
 
 /**
@@ -55,6 +56,15 @@ export interface EbmlReaderOptions {
    * stream picked up mid-way); anything else is NOT_EBML, with what it looks like (default false).
    */
   expectDocument?: boolean;
+  /**
+   * The input is a run of documents that each start with an EBML header (a GetMedia response: one per
+   * fragment), so a header can only come between documents. An EBML header found inside an element that
+   * claims to go on (a payload being skipped or gathered) ends that element as HEADER_INSIDE_ELEMENT, at
+   * the element, and with `recover` reading resumes at that header; an element a master cannot hold is
+   * MISPLACED_ELEMENT even where its parent has unknown size. A lying size then costs at most the
+   * bytes up to the next document, never the documents after it (default false).
+   */
+  documentStream?: boolean;
 }
 
 const HEADER = 0;
@@ -65,6 +75,11 @@ const FAILED = 4;
 const ENDED = 5;
 
 const EBML_MAGIC = 0x1a45dfa3;
+/**
+ * Straddling elements up to this size get all their memory at once; a larger one gets memory as its bytes
+ * arrive (doubling), so a size that lies costs what was sent, not what was claimed.
+ */
+const EAGER_ELEMENT = 1 << 20;
 const CLUSTER_MAGIC = 0x1f43b675;
 const EMPTY = new Uint8Array(0);
 
@@ -188,8 +203,15 @@ export class EbmlReader {
   private dataStart = 0;
   private dataBuf: Uint8Array = EMPTY;
   private dataFill = 0;
+  /** The size of the element being gathered (dataBuf may be smaller until its bytes arrive). */
+  private dataSize = 0;
+  private readonly documentStream: boolean;
+  /** With documentStream and recover: where the next document starts, to resume there. */
+  private resyncFrom = -1;
   private skipRemaining = 0;
   private skipOffset = 0;
+  private skipId = 0;
+  private skipSize = 0;
 
   /** The sink, when it takes SimpleBlocks on the fast path (and errors are not being recovered from). */
   private readonly blockSink: EbmlSink | null;
@@ -209,6 +231,7 @@ export class EbmlReader {
     this.maxDepth = options.maxDepth ?? 32;
     this.recover = options.recover ?? false;
     this.wanted = options.wanted ?? null;
+    this.documentStream = options.documentStream ?? false;
     this.start = options.expectDocument && !this.recover ? new Uint8Array(192) : null;
     this.blockSink = sink.simpleBlock !== undefined && !this.recover && (this.wanted === null || this.wanted.has(ID.SimpleBlock)) ? sink : null;
     this.wholeSink = sink.wholeMaster !== undefined && !this.recover ? sink : null;
@@ -289,7 +312,7 @@ export class EbmlReader {
       this.sink.recovered?.(this.resyncError!, at);
       this.resyncError = undefined;
     } else if (this.mode === DATA) {
-      err = this.error("TRUNCATED", `input ends inside ${this.schema.name(this.dataId)} (${this.dataFill} of ${this.dataBuf.length} bytes)`, this.dataOffset);
+      err = this.error("TRUNCATED", `input ends inside ${this.schema.name(this.dataId)} (${this.dataFill} of ${this.dataSize} bytes)`, this.dataOffset);
     } else if (this.mode === SKIP) {
       err = this.error("TRUNCATED", `input ends inside a skipped element (${this.skipRemaining} bytes missing)`, this.skipOffset);
     } else if (this.hdrLen > 0) {
@@ -366,12 +389,13 @@ export class EbmlReader {
         return this.beginElement(chunk, i, n, base + i - len);
       }
       case DATA: {
-        const need = this.dataBuf.length - this.dataFill;
-        const take = Math.min(need, n - i);
+        const take = Math.min(this.dataSize - this.dataFill, n - i);
+        if (this.documentStream) this.checkNoDocument(chunk, i, i + take, base, this.dataId, this.dataOffset, this.dataSize);
+        if (this.dataFill + take > this.dataBuf.length) this.growData(this.dataFill + take);
         // A whole chunk is copied without making a view of it first.
         this.dataBuf.set(i === 0 && take === n ? chunk : chunk.subarray(i, i + take), this.dataFill);
         this.dataFill += take;
-        if (this.dataFill === this.dataBuf.length) {
+        if (this.dataFill === this.dataSize) {
           const buf = this.dataBuf;
           this.dataBuf = EMPTY;
           this.mode = HEADER;
@@ -381,6 +405,7 @@ export class EbmlReader {
       }
       case SKIP: {
         const take = Math.min(this.skipRemaining, n - i);
+        if (this.documentStream) this.checkNoDocument(chunk, i, i + take, base, this.skipId, this.skipOffset, this.skipSize);
         this.skipRemaining -= take;
         if (this.skipRemaining === 0) this.mode = HEADER;
         return i + take;
@@ -455,15 +480,20 @@ export class EbmlReader {
     const info = this.schema.get(id);
     if (info === undefined && isReservedId(id)) throw this.error("INVALID_ID", `reserved element ID 0x${id.toString(16)}`, start);
     if (this.depth > 0) {
-      if (this.unknown[this.depth - 1]) this.closeUnknownFor(info, start);
-      else if (info !== undefined && !info.global && !info.parents.includes(this.ids[this.depth - 1]!)) this.checkPlacement(info, start);
+      if (this.unknown[this.depth - 1]) {
+        this.closeUnknownFor(info, start);
+        if (this.documentStream && this.depth > 0 && info !== undefined && !info.global && !info.parents.includes(this.ids[this.depth - 1]!)) {
+          const parent = this.schema.name(this.ids[this.depth - 1]!);
+          throw this.error("MISPLACED_ELEMENT", `${info.name} cannot be inside ${parent}`, start);
+        }
+      } else if (info !== undefined && !info.global && !info.parents.includes(this.ids[this.depth - 1]!)) this.checkPlacement(info, start);
     }
     const parentEnd = this.depth > 0 ? this.ends[this.depth - 1]! : Infinity;
     if (size >= 0 && dataStart + size > parentEnd) {
       throw this.error("SIZE_BEYOND_PARENT", `${this.schema.name(id)} of ${size} bytes overruns its parent by ${dataStart + size - parentEnd} bytes`, start);
     }
     const wanted = this.wanted;
-    if (wanted !== null && info !== undefined && size >= 0 && !wanted.has(id)) return this.skip(id, i, n, start, dataStart, size, true);
+    if (wanted !== null && info !== undefined && size >= 0 && !wanted.has(id)) return this.skip(chunk, id, i, n, start, dataStart, size, true);
     if (info !== undefined && info.type === "master") {
       const d = this.depth;
       if (d >= this.maxDepth) throw this.error("NESTING_TOO_DEEP", `${this.schema.name(id)} nested deeper than ${this.maxDepth}`, start);
@@ -477,17 +507,19 @@ export class EbmlReader {
       return i;
     }
     if (size < 0) throw this.error("UNKNOWN_SIZE_NOT_ALLOWED", `${this.schema.name(id)} has unknown size but is not a master element`, start);
-    if (info === undefined || id === ID.Void) return this.skip(id, i, n, start, dataStart, size, info !== undefined);
+    if (info === undefined || id === ID.Void) return this.skip(chunk, id, i, n, start, dataStart, size, info !== undefined);
     const limit = id === ID.SimpleBlock || id === ID.Block ? this.maxBlockSize : this.maxElementSize;
     if (size > limit) throw this.error("ELEMENT_TOO_LARGE", `${this.schema.name(id)} of ${size} bytes exceeds the limit of ${limit}`, start);
     if (n - i >= size) {
       this.deliver(id, chunk, i, i + size, start, dataStart);
       return i + size;
     }
-    const buf = sharedSlabs.take(size);
+    if (this.documentStream) this.checkNoDocument(chunk, i, n, dataStart - i, id, start, size);
+    const buf = sharedSlabs.take(size <= EAGER_ELEMENT ? size : Math.max(EAGER_ELEMENT, n - i));
     buf.set(chunk.subarray(i, n), 0);
     this.dataBuf = buf;
     this.dataFill = n - i;
+    this.dataSize = size;
     this.dataId = id;
     this.dataOffset = start;
     this.dataStart = dataStart;
@@ -496,13 +528,38 @@ export class EbmlReader {
   }
 
   /** Streams past an element's payload (any size, nothing buffered). */
-  private skip(id: number, i: number, n: number, start: number, dataStart: number, size: number, known: boolean): number {
+  private skip(chunk: Uint8Array, id: number, i: number, n: number, start: number, dataStart: number, size: number, known: boolean): number {
+    if (this.documentStream) this.checkNoDocument(chunk, i, Math.min(n, i + size), dataStart - i, id, start, size);
     this.sink.skipped(id, start, dataStart, size, known);
     if (n - i >= size) return i + size;
+    this.skipId = id;
+    this.skipSize = size;
     this.skipRemaining = size - (n - i);
     this.skipOffset = start;
     this.mode = SKIP;
     return n;
+  }
+
+  /** Makes room for at least `need` bytes of the element being gathered (doubling, up to its size). */
+  private growData(need: number): void {
+    const grown = allocateRaw(Math.min(this.dataSize, Math.max(need, this.dataBuf.length * 2)));
+    grown.set(this.dataBuf.subarray(0, this.dataFill), 0);
+    this.dataBuf = grown;
+  }
+
+  /**
+   * In a document stream: fails the element (id, at `start`, claiming `size` bytes) when `chunk[from, to)`,
+   * part of its payload, holds the next document's EBML header (at `base` + index).
+   */
+  private checkNoDocument(chunk: Uint8Array, from: number, to: number, base: number, id: number, start: number, size: number): void {
+    const at = from < to ? findDocumentStart(chunk, from, to) : -1;
+    if (at < 0) return;
+    this.resyncFrom = base + at;
+    throw this.error(
+      "HEADER_INSIDE_ELEMENT",
+      `${this.schema.name(id)} claims ${size} bytes, but the next document's EBML header starts at byte ${base + at}, inside it`,
+      start,
+    );
   }
 
   /** Fails with NOT_EBML, describing the held first bytes. */
@@ -565,7 +622,8 @@ export class EbmlReader {
     const before = this.hdrLen;
     this.hdrLen = 0;
     this.dataBuf = EMPTY;
-    const from = err.offset + 1;
+    const from = this.resyncFrom >= 0 ? this.resyncFrom : err.offset + 1;
+    this.resyncFrom = -1;
     if (from >= base) return Math.min(from - base, chunk.length);
     // The faulty header began in an earlier chunk: its bytes after the first are in hdr.
     const saved = this.hdr.slice(0, before);

@@ -19,6 +19,13 @@ export interface DemuxerOptions {
   readonly maxDepth?: number;
   /** Pass over bad bytes (reported as `recovered` events) instead of throwing (default false). */
   readonly recover?: boolean;
+  /**
+   * The input is a run of documents, each starting with an EBML header (a GetMedia or
+   * GetMediaForFragmentList response): an element whose size runs into the next document is an error
+   * there (HEADER_INSIDE_ELEMENT), not a silent swallow of the fragments after it (default false; the KVS
+   * readers set it).
+   */
+  readonly documentStream?: boolean;
 }
 
 const KINDS: Record<number, TrackKind> = {

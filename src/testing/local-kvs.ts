@@ -28,8 +28,20 @@ export type Fault =
   | { readonly kind: "slowDrip"; readonly pieceBytes?: number; readonly delayMs?: number }
   /** Send half of the next fragment, then end the response normally. */
   | { readonly kind: "truncate" }
-  /** Write `length` garbage bytes into the body after `afterBytes` (default: inside the next fragment's Cluster), then go on. */
-  | { readonly kind: "corrupt"; readonly afterBytes?: number; readonly length?: number }
+  /**
+   * Write `length` garbage bytes into the body after `afterBytes` (default: inside the next fragment's
+   * Cluster), then go on; with `between`, after a whole fragment (its closing tags included), before the
+   * next one's EBML header (then the bytes are any value, not only 0x20–0xDF). `afterFragments`
+   * fragments are sent clean first; `seed` picks the bytes.
+   */
+  | {
+      readonly kind: "corrupt";
+      readonly afterBytes?: number;
+      readonly length?: number;
+      readonly between?: boolean;
+      readonly afterFragments?: number;
+      readonly seed?: number;
+    }
   /** Cut the next fragment in the middle of a block and go on with the fragment after it (a cut block on the wire). */
   | { readonly kind: "cutBlock" }
   /** Write the next fragment with a FRAGMENT_NUMBER tag that is not a number. */
@@ -455,7 +467,7 @@ export class LocalKvs extends EventEmitter {
     let cut: { kind: "reset" | "stall"; at: number } | null =
       fault && (fault.kind === "reset" || fault.kind === "stall") ? { kind: fault.kind, at: fault.afterBytes ?? 0 } : null;
     let truncateNext = fault?.kind === "truncate";
-    let corruptNext = fault?.kind === "corrupt" ? fault : null;
+    let corruptNext: Extract<Fault, { kind: "corrupt" }> | null = fault?.kind === "corrupt" ? fault : null;
     let cutBlockNext = fault?.kind === "cutBlock";
     let badNumberNext = fault?.kind === "badFragmentNumber" ? (fault.value ?? "fragment-7") : null;
     const catchUpGap = 1000 / (this.options.catchUpFragmentsPerSecond ?? 5);
@@ -531,15 +543,22 @@ export class LocalKvs extends EventEmitter {
             if (!(await write(head.subarray(0, Math.floor(head.length * 0.6))))) return;
             continue;
           }
-          if (corruptNext) {
+          let after: Uint8Array | null = null;
+          if (corruptNext && (corruptNext.afterFragments ?? 0) > 0) corruptNext = { ...corruptNext, afterFragments: corruptNext.afterFragments! - 1 };
+          else if (corruptNext) {
             const c = corruptNext;
             corruptNext = null;
-            const at = Math.min(head.length, c.afterBytes ?? Math.floor(head.length * 0.6));
-            head = concatBytes([head.subarray(0, at), garbage(c.length ?? 2000, f.fragmentNumber), head.subarray(at)]);
+            const bytes = garbage(c.length ?? 2000, c.seed ?? (Number(f.fragmentNumber.slice(-6)) || 1), c.between);
+            if (c.between) after = bytes;
+            else {
+              const at = Math.min(head.length, c.afterBytes ?? Math.floor(head.length * 0.6));
+              head = concatBytes([head.subarray(0, at), bytes, head.subarray(at)]);
+            }
           }
           if (!(await write(head))) return;
           const tail = writeKvsClosingTags(f.fragmentNumber, Math.max(0, this.now() - f.serverTimestampMs));
           if (!(await write(tail))) return;
+          if (after && !(await write(after))) return;
           this.stats.fragmentsSent++;
           this.emit("fragmentWritten", { stream: s.name, fragmentNumber: f.fragmentNumber, at: performance.now() } satisfies FragmentWritten);
           continue;
@@ -676,10 +695,11 @@ export class LocalKvs extends EventEmitter {
 }
 
 /** Bytes that are no EBML: a fixed pseudo-random pattern (seeded by `seed`) with no 0x1A45DFA3 / 0x1F43B675 in it. */
-function garbage(length: number, seed: string): Uint8Array {
-  const random = mulberry32(Number(seed.slice(-6)) || 1);
+/** Seeded garbage: bytes 0x20–0xDF (`full`: any byte). */
+function garbage(length: number, seed: number, full = false): Uint8Array {
+  const random = mulberry32(seed);
   const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = 0x20 + Math.floor(random() * 0xc0);
+  for (let i = 0; i < length; i++) out[i] = full ? Math.floor(random() * 0x100) : 0x20 + Math.floor(random() * 0xc0);
   return out;
 }
 
