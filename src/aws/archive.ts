@@ -1,5 +1,6 @@
 import { GetMediaForFragmentListCommand, ListFragmentsCommand, type Fragment as SdkFragment } from "@aws-sdk/client-kinesis-video-archived-media";
 import { concatMap, defer, from, Observable } from "rxjs";
+import type { MissingFragmentEvent } from "../kvs/fragment.js";
 import { compareFragmentNumbers } from "../kvs/fragment-number.js";
 import { KvsParser, type KvsEvent, type KvsParserOptions } from "../kvs/parser.js";
 import { linkedAbort } from "./abort.js";
@@ -26,14 +27,9 @@ export interface TimeRange {
   readonly timestampType?: "SERVER_TIMESTAMP" | "PRODUCER_TIMESTAMP";
 }
 
-/** A requested fragment that GetMediaForFragmentList returned neither media nor an exception for. */
-export interface MissingFragmentEvent {
-  readonly type: "missingFragment";
-  readonly fragmentNumber: string;
-  readonly reason: string;
-}
+export type { MissingFragmentEvent };
 
-/** Events of the archive readers. */
+/** Events of the archive readers: the parser's, and a `missingFragment` for a fragment the service did not return. */
 export type ArchiveEvent = KvsEvent | MissingFragmentEvent;
 
 function toInfo(f: SdkFragment): FragmentInfo {

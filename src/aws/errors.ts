@@ -64,11 +64,14 @@ export class KvsServiceError extends Error {
   /** For MediaError: the AWS_KINESISVIDEO_ERROR_ID the service sent (e.g. "4000"). */
   readonly errorId: string | null;
 
+  /** The fragment the failure is about, when known (CorruptMedia: the fragment that would not parse). */
+  readonly fragmentNumber: string | null;
+
   constructor(
     code: KvsServiceErrorCode,
     operation: string,
     message: string,
-    options: { cause?: unknown; statusCode?: number; retryable?: boolean; action?: string; errorId?: string | null } = {},
+    options: { cause?: unknown; statusCode?: number; retryable?: boolean; action?: string; errorId?: string | null; fragmentNumber?: string | null } = {},
   ) {
     const advice = ADVICE[code];
     const action = options.action ?? advice.action;
@@ -79,6 +82,7 @@ export class KvsServiceError extends Error {
     this.statusCode = options.statusCode;
     this.operation = operation;
     this.errorId = options.errorId ?? null;
+    this.fragmentNumber = options.fragmentNumber ?? null;
   }
 }
 

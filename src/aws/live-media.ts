@@ -1,5 +1,5 @@
+import type { StreamEvent } from "../rx/stream-event.js";
 import { Observable } from "rxjs";
-import type { FragmentDiscardedEvent } from "../kvs/fragment.js";
 import { KvsParser, type KvsEvent, type KvsParserOptions } from "../kvs/parser.js";
 import { compareFragmentNumbers } from "../kvs/fragment-number.js";
 import { linkedAbort } from "./abort.js";
@@ -24,7 +24,7 @@ export type LiveStatus =
   | { readonly type: "retrying"; readonly error: KvsServiceError; readonly attempt: number; readonly delayMs: number };
 
 /** What the live reader emits: the parser's events, and (with `resumeCutFragments: "restart"`) discard markers. */
-export type LiveEvent = KvsEvent | FragmentDiscardedEvent;
+export type LiveEvent = StreamEvent;
 
 /** How the live reader works off a backlog. */
 export interface CatchUpOptions {
@@ -48,8 +48,18 @@ export interface LiveMediaOptions extends Omit<KvsParserOptions, "recover"> {
   readonly retry?: RetryPolicy;
   /** Ask GetDataEndpoint again after this many failures in a row (default 3). */
   readonly refreshEndpointAfter?: number;
-  /** Connections in a row whose bytes do not parse, without a fragment delivered, before giving up with CorruptMedia (default 5). */
+  /**
+   * Connections in a row that bring bytes which do not make a fragment (they do not parse, or the
+   * response ends inside a fragment), without a fragment delivered, before the fragment is given up on
+   * (default 5).
+   */
   readonly maxCorruptAttempts?: number;
+  /**
+   * A fragment given up on after `maxCorruptAttempts`: "fail" (default) errors with a non-retryable
+   * CorruptMedia naming it; "skip" emits a `fragmentSkipped` event and goes on after it (resuming with
+   * its number as the continuation token, which KVS's tokens have always equalled).
+   */
+  readonly onCorruptFragment?: "fail" | "skip";
   /** Backlog reading with GetMediaForFragmentList (default on); false: GetMedia only. */
   readonly catchUp?: CatchUpOptions | false;
   /** Lets a slow consumer hold the reading back: the socket fills and TCP slows the service. */
@@ -126,8 +136,11 @@ function liveMediaWith(clients: KvsClients, stream: StreamRef, options: LiveMedi
       return userFrom;
     };
 
-    /** Parses one response's chunks through a deduper; `onFragment` runs after each delivered fragment. */
-    const pipeline = (deduperOptions: DeduperOptions, onFragment: (ev: Extract<KvsEvent, { type: "fragment" }>) => void) => {
+    /**
+     * Parses one response's chunks through a deduper; `onFragment` runs after each delivered fragment,
+     * `onParsed` sees every event before the deduper.
+     */
+    const pipeline = (deduperOptions: DeduperOptions, onFragment: (ev: Extract<KvsEvent, { type: "fragment" }>) => void, onParsed?: (ev: KvsEvent) => void) => {
       const deduper = new FragmentDeduper(
         position,
         (ev) => {
@@ -139,17 +152,26 @@ function liveMediaWith(clients: KvsClients, stream: StreamRef, options: LiveMedi
       return new KvsParser((ev) => {
         const failure = inStreamError(ev, "GetMedia");
         if (failure) throw failure;
+        onParsed?.(ev);
         deduper.push(ev);
       }, parserOptions);
     };
 
-    /** One GetMedia response, start to end. */
-    const connect = async (from: StartFrom, progress: () => void): Promise<void> => {
-      const parser = pipeline({ requireClosingTags: true }, (ev) => {
-        progress();
-        if (catchUpEnabled && (ev.millisBehindNow ?? 0) > behindMs && performance.now() > catchUpCooldownUntil && position.lastServerTimestampMs !== null)
-          throw new BehindNow();
-      });
+    /** One GetMedia response, start to end; resolves to the bytes after the last fragment it completed. */
+    const connect = async (from: StartFrom, progress: () => void): Promise<number> => {
+      let received = 0;
+      let fragmentEnd = 0;
+      const parser = pipeline(
+        { requireClosingTags: true },
+        (ev) => {
+          progress();
+          if (catchUpEnabled && (ev.millisBehindNow ?? 0) > behindMs && performance.now() > catchUpCooldownUntil && position.lastServerTimestampMs !== null)
+            throw new BehindNow();
+        },
+        (ev) => {
+          if (ev.type === "fragment") fragmentEnd = ev.endOffset;
+        },
+      );
       // No parser.end(): a fragment is whole only once its closing tags arrived; a cut one is read again.
       await pumpGetMedia(
         clients,
@@ -162,8 +184,12 @@ function liveMediaWith(clients: KvsClients, stream: StreamRef, options: LiveMedi
           onConnected: () => status?.({ type: "connected", from }),
           onWait: (w) => status?.({ type: "waiting", ...w }),
         },
-        (chunk) => parser.push(chunk),
+        (chunk) => {
+          received += chunk.length;
+          parser.push(chunk);
+        },
       );
+      return received - fragmentEnd;
     };
 
     /** Reads `fragments` (in order) with GetMediaForFragmentList; every one must come, else FragmentUnavailable. */
@@ -203,6 +229,13 @@ function liveMediaWith(clients: KvsClients, stream: StreamRef, options: LiveMedi
       partial.frames = 0;
     };
 
+    /** The fragment the reader is stuck at, in words. */
+    const where = (): string => {
+      const number = position.partial?.number;
+      if (number !== undefined) return `fragment ${number}`;
+      return position.lastCompleted === null ? "the first fragment" : `the fragment after ${position.lastCompleted}`;
+    };
+
     const run = async () => {
       let failures = 0;
       let corrupt = 0;
@@ -212,8 +245,15 @@ function liveMediaWith(clients: KvsClients, stream: StreamRef, options: LiveMedi
         const from = startFrom();
         try {
           status?.({ type: "connecting", from, attempt: failures + 1 });
-          await connect(from, progress);
+          const trailing = await connect(from, progress);
           discardCut("the response ended inside the fragment");
+          if (delivered === 0 && trailing > 0 && !stop.signal.aborted) {
+            // Bytes that made no fragment, and the response ended cleanly: read again, the same bytes may
+            // come (garbage stored in a fragment), so this counts as a failed attempt, not as progress.
+            throw new KvsServiceError("CorruptMedia", "GetMedia", `the response ended ${trailing} bytes into ${where()} without completing it`, {
+              fragmentNumber: position.partial?.number ?? null,
+            });
+          }
           failures = 0;
           corrupt = 0;
           status?.({ type: "ended", fragments: delivered });
@@ -256,12 +296,27 @@ function liveMediaWith(clients: KvsClients, stream: StreamRef, options: LiveMedi
           const err = toKvsServiceError(e, "GetMedia");
           if (!err.retryable) throw err;
           if (err.code === "CorruptMedia" && ++corrupt >= maxCorrupt) {
-            throw new KvsServiceError(
-              "CorruptMedia",
-              "GetMedia",
-              `${corrupt} connections in a row brought bytes that do not parse, after fragment ${position.lastCompleted ?? "(none)"}`,
-              { cause: err, retryable: false, action: "the stream's media is malformed at this point: inspect it, or resume after the next fragment" },
-            );
+            const number = position.partial?.number ?? null;
+            if (options.onCorruptFragment === "skip" && number !== null) {
+              // Give up on this fragment: say so, and go on after it.
+              subscriber.next({ type: "fragmentSkipped", fragmentNumber: number, after: position.lastCompleted, attempts: corrupt, reason: err.message });
+              position.lastCompleted = number;
+              position.continuationToken = number;
+              position.partial = null;
+              position.startAt = null;
+              corrupt = 0;
+              failures = 0;
+              continue;
+            }
+            throw new KvsServiceError("CorruptMedia", "GetMedia", `${corrupt} connections in a row could not read ${where()}: ${err.message}`, {
+              cause: err,
+              retryable: false,
+              fragmentNumber: number,
+              action:
+                options.onCorruptFragment === "skip"
+                  ? "the fragment's number was never read, so it cannot be skipped: inspect the stream, or start after it with a timestamp"
+                  : 'the stream\'s media is malformed at this fragment: inspect it, or read with onCorruptFragment: "skip" to go on after it',
+            });
           }
           failures++;
           if (retry.maxAttempts !== undefined && failures >= retry.maxAttempts) throw err;

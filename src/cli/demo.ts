@@ -241,9 +241,7 @@ async function recordArchive(clients: KvsClients, stream: string, fragments: rea
   const range = { start: new Date(fragments[0]!.serverTimestampMs), end: new Date(fragments.at(-1)!.serverTimestampMs) };
   await new Promise<void>((resolve, reject) =>
     archivedMedia(clients, stream, { range, keepBytes: true, gate: recorder.gate }).subscribe({
-      next: (ev) => {
-        if (ev.type !== "missingFragment") recorder.push(ev);
-      },
+      next: (ev) => recorder.push(ev),
       error: reject,
       complete: resolve,
     }),

@@ -1,8 +1,6 @@
 import { basename, dirname, extname } from "node:path";
-import { filter } from "rxjs";
 import type { Observable } from "rxjs";
-import type { LiveEvent } from "../aws/live-media.js";
-import type { KvsEvent } from "../kvs/parser.js";
+import type { StreamEvent } from "../rx/stream-event.js";
 import type { RecordingFile } from "../record/recorder.js";
 import { intOption, UsageError, type Command } from "./args.js";
 import { clientsFor, endpointOf, formatBytes, reportStatus, parseFrom, parseTime, readUntilDone, STREAM_HELP, STREAM_OPTIONS } from "./stream-args.js";
@@ -86,14 +84,9 @@ ${STREAM_HELP}`,
       let missing = 0;
       const { liveMedia } = await import("../aws/live-media.js");
       const { archivedMedia } = await import("../aws/archive.js");
-      const source: Observable<LiveEvent> =
+      const source: Observable<StreamEvent> =
         to !== null
-          ? archivedMedia(clients, stream, { range: { start: from as Date, end: to }, keepBytes: true, gate: recorder.gate, signal: io.signal }).pipe(
-              filter((ev): ev is KvsEvent => {
-                if (ev.type === "missingFragment") missing++;
-                return ev.type !== "missingFragment";
-              }),
-            )
+          ? archivedMedia(clients, stream, { range: { start: from as Date, end: to }, keepBytes: true, gate: recorder.gate, signal: io.signal })
           : liveMedia(clients, stream, {
               from: parseFrom(values.from, "NOW"),
               keepBytes: true,
@@ -103,6 +96,7 @@ ${STREAM_HELP}`,
             });
       await readUntilDone(source, io, (ev) => {
         recorder.push(ev);
+        if (ev.type === "missingFragment" || ev.type === "fragmentSkipped") missing++;
         if (ev.type !== "fragment") return false;
         fragments++;
         bytes += ev.endOffset - ev.startOffset;
@@ -114,7 +108,7 @@ ${STREAM_HELP}`,
       await recorder.end();
       io.status("");
       io.out(
-        `recorded ${fragments} fragments, ${formatBytes(bytes)}, ${((lastMs - (firstMs ?? lastMs)) / 1000).toFixed(1)} s of media in ${files.length} file${files.length === 1 ? "" : "s"}${missing ? ` (${missing} fragments missing from the archive)` : ""}`,
+        `recorded ${fragments} fragments, ${formatBytes(bytes)}, ${((lastMs - (firstMs ?? lastMs)) / 1000).toFixed(1)} s of media in ${files.length} file${files.length === 1 ? "" : "s"}${missing ? ` (${missing} fragments missing or unreadable)` : ""}`,
       );
       return 0;
     } finally {

@@ -2,6 +2,7 @@ import { BehaviorSubject, type Observable } from "rxjs";
 import { linkedAbort } from "../aws/abort.js";
 import { streamLabel, type KvsClients, type StreamRef } from "../aws/clients.js";
 import type { StartFrom } from "../aws/get-media.js";
+import type { FragmentSkippedEvent } from "../kvs/fragment.js";
 import type { FragmentWithFrames } from "../rx/with-frames.js";
 import { CheckpointPolicy, type CheckpointEvery } from "./checkpoint-policy.js";
 import { runHandler, type HandlerErrorPolicy } from "./handler.js";
@@ -35,6 +36,8 @@ export interface ConsumerSummary {
   readonly lastCheckpoint: string | null;
   /** Times a lease was acquired. */
   readonly leasesAcquired: number;
+  /** Fragments the reader gave up on and the app passed over (with `onCorruptFragment: "skip"`), in order. */
+  readonly skipped: readonly FragmentSkippedEvent[];
 }
 
 /** Options of {@link consume}. */
@@ -72,6 +75,15 @@ export interface ConsumeOptions {
   readonly source?: FragmentSource;
   /** Options for the default liveMedia source. */
   readonly live?: LiveSourceOptions;
+  /**
+   * A fragment whose bytes do not parse on `live.maxCorruptAttempts` connections in a row (default 5):
+   * "fail" (default) stops the app with a CorruptMedia error naming it; "skip" passes over it, records it
+   * (`onSkipped`, the summary's `skipped`) and moves the checkpoint past it, as if handled. For the
+   * default source; a FanOutHub takes it in its own `live` options.
+   */
+  readonly onCorruptFragment?: "fail" | "skip";
+  /** Called, in order with the handler's calls, for each fragment passed over (see onCorruptFragment). */
+  readonly onSkipped?: (event: FragmentSkippedEvent) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -98,7 +110,8 @@ export function consume(clients: KvsClients, stream: StreamRef, options: Consume
   const app = options.app;
   const name = streamLabel(stream);
   const maxBytes = Math.max(1, options.maxQueuedBytes ?? 16 * 1024 * 1024);
-  const source = options.source ?? liveSource(clients, stream, options.live);
+  const source =
+    options.source ?? liveSource(clients, stream, { ...options.live, onCorruptFragment: options.onCorruptFragment ?? options.live?.onCorruptFragment });
   const from: StartFrom = options.from ?? "NOW";
   const policy = new CheckpointPolicy(options.checkpointEvery);
   const lag$ = new BehaviorSubject<Lag>({
@@ -115,6 +128,7 @@ export function consume(clients: KvsClients, stream: StreamRef, options: Consume
   let handled = 0;
   let checkpoints = 0;
   let leasesAcquired = 0;
+  const skipped: FragmentSkippedEvent[] = [];
   let lastCheckpoint: Checkpoint | null = null;
   let lastHandled: Checkpoint | null = null;
   const summary = (): ConsumerSummary => ({
@@ -124,6 +138,7 @@ export function consume(clients: KvsClients, stream: StreamRef, options: Consume
     checkpoints,
     lastCheckpoint: lastCheckpoint?.fragmentNumber ?? null,
     leasesAcquired,
+    skipped: [...skipped],
   });
 
   const writeCheckpoint = async (owner: string | undefined) => {
@@ -154,6 +169,15 @@ export function consume(clients: KvsClients, stream: StreamRef, options: Consume
         if (options.fence) {
           await options.fence(active);
           if (active.aborted) break;
+        }
+        if ("type" in item) {
+          // A fragment the reader gave up on: recorded, and the checkpoint moves past it.
+          skipped.push(item);
+          options.onSkipped?.(item);
+          if (item.fragmentNumber !== null)
+            lastHandled = { fragmentNumber: item.fragmentNumber, continuationToken: item.fragmentNumber, updatedAt: Date.now() };
+          if (policy.handled()) await writeCheckpoint(owner);
+          continue;
         }
         await runHandler(options.handler, item, options.onHandlerError ?? "stop", stop.signal);
         handled++;

@@ -212,8 +212,8 @@ export class FanOutHub {
     let partialBytes = 0;
     this.connection = liveMedia(this.clients, this.stream, { ...this.options.live, resumeCutFragments: "restart", from, after }).subscribe({
       next: (ev) => {
-        if (ev.type === "fragmentDiscarded") {
-          // The shared connection restarts a cut fragment: its events so far are void, for everyone.
+        if (ev.type === "fragmentDiscarded" || ev.type === "fragmentSkipped") {
+          // The shared connection restarts a cut fragment, or gives up on one: its events so far are void, for everyone.
           this.partial = [];
           partialBytes = 0;
           for (const tap of [...this.taps]) tap.subscriber.next(ev);

@@ -1,8 +1,11 @@
-import type { FragmentDiscardedEvent } from "../kvs/fragment.js";
-import type { KvsEvent } from "../kvs/parser.js";
+import { type StreamEvent, voidsPendingFrames } from "../rx/stream-event.js";
+import type { FragmentSkippedEvent } from "../kvs/fragment.js";
 import type { Frame } from "../matroska/frame.js";
 import type { FragmentWithFrames } from "../rx/with-frames.js";
 import type { ReadGate } from "../rx/read-gate.js";
+
+/** What the queue hands the app, in stream order: a fragment with its frames, or a fragment the reader gave up on. */
+export type QueueItem = FragmentWithFrames | FragmentSkippedEvent;
 
 /** Bytes counted per frame on top of its payload (the Frame object and its view). */
 const FRAME_OVERHEAD = 96;
@@ -14,7 +17,7 @@ const FRAME_OVERHEAD = 96;
  * A fragment larger than `maxBytes` still passes, alone.
  */
 export class FragmentQueue implements ReadGate {
-  private readonly ready: FragmentWithFrames[] = [];
+  private readonly ready: QueueItem[] = [];
   private readyBytes: number[] = [];
   private frames: Frame[] = [];
   private partialBytes = 0;
@@ -38,12 +41,18 @@ export class FragmentQueue implements ReadGate {
   }
 
   /** Takes the next event from the source. */
-  push(ev: KvsEvent | FragmentDiscardedEvent): void {
-    if (ev.type === "fragmentDiscarded") {
-      // The reader restarts a cut fragment: its frames come again.
+  push(ev: StreamEvent): void {
+    if (voidsPendingFrames(ev)) {
+      // The reader restarts a cut fragment (its frames come again), or gave up on it.
       this.bytes -= this.partialBytes;
       this.frames = [];
       this.partialBytes = 0;
+      if (ev.type === "fragmentSkipped") {
+        // In order with the fragments around it: the app records it where it would have handled it.
+        this.ready.push(ev);
+        this.readyBytes.push(0);
+        this.wake();
+      }
     } else if (ev.type === "frame") {
       this.frames.push(ev);
       const n = ev.data.length + FRAME_OVERHEAD;
@@ -77,8 +86,8 @@ export class FragmentQueue implements ReadGate {
     return this.space.promise;
   }
 
-  /** The next whole fragment; null once the source ended (or `signal` aborted) and nothing is left. */
-  async take(signal: AbortSignal): Promise<FragmentWithFrames | null> {
+  /** The next whole fragment (or a fragment the reader gave up on); null once the source ended (or `signal` aborted) and nothing is left. */
+  async take(signal: AbortSignal): Promise<QueueItem | null> {
     for (;;) {
       const item = this.ready.shift();
       if (item !== undefined) {

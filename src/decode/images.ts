@@ -1,6 +1,5 @@
+import type { StreamEvent } from "../rx/stream-event.js";
 import type { OperatorFunction } from "rxjs";
-import type { FragmentDiscardedEvent } from "../kvs/fragment.js";
-import type { KvsEvent } from "../kvs/parser.js";
 import type { Frame } from "../matroska/frame.js";
 import type { Track } from "../matroska/model.js";
 import { DecoderError } from "./ffmpeg.js";
@@ -79,7 +78,7 @@ export class ImageDecoder extends TrackDecoder<DecodedImage, { size: { width: nu
   }
 
   /** The operator form: frames (and tracks) in, images out. */
-  images(): OperatorFunction<KvsEvent | FragmentDiscardedEvent, DecodedImage> {
+  images(): OperatorFunction<StreamEvent, DecodedImage> {
     return this.operator();
   }
 
@@ -185,6 +184,6 @@ export class ImageDecoder extends TrackDecoder<DecodedImage, { size: { width: nu
  * async step after it (concatMap) queues the images it is given; a slow consumer pulls with
  * `new ImageDecoder(options).iterate(source)` instead, and memory stays flat.
  */
-export function images(options: ImageOptions = {}): OperatorFunction<KvsEvent | FragmentDiscardedEvent, DecodedImage> {
+export function images(options: ImageOptions = {}): OperatorFunction<StreamEvent, DecodedImage> {
   return (source) => new ImageDecoder(options).images()(source);
 }

@@ -1,6 +1,5 @@
+import type { StreamEvent } from "../rx/stream-event.js";
 import type { OperatorFunction } from "rxjs";
-import type { FragmentDiscardedEvent } from "../kvs/fragment.js";
-import type { KvsEvent } from "../kvs/parser.js";
 import type { Track } from "../matroska/model.js";
 import { rawSplitter } from "./output-split.js";
 import { feedFor, ffmpegInputArgs, TrackDecoder, type Session, type TrackDecoderOptions } from "./track-decoder.js";
@@ -60,7 +59,7 @@ export class PcmDecoder extends TrackDecoder<PcmChunk, PcmState> {
   }
 
   /** The operator form: frames (and tracks) in, PCM chunks out. */
-  chunks(): OperatorFunction<KvsEvent | FragmentDiscardedEvent, PcmChunk> {
+  chunks(): OperatorFunction<StreamEvent, PcmChunk> {
     return this.operator();
   }
 
@@ -125,6 +124,6 @@ export class PcmDecoder extends TrackDecoder<PcmChunk, PcmState> {
 }
 
 /** Decodes a track's audio to PCM s16le chunks (see {@link PcmDecoder}); unsubscribing kills the decoder process. */
-export function pcm(options: PcmOptions = {}): OperatorFunction<KvsEvent | FragmentDiscardedEvent, PcmChunk> {
+export function pcm(options: PcmOptions = {}): OperatorFunction<StreamEvent, PcmChunk> {
   return (source) => new PcmDecoder(options).chunks()(source);
 }

@@ -1,10 +1,9 @@
+import type { StreamEvent } from "../rx/stream-event.js";
 import { Observable, type OperatorFunction } from "rxjs";
 import { avccToAnnexB, parseAvcDecoderConfig } from "../codec/h264.js";
 import { sameBytes } from "../ebml/values.js";
 import { concatBytes } from "../ebml/writer.js";
 import { hvccToAnnexB, parseHevcDecoderConfig } from "../codec/h265.js";
-import type { FragmentDiscardedEvent } from "../kvs/fragment.js";
-import type { KvsEvent } from "../kvs/parser.js";
 import type { Frame } from "../matroska/frame.js";
 import type { Track } from "../matroska/model.js";
 import { attachGate, type ReadGate } from "../rx/read-gate.js";
@@ -169,7 +168,7 @@ export abstract class TrackDecoder<Out, S> {
   }
 
   /** Takes the next event of the stream (tracks, frames, discard markers); other events are ignored. */
-  push(ev: KvsEvent | FragmentDiscardedEvent): void {
+  push(ev: StreamEvent): void {
     if (this.closed || this.failure) return;
     switch (ev.type) {
       case "tracks": {
@@ -186,6 +185,9 @@ export abstract class TrackDecoder<Out, S> {
         this.seen.delete(ev.fragmentNumber);
         return;
       }
+      case "fragmentSkipped":
+        if (ev.fragmentNumber !== null) this.seen.delete(ev.fragmentNumber); // it does not come again
+        return;
       case "fragment":
         if (ev.fragmentNumber !== null) {
           this.seen.delete(ev.fragmentNumber);
@@ -257,7 +259,7 @@ export abstract class TrackDecoder<Out, S> {
   }
 
   /** An operator: frames (and tracks) in, outputs out; unsubscribing kills the decoder process. */
-  operator(): OperatorFunction<KvsEvent | FragmentDiscardedEvent, Out> {
+  operator(): OperatorFunction<StreamEvent, Out> {
     return (source) =>
       new Observable<Out>((subscriber) => {
         void (async () => {
@@ -292,7 +294,7 @@ export abstract class TrackDecoder<Out, S> {
    * Pulls outputs with backpressure: `for await (const x of decoder.iterate(parseMkv(file, { gate: decoder.gate })))`.
    * Breaking out of the loop kills the decoder process.
    */
-  async *iterate(source: Observable<KvsEvent | FragmentDiscardedEvent>): AsyncGenerator<Out> {
+  async *iterate(source: Observable<StreamEvent>): AsyncGenerator<Out> {
     const detach = this.holdReader(source);
     const sub = source.subscribe({
       next: (ev) => this.push(ev),

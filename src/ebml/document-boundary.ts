@@ -1,53 +1,111 @@
 /** The EBML header's ID, the first four bytes of every EBML document. */
-const MAGIC = [0x1a, 0x45, 0xdf, 0xa3] as const;
+const MAGIC = 0x1a45dfa3;
+const MAGIC_BYTES = Uint8Array.of(0x1a, 0x45, 0xdf, 0xa3);
 /** Second bytes of the EBML header's children (EBMLVersion, EBMLReadVersion, EBMLMaxIDLength, EBMLMaxSizeLength, DocType, DocTypeVersion, DocTypeReadVersion). */
 const HEADER_CHILD = new Set([0x86, 0xf7, 0xf2, 0xf3, 0x82, 0x87, 0x85]);
 
-const nodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike, o: number, n: number): Uint8Array & { indexOf(v: Uint8Array, at: number): number } } })
-  .Buffer;
-const MAGIC_BYTES = Uint8Array.from(MAGIC);
+type NodeBuffer = Uint8Array & { indexOf(value: Uint8Array, byteOffset: number): number };
+const nodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike, offset: number, length: number): NodeBuffer } }).Buffer;
 
-/** Where the four magic bytes next occur in `bytes[from, to)`, or -1 (memchr-speed on Node). */
+/** Where the four magic bytes next occur in `bytes[from, to)`, or -1 (memchr speed on Node). */
 function indexOfMagic(bytes: Uint8Array, from: number, to: number): number {
+  if (to - from < 4) return -1;
   if (nodeBuffer !== undefined) {
-    const view = nodeBuffer.from(bytes.buffer, bytes.byteOffset + from, to - from);
-    const at = view.indexOf(MAGIC_BYTES, 0);
+    const at = nodeBuffer.from(bytes.buffer, bytes.byteOffset + from, to - from).indexOf(MAGIC_BYTES, 0);
     return at < 0 ? -1 : from + at;
   }
   for (let i = from; i + 4 <= to; i++) if (bytes[i] === 0x1a && bytes[i + 1] === 0x45 && bytes[i + 2] === 0xdf && bytes[i + 3] === 0xa3) return i;
   return -1;
 }
 
+const NO = 0;
+const YES = 1;
+const UNDECIDED = 2;
+
 /**
- * True when the bytes after an EBML header ID at `at` read as an EBML header: a sane size, then a child
- * of the header (0x42xx). Bytes not yet arrived (past `to`) count as plausible.
+ * Whether the bytes from `i` (just after an EBML header ID) read as the rest of an EBML header: a sane
+ * size, then a child of the header (0x42xx); UNDECIDED when the bytes end (at `to`) before that shows.
  */
-function plausibleHeader(bytes: Uint8Array, at: number, to: number): boolean {
-  let i = at + 4;
-  if (i >= to) return true;
+function headerBody(bytes: ArrayLike<number>, i: number, to: number): typeof NO | typeof YES | typeof UNDECIDED {
+  if (i >= to) return UNDECIDED;
   const first = bytes[i]!;
-  if (first === 0) return false;
+  if (first === 0) return NO;
   const len = Math.clz32(first) - 23; // bytes of the size varint
-  if (len > 8) return false;
   let size = first & (0xff >> len);
   for (let k = 1; k < len; k++) {
-    if (i + k >= to) return true;
+    if (i + k >= to) return UNDECIDED;
     size = size * 256 + bytes[i + k]!;
   }
-  if (size > 1024 && size !== 2 ** (7 * len) - 1) return false; // EBML headers are tens of bytes
-  i += len;
-  if (i >= to) return true;
-  if (bytes[i] !== 0x42) return false;
-  return i + 1 >= to || HEADER_CHILD.has(bytes[i + 1]!);
+  if (size > 1024 && size !== 2 ** (7 * len) - 1) return NO; // EBML headers are tens of bytes
+  const child = i + len;
+  if (child + 1 >= to) return child < to && bytes[child] !== 0x42 ? NO : UNDECIDED;
+  return bytes[child] === 0x42 && HEADER_CHILD.has(bytes[child + 1]!) ? YES : NO;
 }
 
 /**
- * Where an EBML header (the start of the next document) begins in `bytes[from, to)`, or -1: the four
- * bytes 1A 45 DF A3 followed by what an EBML header holds, so a payload that happens to contain the four
- * bytes is not taken for one (about one in 2^48 positions of random bytes). Used to find where a lying
- * element size swallowed the documents after it.
+ * Finds the start of the next EBML document (its EBML header) in a run of bytes seen in ranges, in
+ * order: the four bytes 1A 45 DF A3 followed by what an EBML header holds, so a payload that happens to
+ * contain the four bytes is not taken for one (about one in 2^48 positions of random bytes). A header
+ * split across ranges is found too, once enough of it has been seen to tell. Used to see where a lying
+ * element size ran into the documents after it.
  */
-export function findDocumentStart(bytes: Uint8Array, from: number, to: number): number {
-  for (let at = indexOfMagic(bytes, from, to); at >= 0; at = indexOfMagic(bytes, at + 1, to)) if (plausibleHeader(bytes, at, to)) return at;
-  return -1;
+export class DocumentScanner {
+  /** The last (up to) four bytes seen, and how many have been seen since reset(). */
+  private window = 0;
+  private seen = 0;
+  /** The bytes after a header ID at the end of the last range, when they did not tell yet. */
+  private pending: number[] | null = null;
+  /**
+   * After scan() found a header that began in an earlier range: its bytes from its start up to the
+   * range (for a reader resuming there, whose earlier chunks are gone).
+   */
+  carried: Uint8Array = new Uint8Array(0);
+
+  /** Forgets the bytes seen (a new payload starts). */
+  reset(): void {
+    this.window = 0;
+    this.seen = 0;
+    this.pending = null;
+  }
+
+  /**
+   * Looks at `bytes[from, to)`, the range after the last one seen; returns where a header starts, as an
+   * index into `bytes` (below `from`, even negative, when it began in an earlier range), or null.
+   */
+  scan(bytes: Uint8Array, from: number, to: number): number | null {
+    const pending = this.pending;
+    this.pending = null;
+    if (pending !== null) {
+      const after = [...pending, ...bytes.subarray(from, Math.min(to, from + 12))];
+      const verdict = headerBody(after, 0, after.length);
+      if (verdict === YES) {
+        this.carried = Uint8Array.from([...MAGIC_BYTES, ...pending]);
+        return from - pending.length - 4;
+      }
+      if (verdict === UNDECIDED) this.pending = after;
+    }
+    // A header begun in earlier ranges ends within the first three bytes of this one.
+    const head = Math.min(to, from + 3);
+    for (let i = from; i < head; i++) {
+      this.window = ((this.window << 8) | bytes[i]!) >>> 0;
+      this.seen++;
+      if (this.seen >= 4 && this.window === MAGIC && i - 3 < from && this.decide(bytes, i + 1, to)) {
+        this.carried = MAGIC_BYTES;
+        return i - 3;
+      }
+    }
+    for (let at = indexOfMagic(bytes, from, to); at >= 0; at = indexOfMagic(bytes, at + 1, to)) if (this.decide(bytes, at + 4, to)) return at;
+    for (let i = Math.max(head, to - 4); i < to; i++) {
+      this.window = ((this.window << 8) | bytes[i]!) >>> 0;
+      this.seen++;
+    }
+    return null;
+  }
+
+  /** True for a header whose body starts at `i`; an undecided one is kept for the next range. */
+  private decide(bytes: Uint8Array, i: number, to: number): boolean {
+    const verdict = headerBody(bytes, i, to);
+    if (verdict === UNDECIDED) this.pending = [...bytes.subarray(i, to)];
+    return verdict === YES;
+  }
 }

@@ -1,6 +1,6 @@
 import { MkvParseError, type MkvParseErrorCode } from "./errors.js";
 import { type EbmlSchema, ID, matroskaSchema, type ElementInfo } from "./schema.js";
-import { findDocumentStart } from "./document-boundary.js";
+import { DocumentScanner } from "./document-boundary.js";
 import { describeNonEbml } from "./sniff.js";
 
 /**
@@ -206,7 +206,9 @@ export class EbmlReader {
   /** The size of the element being gathered (dataBuf may be smaller until its bytes arrive). */
   private dataSize = 0;
   private readonly documentStream: boolean;
-  /** With documentStream and recover: where the next document starts, to resume there. */
+  /** With documentStream: looks for the next document's header in what is skipped or gathered. */
+  private readonly docScan = new DocumentScanner();
+  /** With documentStream and recover: where the next document starts, to resume there (-1: none). */
   private resyncFrom = -1;
   private skipRemaining = 0;
   private skipOffset = 0;
@@ -514,7 +516,10 @@ export class EbmlReader {
       this.deliver(id, chunk, i, i + size, start, dataStart);
       return i + size;
     }
-    if (this.documentStream) this.checkNoDocument(chunk, i, n, dataStart - i, id, start, size);
+    if (this.documentStream) {
+      this.docScan.reset();
+      this.checkNoDocument(chunk, i, n, dataStart - i, id, start, size);
+    }
     const buf = sharedSlabs.take(size <= EAGER_ELEMENT ? size : Math.max(EAGER_ELEMENT, n - i));
     buf.set(chunk.subarray(i, n), 0);
     this.dataBuf = buf;
@@ -529,6 +534,7 @@ export class EbmlReader {
 
   /** Streams past an element's payload (any size, nothing buffered). */
   private skip(chunk: Uint8Array, id: number, i: number, n: number, start: number, dataStart: number, size: number, known: boolean): number {
+    this.docScan.reset();
     if (this.documentStream) this.checkNoDocument(chunk, i, Math.min(n, i + size), dataStart - i, id, start, size);
     this.sink.skipped(id, start, dataStart, size, known);
     if (n - i >= size) return i + size;
@@ -552,8 +558,8 @@ export class EbmlReader {
    * part of its payload, holds the next document's EBML header (at `base` + index).
    */
   private checkNoDocument(chunk: Uint8Array, from: number, to: number, base: number, id: number, start: number, size: number): void {
-    const at = from < to ? findDocumentStart(chunk, from, to) : -1;
-    if (at < 0) return;
+    const at = from < to ? this.docScan.scan(chunk, from, to) : null;
+    if (at === null) return;
     this.resyncFrom = base + at;
     throw this.error(
       "HEADER_INSIDE_ELEMENT",
@@ -623,8 +629,24 @@ export class EbmlReader {
     this.hdrLen = 0;
     this.dataBuf = EMPTY;
     const from = this.resyncFrom >= 0 ? this.resyncFrom : err.offset + 1;
+    const header = this.resyncFrom >= 0;
     this.resyncFrom = -1;
     if (from >= base) return Math.min(from - base, chunk.length);
+    if (header) {
+      // The next document's header began in an earlier chunk: its bytes up to this chunk are known.
+      const carried = this.docScan.carried.subarray(0, base - from);
+      if (carried.length < 4) {
+        // Its ID is split: the window takes the first bytes, the scan from this chunk's start the rest.
+        for (const b of carried) this.feed(b);
+        return 0;
+      }
+      this.window = EBML_MAGIC;
+      this.resumeAt(from, EMPTY);
+      // The header's bytes after its ID went by in earlier chunks: read them again, at their offsets.
+      this.pos = from + 4;
+      this.consume(carried.subarray(4));
+      return 0;
+    }
     // The faulty header began in an earlier chunk: its bytes after the first are in hdr.
     const saved = this.hdr.slice(0, before);
     const hdrStart = base - before;

@@ -25,6 +25,29 @@ export interface FragmentDiscardedEvent {
   readonly reason: string;
 }
 
+/** From an archive reader: a requested fragment that GetMediaForFragmentList returned neither media nor an exception for. */
+export interface MissingFragmentEvent {
+  readonly type: "missingFragment";
+  readonly fragmentNumber: string;
+  readonly reason: string;
+}
+
+/**
+ * From a live reader told to skip what it cannot read (`onCorruptFragment: "skip"`): this fragment's
+ * bytes did not parse on `attempts` connections in a row, so the reader moved on after it. Frames of it
+ * delivered before are void (as with `fragmentDiscarded`); it does not come again.
+ */
+export interface FragmentSkippedEvent {
+  readonly type: "fragmentSkipped";
+  /** The fragment passed over (null when its FRAGMENT_NUMBER tag itself was never read). */
+  readonly fragmentNumber: string | null;
+  /** The fragment the reader resumed after (the last one delivered, when the number is unknown). */
+  readonly after: string | null;
+  readonly attempts: number;
+  /** The last error, in words. */
+  readonly reason: string;
+}
+
 /**
  * One KVS fragment (one MKV Segment of GetMedia / GetMediaForFragmentList output), emitted after its
  * last frame. For plain MKV input each Segment is a fragment whose KVS fields are null.

@@ -1,10 +1,9 @@
+import type { StreamEvent } from "../rx/stream-event.js";
 import { type FileHandle, open } from "node:fs/promises";
 import { join } from "node:path";
 import type { Observable } from "rxjs";
 import { aacConfigFromCodecId, aacToAdts, parseAacConfig, type AacConfig } from "../codec/adts.js";
 import { pcmFormatOf, pcmToWavOrder, wavHeader, type PcmFormat } from "../codec/wav.js";
-import type { FragmentDiscardedEvent } from "../kvs/fragment.js";
-import type { KvsEvent } from "../kvs/parser.js";
 import type { Track } from "../matroska/model.js";
 
 /** A file {@link writeAudioFiles} wrote. */
@@ -45,7 +44,7 @@ interface Writer {
  * with the sizes so far after every fragment, and finally when the stream ends. Resolves with the files
  * once the source completes; rejects with its error (files are closed, valid up to the last fragment).
  */
-export function writeAudioFiles(source: Observable<KvsEvent | FragmentDiscardedEvent>, options: AudioFileOptions): Promise<AudioFile[]> {
+export function writeAudioFiles(source: Observable<StreamEvent>, options: AudioFileOptions): Promise<AudioFile[]> {
   const writers = new Map<number, Writer>();
   const opening = new Map<number, Promise<Writer | null>>();
   const select = options.tracks ?? ((t: Track) => pcmFormatOf(t) !== null || t.codecId.startsWith("A_AAC"));
@@ -136,6 +135,6 @@ export function writeAudioFiles(source: Observable<KvsEvent | FragmentDiscardedE
  * An Amazon Connect call (live media streaming): its AUDIO_FROM_CUSTOMER and AUDIO_TO_CUSTOMER tracks
  * to one WAV each in `dir`, written while the call goes on and finalised when it ends.
  */
-export function connectCallToWav(source: Observable<KvsEvent | FragmentDiscardedEvent>, dir: string): Promise<AudioFile[]> {
+export function connectCallToWav(source: Observable<StreamEvent>, dir: string): Promise<AudioFile[]> {
   return writeAudioFiles(source, { dir, tracks: (t) => t.name === "AUDIO_FROM_CUSTOMER" || t.name === "AUDIO_TO_CUSTOMER" });
 }

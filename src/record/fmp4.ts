@@ -1,6 +1,5 @@
+import type { StreamEvent } from "../rx/stream-event.js";
 import { Observable, type OperatorFunction } from "rxjs";
-import type { FragmentDiscardedEvent } from "../kvs/fragment.js";
-import type { KvsEvent } from "../kvs/parser.js";
 import type { Track } from "../matroska/model.js";
 import { withFrames } from "../rx/with-frames.js";
 import { Mp4Remuxer, mp4MimeType } from "./mp4.js";
@@ -29,7 +28,7 @@ const sameTracks = (a: readonly Track[], b: readonly Track[]) =>
  * the fragment is whole (H.264/H.265 and AAC/Opus tracks; others are left out). A new init part
  * comes when the tracks change. Frames of a fragment a live reader restarts are dropped.
  */
-export function fmp4(): OperatorFunction<KvsEvent | FragmentDiscardedEvent, Fmp4Part> {
+export function fmp4(): OperatorFunction<StreamEvent, Fmp4Part> {
   return (source) =>
     new Observable<Fmp4Part>((subscriber) => {
       let remuxer: Mp4Remuxer | null = null;

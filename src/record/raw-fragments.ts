@@ -1,8 +1,8 @@
+import type { StreamEvent } from "../rx/stream-event.js";
 import { writeFile } from "node:fs/promises";
 import { Observable, type OperatorFunction } from "rxjs";
 import { concatBytes } from "../ebml/writer.js";
-import type { FragmentDiscardedEvent, FragmentEvent } from "../kvs/fragment.js";
-import type { KvsEvent } from "../kvs/parser.js";
+import type { FragmentEvent } from "../kvs/fragment.js";
 
 /** One fragment's exact bytes (views into the stream's chunks, no copy) with its event. */
 export interface RawFragment {
@@ -25,7 +25,7 @@ export function rawFragmentOf(fragment: FragmentEvent): RawFragment {
 }
 
 /** Each fragment's exact bytes with its event (the source must be parsed with `keepBytes: true`). */
-export function rawFragments(): OperatorFunction<KvsEvent | FragmentDiscardedEvent, RawFragment> {
+export function rawFragments(): OperatorFunction<StreamEvent, RawFragment> {
   return (source) =>
     new Observable<RawFragment>((subscriber) =>
       source.subscribe({

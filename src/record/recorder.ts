@@ -1,12 +1,12 @@
+import { type StreamEvent, voidsPendingFrames } from "../rx/stream-event.js";
 import { type FileHandle, mkdir, open } from "node:fs/promises";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { Observable, type OperatorFunction, Subject } from "rxjs";
 import { sameBytes } from "../ebml/values.js";
 import { concatBytes } from "../ebml/writer.js";
-import type { FragmentDiscardedEvent, FragmentEvent } from "../kvs/fragment.js";
+import type { FragmentEvent } from "../kvs/fragment.js";
 import { FragmentMerger, layoutOf } from "../kvs/merge.js";
-import type { KvsEvent } from "../kvs/parser.js";
 import type { Frame } from "../matroska/frame.js";
 import type { Track } from "../matroska/model.js";
 import type { ReadGate } from "../rx/read-gate.js";
@@ -154,14 +154,14 @@ export class Recorder {
   }
 
   /** Takes the next event of the stream. */
-  push(ev: KvsEvent | FragmentDiscardedEvent): void {
+  push(ev: StreamEvent): void {
     if (this.failure !== null) return;
     if (ev.type === "frame") {
       if (this.format === "mp4") this.frames.push(ev);
       if (!this.firstKey.has(ev.track)) this.firstKey.set(ev.track, ev.keyframe);
       return;
     }
-    if (ev.type === "fragmentDiscarded") {
+    if (voidsPendingFrames(ev)) {
       this.frames = [];
       this.firstKey.clear();
       return;
@@ -360,7 +360,7 @@ function missingBytes(): never {
  * Records a stream to rolling files (see {@link Recorder}); emits each file as it closes, completes after
  * the last. Unsubscribing closes the file being written, so it stays playable.
  */
-export function record(options: RecorderOptions): OperatorFunction<KvsEvent | FragmentDiscardedEvent, RecordingFile> {
+export function record(options: RecorderOptions): OperatorFunction<StreamEvent, RecordingFile> {
   return (source) =>
     new Observable<RecordingFile>((subscriber) => {
       const recorder = new Recorder(options);

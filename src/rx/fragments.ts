@@ -1,8 +1,8 @@
 import { filter, type OperatorFunction } from "rxjs";
 import type { FragmentEvent } from "../kvs/fragment.js";
-import type { KvsEvent } from "../kvs/parser.js";
+import type { StreamEvent } from "./stream-event.js";
 
 /** Keeps only Fragment events. */
-export function fragments(): OperatorFunction<KvsEvent, FragmentEvent> {
-  return filter((ev: KvsEvent): ev is FragmentEvent => ev.type === "fragment");
+export function fragments(): OperatorFunction<StreamEvent, FragmentEvent> {
+  return filter((ev: StreamEvent): ev is FragmentEvent => ev.type === "fragment");
 }

@@ -1,8 +1,8 @@
 import { filter, type OperatorFunction } from "rxjs";
-import type { KvsEvent } from "../kvs/parser.js";
 import type { Frame } from "../matroska/frame.js";
+import type { StreamEvent } from "./stream-event.js";
 
 /** Keeps only Frame events. */
-export function frames(): OperatorFunction<KvsEvent, Frame> {
-  return filter((ev: KvsEvent): ev is Frame => ev.type === "frame");
+export function frames(): OperatorFunction<StreamEvent, Frame> {
+  return filter((ev: StreamEvent): ev is Frame => ev.type === "frame");
 }

@@ -8,7 +8,7 @@ import type { Fault, LocalKvsOptions } from "../../src/testing/local-kvs.js";
 import { checksum, keptFrames, parseChunked, readFixture } from "../helpers/fixtures.js";
 import { harness, type Harness } from "../helpers/local-kvs.js";
 import type { Frame } from "../../src/matroska/frame.js";
-import { splitClusters } from "../../src/kvs/fragment-writer.js";
+import { type ProducerCluster, splitClusters } from "../../src/kvs/fragment-writer.js";
 
 let h: Harness | undefined;
 let sub: Subscription | undefined;
@@ -25,8 +25,19 @@ const sourceFrames = parseChunked(readFixture(FILE))
   .map((f) => `${f.track}/${f.timestampMs}/${checksum(f.data)}`);
 const fast: LiveMediaOptions = { idleTimeoutMs: 1500, retry: { baseMs: 20, maxMs: 200, limitBaseMs: 50 } };
 
+/** The cluster with a Void element claiming 2^40 bytes written into the middle of its blocks, as stored bytes. */
+function swallowing(c: ProducerCluster): ProducerCluster {
+  const at = Math.floor(c.clusterBody.length / 2);
+  const voidHeader = Uint8Array.of(0xec, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00);
+  const body = new Uint8Array(c.clusterBody.length + voidHeader.length);
+  body.set(c.clusterBody.subarray(0, at));
+  body.set(voidHeader, at);
+  body.set(c.clusterBody.subarray(at), at + voidHeader.length);
+  return { ...c, clusterBody: body };
+}
+
 /** Reads until `count` fragments arrived or the reader errors (bounded by a timeout). */
-async function read(h: Harness, count: number, opts: LiveMediaOptions, timeoutMs = 20_000, stream = "cam") {
+async function read(h: Harness, count: number, opts: LiveMediaOptions, timeoutMs = 20_000, stream = "cam", alsoWait?: (events: LiveEvent[]) => boolean) {
   const frames: string[] = [];
   let kept = 0;
   const fragments: FragmentEvent[] = [];
@@ -48,10 +59,10 @@ async function read(h: Harness, count: number, opts: LiveMediaOptions, timeoutMs
         if (ev.type === "fragment") {
           kept = frames.length;
           fragments.push(ev);
-          if (fragments.length === count) {
-            clearTimeout(timer);
-            resolve();
-          }
+        }
+        if (fragments.length >= count && (alsoWait === undefined || alsoWait(events))) {
+          clearTimeout(timer);
+          resolve();
         }
       },
       error(e) {
@@ -106,7 +117,7 @@ describe("liveMedia under the service's failure modes", () => {
     // The first GetMedia (NOW) waits for media, then is reset 150 kB into the first fragment (~220 kB).
     h = await harness({ streams: { cam: {} }, idleEndMs: 5000, faults: { cam: [{ kind: "reset", afterBytes: 150_000 }] } });
     const events: LiveEvent[] = [];
-    sub = liveMedia(h.clients, stream, { ...fast, from: "NOW" }).subscribe((ev) => events.push(ev));
+    sub = liveMedia(h.clients, "cam", { ...fast, from: "NOW" }).subscribe((ev) => events.push(ev));
     for (let i = 0; i < 100 && h.kvs.openGetMedia("cam") === 0; i++) await new Promise((r) => setTimeout(r, 20));
     h.kvs.putMedia("cam", readFixture(FILE));
     const all = h.kvs.fragments("cam").map((f) => f.fragmentNumber);
@@ -156,6 +167,37 @@ describe("liveMedia under the service's failure modes", () => {
     }
     expect(caught.length).toBeGreaterThan(0); // the bad bytes were noticed, not read past
   });
+
+  for (const where of ["in the middle", "last"] as const) {
+    it(`garbage stored inside a fragment (${where}): CorruptMedia naming it after maxCorruptAttempts, or with "skip" a fragmentSkipped event and every other fragment once`, async () => {
+      // A Void element claiming 2^40 bytes, stored in the fragment: every read of it swallows what follows.
+      const bad = where === "last" ? 8 : 4;
+      const clusters = splitClusters(readFixture(FILE)).map((c, i) => (i === bad ? swallowing(c) : c));
+      // Clusters of unknown size, as KVS sends near the live edge: nothing bounds the Void but the next document.
+      h = await harness({ streams: { cam: {} }, idleEndMs: 200, unknownSizeClusters: true });
+      h.kvs.appendClusters("cam", clusters);
+      const numbers = h.kvs.fragments("cam").map((f) => f.fragmentNumber);
+      const started = performance.now();
+      const failed = await read(h, 99, { from: "EARLIEST", maxCorruptAttempts: 3 }, 15_000);
+      expect(failed.error).toMatchObject({ name: "KvsServiceError", code: "CorruptMedia", retryable: false, fragmentNumber: numbers[bad] });
+      expect((failed.error as Error).message).toContain(`could not read fragment ${numbers[bad]}`);
+      expect(failed.numbers).toEqual(numbers.slice(0, bad));
+      // Bad bytes on a connection that delivered fragments first count too; a clean end does not, as it
+      // may be the idle end (the first call, ending after the 8 good ones, inside the last).
+      expect(h.kvs.stats.requests.getMedia).toBe(where === "last" ? 4 : 3);
+      expect(performance.now() - started).toBeLessThan(10_000);
+
+      const skipped = await read(h, numbers.length - 1, { from: "EARLIEST", maxCorruptAttempts: 3, onCorruptFragment: "skip" }, 15_000, "cam", (evs) =>
+        evs.some((e) => e.type === "fragmentSkipped"),
+      );
+      expect(skipped.error).toBeUndefined();
+      expect(skipped.numbers).toEqual(numbers.filter((_, i) => i !== bad));
+      const events = skipped.events.filter((e) => e.type === "fragmentSkipped");
+      expect(events).toEqual([{ type: "fragmentSkipped", fragmentNumber: numbers[bad], after: numbers[bad - 1], attempts: 3, reason: expect.any(String) }]);
+      const grouped = await lastValueFrom(from(skipped.events).pipe(withFrames(), toArray()));
+      for (const g of grouped) expect(g.frames.length).toBe(g.fragment.frameCount);
+    });
+  }
 
   it("a block cut on the wire (the next fragment follows mid-block): the cut fragment is fetched again, the next one is not lost", async () => {
     h = await withFaults([{ kind: "cutBlock" }]);

@@ -162,4 +162,56 @@ describe("consume() on the local KVS endpoint", () => {
     await Promise.all([a.stop(), b.stop()]);
     hub.close();
   });
+
+  it('a fragment whose stored bytes never parse: the app fails with CorruptMedia naming it, or with onCorruptFragment "skip" records it, checkpoints past it and handles every other fragment', async () => {
+    // A Void claiming 2^40 bytes inside fragment 4, clusters of unknown size (as near the live edge).
+    const bad = 4;
+    const stored = clusters.map((c, i) => {
+      if (i !== bad) return c;
+      const at = Math.floor(c.clusterBody.length / 2);
+      const body = new Uint8Array(c.clusterBody.length + 9);
+      body.set(c.clusterBody.subarray(0, at));
+      body.set([0xec, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00], at);
+      body.set(c.clusterBody.subarray(at), at + 9);
+      return { ...c, clusterBody: body };
+    });
+    h = await harness({ streams: { cam: {} }, idleEndMs: 200, unknownSizeClusters: true });
+    h.kvs.appendClusters("cam", stored);
+    const all = h.kvs.fragments("cam").map((f) => f.fragmentNumber);
+    const tight = { ...live, maxCorruptAttempts: 3 };
+
+    const failing: string[] = [];
+    const failed = consume(h.clients, "cam", {
+      app: "strict",
+      store: new MemoryCheckpointStore(),
+      from: "EARLIEST",
+      live: tight,
+      handler: ({ fragment }) => {
+        failing.push(fragment.fragmentNumber!);
+      },
+    });
+    await expect(failed.done).rejects.toMatchObject({ name: "KvsServiceError", code: "CorruptMedia", fragmentNumber: all[bad] });
+    expect(failing).toEqual(all.slice(0, bad));
+
+    const store = new MemoryCheckpointStore();
+    const handled: string[] = [];
+    const recorded: string[] = [];
+    const lenient = consume(h.clients, "cam", {
+      app: "lenient",
+      store,
+      from: "EARLIEST",
+      live: tight,
+      onCorruptFragment: "skip",
+      onSkipped: (e) => recorded.push(`${e.fragmentNumber} after ${handled.length} handled`),
+      handler: ({ fragment }) => {
+        handled.push(fragment.fragmentNumber!);
+      },
+    });
+    await until(() => handled.length === all.length - 1, 10_000, "every other fragment");
+    const summary = await lenient.stop();
+    expect(handled).toEqual(all.filter((_, i) => i !== bad));
+    expect(recorded).toEqual([`${all[bad]} after ${bad} handled`]);
+    expect(summary.skipped.map((e) => e.fragmentNumber)).toEqual([all[bad]]);
+    expect((await store.get("cam", "lenient"))?.fragmentNumber).toBe(all.at(-1));
+  });
 });

@@ -38,6 +38,7 @@ describe("FragmentQueue: the bounded queue between a source and a handler", () =
           for (let k = 0; ; k++) {
             const item = await q.take(signal);
             if (item === null) break;
+            if ("type" in item) throw new Error(`no fragment was skipped, got ${item.type}`);
             expect(item.frames.length).toBe(fragments[Number(item.fragment.fragmentNumber)]!.length);
             got.push(item.fragment.fragmentNumber!);
             const d = delays[k % delays.length]!;

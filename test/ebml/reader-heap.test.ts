@@ -55,3 +55,38 @@ describe("EbmlReader and glibc's heap", () => {
     expect(alloc.mock.calls.filter(([n]) => n === PRIME)).toHaveLength(1);
   });
 });
+
+describe("EbmlReader memory for a size that lies", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("a block claiming 200 MB gets memory as its bytes arrive, not all at once; a true large block still arrives whole", async () => {
+    const { EbmlReader } = await freshReader();
+    const alloc = vi.spyOn(Buffer, "allocUnsafeSlow");
+    // Cluster > SimpleBlock with an 8-byte size of 200 MB, then 300 kB of it.
+    const header = Uint8Array.of(0x1f, 0x43, 0xb6, 0x75, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xa3, 0x01, 0, 0, 0, 0x0b, 0xeb, 0xc2, 0x00);
+    const reader = new EbmlReader({ masterStart() {}, masterEnd() {}, skipped() {}, data() {} });
+    reader.push(header);
+    for (let i = 0; i < 10; i++) reader.push(new Uint8Array(30_000));
+    const asked = alloc.mock.calls.map(([n]) => n).filter((n) => n !== PRIME);
+    expect(Math.max(...asked)).toBeLessThanOrEqual(2 << 20);
+    expect(() => reader.end()).toThrow(/input ends inside SimpleBlock \(300000 of 200000000 bytes\)/);
+
+    const big = new Uint8Array(5_000_000).map((_, i) => i & 0xff);
+    const got: Uint8Array[] = [];
+    const whole = new EbmlReader({
+      masterStart() {},
+      masterEnd() {},
+      skipped() {},
+      data(id, buf, s, e) {
+        if (id === ID.SimpleBlock) got.push(buf.slice(s, e));
+      },
+    });
+    const bytes = concatBytes([element(ID.Cluster, [element(ID.SimpleBlock, big)])]);
+    for (let i = 0; i < bytes.length; i += 65536) whole.push(bytes.subarray(i, i + 65536));
+    whole.end();
+    expect(got).toHaveLength(1);
+    expect(Buffer.from(got[0]!).equals(Buffer.from(big))).toBe(true);
+  });
+});

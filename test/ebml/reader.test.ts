@@ -228,3 +228,87 @@ describe("EbmlReader", () => {
     expect(log.slice(-3)).toEqual(["recovered TRUNCATED @10 resume@16", "end 1f43b675 @5-16", "end 18538067 @0-16"]);
   });
 });
+
+describe("EbmlReader on a document stream (GetMedia: a document per fragment)", () => {
+  const doc = (n: number) =>
+    concatBytes([
+      element(ID.EBML, [element(0x4286, Uint8Array.of(1)), element(0x4282, new TextEncoder().encode("matroska"))]),
+      element(ID.Segment, [element(ID.Cluster, [element(ID.Timestamp, Uint8Array.of(n)), element(ID.SimpleBlock, Uint8Array.of(0x81, 0, 0, 0x80, n))])]),
+    ]);
+  const lying = Uint8Array.of(0xec, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00); // Void claiming 2^40 bytes
+  const stream = concatBytes([doc(1), lying, doc(2), doc(3)]);
+  const read = (options: { documentStream: boolean; recover?: boolean }, chunk: number) => {
+    const blocks: number[] = [];
+    const recovered: string[] = [];
+    const reader = new EbmlReader(
+      {
+        masterStart() {},
+        masterEnd() {},
+        skipped() {},
+        data(id, buf, _s, e) {
+          if (id === ID.SimpleBlock) blocks.push(buf[e - 1]!);
+        },
+        recovered(err, at) {
+          recovered.push(`${err.code}@${err.offset}→${at}`);
+        },
+      },
+      options,
+    );
+    let error: unknown;
+    try {
+      for (let i = 0; i < stream.length; i += chunk) reader.push(stream.subarray(i, i + chunk));
+      reader.end();
+    } catch (e) {
+      error = e;
+    }
+    return { blocks, recovered, error };
+  };
+  const lyingAt = doc(1).length;
+
+  for (const chunk of [1, 2, 3, 5, 4096]) {
+    it(`an element whose size runs into the next document ends there (HEADER_INSIDE_ELEMENT at the element; ${chunk}-byte chunks)`, () => {
+      expect(read({ documentStream: false }, chunk).blocks).toEqual([1]); // swallowed: the hole
+      const strict = read({ documentStream: true }, chunk);
+      expect(strict.blocks).toEqual([1]);
+      expect(strict.error).toMatchObject({ code: "HEADER_INSIDE_ELEMENT", offset: lyingAt });
+      expect((strict.error as Error).message).toContain(`next document's EBML header starts at byte ${lyingAt + lying.length}`);
+      const recovering = read({ documentStream: true, recover: true }, chunk);
+      expect(recovering.blocks).toEqual([1, 2, 3]);
+      expect(recovering.recovered).toEqual([`HEADER_INSIDE_ELEMENT@${lyingAt}→${lyingAt + lying.length}`]);
+    });
+  }
+
+  it("four bytes 1A 45 DF A3 inside a payload that are not followed by an EBML header are payload", () => {
+    const payload = Uint8Array.of(0x81, 0, 0, 0x80, 0x1a, 0x45, 0xdf, 0xa3, 0x00, 0x07);
+    const bytes = concatBytes([doc(1).subarray(0, doc(1).length), element(ID.Segment, [element(ID.Cluster, [element(ID.SimpleBlock, payload)])])]);
+    for (const chunk of [1, 3, 4096]) {
+      let blocks = 0;
+      const reader = new EbmlReader(
+        {
+          masterStart() {},
+          masterEnd() {},
+          skipped() {},
+          data(id) {
+            if (id === ID.SimpleBlock) blocks++;
+          },
+        },
+        { documentStream: true },
+      );
+      for (let i = 0; i < bytes.length; i += chunk) reader.push(bytes.subarray(i, i + chunk));
+      reader.end();
+      expect(blocks).toBe(2);
+    }
+  });
+
+  it("an element its unknown-size parent cannot hold is MISPLACED_ELEMENT (a SimpleBlock straight in a Segment)", () => {
+    const bytes = concatBytes([doc(1).subarray(0, doc(1).length - 0)]);
+    const bad = concatBytes([
+      element(ID.EBML, [element(0x4286, Uint8Array.of(1))]),
+      Uint8Array.of(0x18, 0x53, 0x80, 0x67, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), // Segment, unknown size
+      element(ID.SimpleBlock, Uint8Array.of(0x81, 0, 0, 0x80, 9)),
+    ]);
+    const reader = new EbmlReader({ masterStart() {}, masterEnd() {}, skipped() {}, data() {} }, { documentStream: true });
+    reader.push(bytes);
+    expect(() => reader.push(bad)).toThrow(/SimpleBlock cannot be inside Segment/);
+  });
+});
