@@ -10,7 +10,7 @@ export const recordCommand: Command = {
   name: "record",
   summary: "record a live stream, or a time range of it, to MKV or MP4",
   usage: `usage: kvs-parser record STREAM -o OUT.mkv|OUT.mp4 [--from T] [--to T] [--count N]
-                         [--roll-minutes N] [--roll-mb N] [--endpoint URL] [--region R]
+                         [--roll-minutes N] [--roll-mb N] [--keep-stream-time] [--endpoint URL] [--region R]
 
 Without --to: records live from --from (default NOW) until interrupted (or --count fragments), the
 fragments merged as they come into one Segment (MKV) or remuxed to MP4, each file whole and playable
@@ -20,6 +20,8 @@ GetClip (in pieces of 200 fragments, joined into one file) or as MKV through Get
 A progress line (fragments, bytes, media time, rate) shows on a terminal.
   --from           NOW, EARLIEST, a fragment number, or a server time (ISO 8601 or epoch seconds)
   --to             the end of an archived range (a server time)
+  --keep-stream-time   MKV: keep the stream's timestamps (default: each file starts at 0; its
+                   Duration is written when it is closed)
 ${STREAM_HELP}`,
   options: {
     ...STREAM_OPTIONS,
@@ -28,6 +30,7 @@ ${STREAM_HELP}`,
     count: { type: "string" },
     "roll-minutes": { type: "string" },
     "roll-mb": { type: "string" },
+    "keep-stream-time": { type: "boolean" },
   },
   async run(values, positionals, io) {
     if (positionals.length !== 1) throw new UsageError("record takes one STREAM");
@@ -70,6 +73,7 @@ ${STREAM_HELP}`,
         fileName: (f) => (f.index === 0 ? basename(out) : `${stem}-${f.index}${ext}`),
         maxDurationMs: rollMinutes === undefined ? undefined : rollMinutes * 60_000,
         maxBytes: rollMb === undefined ? undefined : rollMb * 1024 * 1024,
+        keepStreamTime: values["keep-stream-time"] === true,
       });
       const files: RecordingFile[] = [];
       recorder.files$.subscribe((f) => {

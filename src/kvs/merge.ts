@@ -14,6 +14,10 @@ export interface MergeOptions {
   packClusters?: boolean;
   /** Stop at the first fragment that cannot join the current Segment instead of starting a new one. */
   stopAtFirstNonMatching?: boolean;
+  /** Rewrite Cluster timestamps so each Segment starts at 0 (default false: the stream's own times). */
+  rebase?: boolean;
+  /** Replaces the Info element of each new Segment (a recorder writes the file's own Duration). */
+  info?: (info: Uint8Array) => Uint8Array;
 }
 
 /** What {@link mergeFragments} produced. */
@@ -161,6 +165,8 @@ export class FragmentMerger {
   private prevLastTimestamp: number | null = null;
   private lastTimestamp: number | null = null;
   private nextPacked = 0;
+  /** With rebase: the source timestamp of the current Segment's first Cluster. */
+  private rebaseBy: number | null = null;
   /** Segments begun so far. */
   segments = 0;
 
@@ -185,6 +191,7 @@ export class FragmentMerger {
     if (!join) {
       this.segments++;
       this.lastTimestamp = null;
+      this.rebaseBy = null;
       parts.push(slice(input, doc.ebmlStart, doc.ebmlEnd));
       parts.push(doc.segKnown ? unknownSizeHeader(ID.Segment) : input.subarray(doc.segStart, doc.segDataStart));
       const tracks = doc.children.find((c) => c.id === ID.Tracks);
@@ -196,15 +203,17 @@ export class FragmentMerger {
     for (const c of doc.children) {
       if (join && HEADER_IDS.has(c.id)) continue;
       if (c.id !== ID.Cluster) {
-        parts.push(input.subarray(c.start, c.end));
+        parts.push(c.id === ID.Info && this.options.info ? this.options.info(input.subarray(c.start, c.end)) : input.subarray(c.start, c.end));
         continue;
       }
       clusters++;
-      if (!this.options.packClusters || c.timestamp === null) {
+      if (c.timestamp === null || (!this.options.packClusters && !this.options.rebase)) {
         parts.push(input.subarray(c.start, c.end));
         continue;
       }
-      const tc: number = this.lastTimestamp === null ? c.timestamp : this.nextPacked;
+      if (this.options.rebase) this.rebaseBy ??= c.timestamp;
+      const start = this.options.rebase ? 0 : c.timestamp;
+      const tc: number = !this.options.packClusters ? Math.max(0, c.timestamp - this.rebaseBy!) : this.lastTimestamp === null ? start : this.nextPacked;
       this.lastTimestamp = tc;
       this.nextPacked = tc + packedSpan(c.blockTimestamps);
       const inPlace = fixedWidthUint(tc, c.tcLength);

@@ -11,6 +11,7 @@ import type { Frame } from "../matroska/frame.js";
 import type { Track } from "../matroska/model.js";
 import type { ReadGate } from "../rx/read-gate.js";
 import { Mp4Remuxer } from "./mp4.js";
+import { durationElement, type RecordingInfo, recordingInfo } from "./segment-info.js";
 
 /** Where a recording's bytes go: appended in order, then closed. */
 export interface RecordingSink {
@@ -61,6 +62,8 @@ export interface RecorderOptions {
   readonly maxBytes?: number;
   /** Pack Cluster timestamps without gaps (the Java merger's packClusters; MKV). */
   readonly packClusters?: boolean;
+  /** MKV: keep the stream's timestamps (a file starts at its first frame's stream time); default: each file starts at 0. */
+  readonly keepStreamTime?: boolean;
   /** Fragments waiting to be written before the gate holds the reader (default 2). */
   readonly maxPendingFragments?: number;
 }
@@ -70,7 +73,7 @@ interface OpenFile {
   readonly path: string | null;
   readonly sink: RecordingSink;
   readonly handle: FileHandle | null;
-  readonly merger: FragmentMerger | null;
+  merger: FragmentMerger | null;
   readonly mp4: Mp4Remuxer | null;
   readonly mp4Parts: Uint8Array[];
   /** Bytes of a plain MP4 on disk so far. */
@@ -78,6 +81,11 @@ interface OpenFile {
   readonly tracks: readonly Track[];
   /** Where the 8-byte Segment size is (MKV on disk), to write once the file is whole. */
   segmentSizeAt: number | null;
+  /** The Info element written (MKV), and where in the file the room for its Duration is. */
+  segmentInfo: RecordingInfo | null;
+  durationAt: number | null;
+  /** Stream time (ms) where its last frame ends (its duration, or the gap before it). */
+  mediaEndMs: number | null;
   parts: number;
   fragments: number;
   frames: number;
@@ -128,6 +136,8 @@ export class Recorder {
   private frames: Frame[] = [];
   /** Whether each track's first frame in the current fragment is a keyframe. */
   private firstKey = new Map<number, boolean>();
+  /** Per track: the last frame's time, its duration and the gap before it (for where the media ends). */
+  private readonly tail = new Map<number, { ts: number; durationMs: number | null; gapMs: number | null }>();
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
   private failure: unknown = null;
@@ -158,6 +168,9 @@ export class Recorder {
     if (this.failure !== null) return;
     if (ev.type === "frame") {
       if (this.format === "mp4") this.frames.push(ev);
+      const t = this.tail.get(ev.track);
+      const gap = t !== undefined && ev.timestampMs > t.ts ? ev.timestampMs - t.ts : (t?.gapMs ?? null);
+      this.tail.set(ev.track, { ts: ev.timestampMs, durationMs: ev.durationMs, gapMs: gap });
       if (!this.firstKey.has(ev.track)) this.firstKey.set(ev.track, ev.keyframe);
       return;
     }
@@ -174,12 +187,14 @@ export class Recorder {
       return;
     }
     const frames = this.frames;
+    let mediaEndMs: number | null = null;
+    for (const t of this.tail.values()) mediaEndMs = Math.max(mediaEndMs ?? -Infinity, t.ts + (t.durationMs ?? t.gapMs ?? 0));
     const startsWithKeyframe = ev.tracks.every((t) => t.kind !== "video" || this.firstKey.get(t.number) !== false);
     this.frames = [];
     this.firstKey = new Map();
     this.pending++;
     this.chain = this.chain
-      .then(() => this.write(ev, frames, startsWithKeyframe))
+      .then(() => this.write(ev, frames, startsWithKeyframe, mediaEndMs))
       .then(
         () => this.release(),
         (e: unknown) => {
@@ -211,7 +226,7 @@ export class Recorder {
     }
   }
 
-  private async write(fragment: FragmentEvent, frames: readonly Frame[], startsWithKeyframe: boolean): Promise<void> {
+  private async write(fragment: FragmentEvent, frames: readonly Frame[], startsWithKeyframe: boolean, mediaEndMs: number | null): Promise<void> {
     const bytes = this.format === "mkv" ? concatBytes(fragment.bytes ?? missingBytes()) : null;
     const docs = bytes ? layoutOf(bytes) : [];
     let f = this.file;
@@ -239,6 +254,7 @@ export class Recorder {
       f.startMs = f.startMs === null ? t : Math.min(f.startMs, t);
       f.endMs = f.endMs === null ? t : Math.max(f.endMs, t);
     }
+    if (mediaEndMs !== null) f.mediaEndMs = Math.max(f.mediaEndMs ?? mediaEndMs, mediaEndMs);
     if (f.merger && bytes) {
       for (const doc of docs) {
         const step = f.merger.write(bytes, doc, f.merger.canJoin(bytes, doc));
@@ -263,6 +279,7 @@ export class Recorder {
     // The file's second part is its Segment header: with an 8-byte unknown size, it can be made known at close.
     if (f.handle && f.parts++ === 1 && bytes.length === 12 && bytes[0] === 0x18 && bytes[4] === 0x01 && bytes.subarray(5).every((b) => b === 0xff))
       f.segmentSizeAt = f.bytes + 4;
+    if (f.handle && f.segmentInfo !== null && bytes === f.segmentInfo.bytes) f.durationAt = f.bytes + f.segmentInfo.durationAt;
     f.bytes += bytes.length;
   }
 
@@ -310,17 +327,20 @@ export class Recorder {
         });
       }
     }
-    return {
+    const file: OpenFile = {
       info,
       path,
       sink,
       handle,
-      merger: this.format === "mkv" ? new FragmentMerger({ packClusters: this.options.packClusters }) : null,
+      merger: null,
       mp4,
       mp4Parts,
       mp4Size: size,
       tracks: fragment.tracks,
       segmentSizeAt: null,
+      segmentInfo: null,
+      durationAt: null,
+      mediaEndMs: null,
       parts: 0,
       fragments: 0,
       frames: 0,
@@ -329,6 +349,15 @@ export class Recorder {
       startMs: null,
       endMs: null,
     };
+    if (this.format === "mkv") {
+      file.merger = new FragmentMerger({
+        packClusters: this.options.packClusters,
+        rebase: this.options.keepStreamTime !== true,
+        // The source's Duration is not this file's: room for the real one, written when the file is whole.
+        info: (source) => (file.segmentInfo = recordingInfo(source)).bytes,
+      });
+    }
+    return file;
   }
 
   private async close(f: OpenFile): Promise<void> {
@@ -343,6 +372,10 @@ export class Recorder {
       field[0] = 0x01;
       for (let k = 7, v = size; k >= 1; k--, v = Math.floor(v / 256)) field[k] = v % 256;
       await f.handle.write(field, 0, 8, f.segmentSizeAt);
+    }
+    if (f.handle && f.durationAt !== null && f.segmentInfo !== null && f.startMs !== null && f.mediaEndMs !== null) {
+      const duration = durationElement(f.mediaEndMs - f.startMs, f.segmentInfo.timestampScale);
+      await f.handle.write(duration, 0, duration.length, f.durationAt);
     }
     await f.sink.close();
     const { info, path, fragments, frames, bytes, lastFragmentNumber, startMs, endMs } = f;

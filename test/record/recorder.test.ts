@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,12 +8,15 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { liveMedia } from "../../src/aws/live-media.js";
 import { concatBytes } from "../../src/ebml/writer.js";
 import { writeKvsFragment } from "../../src/kvs/fragment-writer.js";
+import { layoutOf } from "../../src/kvs/merge.js";
+import { ID } from "../../src/ebml/schema.js";
+import { recordingInfo } from "../../src/record/segment-info.js";
 import type { KvsEvent } from "../../src/kvs/parser.js";
 import type { Frame } from "../../src/matroska/frame.js";
 import { record } from "../../src/record/recorder.js";
 import { parseMkv } from "../../src/rx/parse-mkv.js";
 import { startCamera } from "../../src/testing/camera.js";
-import { ffmpeg } from "../helpers/ffmpeg.js";
+import { ffmpeg, ffmpegPath } from "../helpers/ffmpeg.js";
 import { checksum, parseChunked, readFixture } from "../helpers/fixtures.js";
 import { type Harness, harness } from "../helpers/local-kvs.js";
 
@@ -50,9 +54,16 @@ const decodedVideoFrames = (path: string) =>
     .filter((l) => /^0,/.test(l)).length;
 
 describe("Recorder: streaming merge to rolling files", () => {
-  it("packClusters over the sparse capture, streamed to a sink, is the Java golden output byte for byte, however it is chunked", async () => {
+  it("packClusters over the sparse capture, streamed to a sink with stream time kept, is the Java golden output byte for byte but for its own Info, however it is chunked", async () => {
     const input = readFixture("output_get_media_sparse_fragments.mkv");
     const golden = readFixture("output_get_media_sparse_fragments_merged.mkv");
+    // The same but the Info: a recording writes its own (no source Duration; on a sink, none at all).
+    const info = layoutOf(golden)[0]!.children.find((c) => c.id === ID.Info)!;
+    const goldenWithOwnInfo = concatBytes([
+      golden.subarray(0, info.start),
+      recordingInfo(golden.subarray(info.start, info.end)).bytes,
+      golden.subarray(info.end),
+    ]);
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 8 }), async (sizes) => {
         const parts: Uint8Array[] = [];
@@ -61,13 +72,17 @@ describe("Recorder: streaming merge to rolling files", () => {
         for (let at = 0, k = 0; at < input.length; k++) chunks.push(input.subarray(at, (at += sizes[k % sizes.length]!)));
         const files = await lastValueFrom(
           parseMkv(chunks, { keepBytes: true }).pipe(
-            record({ packClusters: true, sink: () => ({ write: (b: Uint8Array) => void parts.push(b.slice()), close: () => void closed++ }) }),
+            record({
+              packClusters: true,
+              keepStreamTime: true,
+              sink: () => ({ write: (b: Uint8Array) => void parts.push(b.slice()), close: () => void closed++ }),
+            }),
             toArray(),
           ),
         );
         expect(files).toHaveLength(1);
         expect(closed).toBe(1);
-        expect(Buffer.from(concatBytes(parts)).equals(Buffer.from(golden))).toBe(true);
+        expect(Buffer.from(concatBytes(parts)).equals(Buffer.from(goldenWithOwnInfo))).toBe(true);
       }),
       { numRuns: 25 },
     );
@@ -76,7 +91,7 @@ describe("Recorder: streaming merge to rolling files", () => {
   it("to a directory: one whole file (its Segment size written at close) holding every frame, that ffmpeg plays", async () => {
     const dir = tempDir();
     const input = readFixture("output_get_media.mkv");
-    const [file] = await lastValueFrom(parseMkv(input, { keepBytes: true }).pipe(record({ dir }), toArray()));
+    const [file] = await lastValueFrom(parseMkv(input, { keepBytes: true }).pipe(record({ dir, keepStreamTime: true }), toArray()));
     expect(file).toMatchObject({ index: 0, format: "mkv", fragments: 5, frames: 300 });
     const bytes = new Uint8Array(readFileSync(file!.path!));
     expect(bytes.length).toBe(file!.bytes);
@@ -98,7 +113,7 @@ describe("Recorder: streaming merge to rolling files", () => {
     const recording = lastValueFrom(
       liveMedia(h.clients, "cam", { from: "EARLIEST", keepBytes: true, retry: { baseMs: 20, maxMs: 200, limitBaseMs: 50 } }).pipe(
         takeWhile((ev) => !(ev.type === "fragment" && ev.fragmentNumber === kvs.fragments("cam")[39]?.fragmentNumber), true),
-        record({ dir, maxDurationMs: 10_000 }),
+        record({ dir, maxDurationMs: 10_000, keepStreamTime: true }),
         toArray(),
       ),
     );
@@ -125,6 +140,43 @@ describe("Recorder: streaming merge to rolling files", () => {
     }
     expect(files.reduce((n, f) => n + f.frames, 0)).toBe(source.length);
   }, 60_000);
+
+  it("a recorded MKV starts at 0 and carries its own duration, written when it is closed (ffmpeg reads both); keepStreamTime keeps the stream's time", async () => {
+    // output_get_media.mkv from its third fragment: 3 fragments (6 s) of a 30 fps stream starting 4 s in.
+    const whole = readFixture("output_get_media.mkv");
+    const third = parseChunked(whole).events.filter((e) => e.type === "fragment")[2]!;
+    const input = whole.subarray(third.startOffset);
+    const source = framesOf(input);
+    expect(source[0]!.timestampMs).toBeGreaterThan(3000);
+    const expectedMs = source.at(-1)!.timestampMs - source[0]!.timestampMs + (source[1]!.timestampMs - source[0]!.timestampMs);
+    const probe = (path: string) => {
+      // ffmpeg -i with no output prints what it read on stderr (and exits 1).
+      const text = spawnSync(ffmpegPath, ["-hide_banner", "-i", path], { encoding: "utf8" }).stderr;
+      const m = /Duration: (\d+):(\d+):([\d.]+), start: ([\d.]+)/.exec(text);
+      expect(m, text).not.toBeNull();
+      return { durationMs: (Number(m![1]) * 3600 + Number(m![2]) * 60 + Number(m![3])) * 1000, startMs: Number(m![4]) * 1000 };
+    };
+    const [file] = await lastValueFrom(parseMkv(input, { keepBytes: true }).pipe(record({ dir: tempDir() }), toArray()));
+    const rebased = probe(file!.path!);
+    expect(rebased.startMs).toBe(0);
+    expect(Math.abs(rebased.durationMs - expectedMs)).toBeLessThanOrEqual(10); // ffmpeg prints centiseconds
+    const frames = framesOf(new Uint8Array(readFileSync(file!.path!)));
+    expect(frames.map((f) => f.timestampMs)).toEqual(source.map((f) => f.timestampMs - source[0]!.timestampMs));
+    expect(packetCount(file!.path!)).toBe(source.length);
+
+    const [kept] = await lastValueFrom(parseMkv(input, { keepBytes: true }).pipe(record({ dir: tempDir(), keepStreamTime: true }), toArray()));
+    const stream = probe(kept!.path!);
+    expect(Math.abs(stream.startMs - source[0]!.timestampMs)).toBeLessThanOrEqual(1);
+    expect(Math.abs(stream.durationMs - expectedMs)).toBeLessThanOrEqual(10);
+
+    // A file still being written (a sink cannot be written back) has no Duration, rather than a wrong one.
+    const parts: Uint8Array[] = [];
+    await lastValueFrom(
+      parseMkv(input, { keepBytes: true }).pipe(record({ sink: () => ({ write: (b: Uint8Array) => void parts.push(b.slice()), close() {} }) }), toArray()),
+    );
+    const infoEvent = parseChunked(concatBytes(parts)).events.find((e) => e.type === "info");
+    expect(infoEvent).toMatchObject({ type: "info", durationMs: null });
+  });
 
   it("a new file starts where the tracks change", async () => {
     const a = readFixture("output_get_media.mkv");
