@@ -35,4 +35,5 @@ export {
   type ClipResult,
 } from "./clip.js";
 export { getImages, IMAGES_MAX_RANGE_MS, IMAGES_MIN_INTERVAL_MS, type ArchivedImage, type GetImagesOptions } from "./images.js";
+export { selectStreams, type StreamSelection } from "./stream-selection.js";
 export { hlsStreamingSessionUrl, dashStreamingSessionUrl, type StreamingSessionOptions } from "./streaming-session.js";

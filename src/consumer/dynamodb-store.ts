@@ -1,6 +1,6 @@
 import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { sleep } from "../aws/backoff.js";
-import type { FleetLease, FleetLeaseTable, LeaseState } from "./lease.js";
+import type { FleetLease, FleetLeaseTable, Heartbeat, LeaseState } from "./lease.js";
 import { CheckpointConflictError, checkpointKey, validateCheckpoint, type Checkpoint, type CheckpointStore, type PutOptions } from "./store.js";
 
 let sdk: Promise<typeof import("@aws-sdk/client-dynamodb")> | undefined;
@@ -142,13 +142,20 @@ export class DynamoDbLeaseTable implements FleetLeaseTable {
           ConsistentRead: true,
           FilterExpression: "app = :app",
           ExpressionAttributeValues: { ":app": { S: app } },
-          ProjectionExpression: "pk, #s, leaseOwner, leaseCounter",
+          ProjectionExpression: "pk, #s, leaseOwner, leaseCounter, wantedBy, leaseLoad",
           ExpressionAttributeNames: { "#s": "stream" }, // a reserved word
           ExclusiveStartKey: start,
         }),
       );
       for (const item of page.Items ?? []) {
-        out.push({ key: item.pk!.S!, stream: item.stream?.S ?? "", owner: item.leaseOwner?.S ?? null, counter: Number(item.leaseCounter?.N ?? 0) });
+        out.push({
+          key: item.pk!.S!,
+          stream: item.stream?.S ?? "",
+          owner: item.leaseOwner?.S ?? null,
+          counter: Number(item.leaseCounter?.N ?? 0),
+          wantedBy: item.wantedBy?.S ?? null,
+          load: item.leaseLoad?.N !== undefined ? Number(item.leaseLoad.N) : null,
+        });
       }
       start = page.LastEvaluatedKey;
     } while (start);
@@ -176,7 +183,7 @@ export class DynamoDbLeaseTable implements FleetLeaseTable {
       condition = "leaseCounter = :c";
       values[":c"] = { N: String(expected.counter) };
     }
-    return this.conditional(key, "SET leaseOwner = :me ADD leaseCounter :one", condition, values);
+    return this.conditional(key, "SET leaseOwner = :me REMOVE wantedBy ADD leaseCounter :one", condition, values);
   }
 
   /** @inheritdoc */
@@ -186,23 +193,56 @@ export class DynamoDbLeaseTable implements FleetLeaseTable {
 
   /** @inheritdoc */
   async release(key: string, owner: string): Promise<void> {
-    await this.conditional(key, "REMOVE leaseOwner ADD leaseCounter :one", "leaseOwner = :me", { ":me": { S: owner }, ":one": { N: "1" } });
+    await this.conditional(key, "REMOVE leaseOwner, wantedBy ADD leaseCounter :one", "leaseOwner = :me", { ":me": { S: owner }, ":one": { N: "1" } });
+  }
+
+  /** @inheritdoc */
+  async heartbeat(key: string, owner: string, load: number | null): Promise<Heartbeat> {
+    const values: Record<string, AttributeValue> = { ":me": { S: owner }, ":one": { N: "1" } };
+    if (load !== null) values[":load"] = { N: String(Math.round(load * 100) / 100) };
+    const item = await this.conditionalItem(key, `${load !== null ? "SET leaseLoad = :load " : ""}ADD leaseCounter :one`, "leaseOwner = :me", values);
+    return item === null ? { held: false, wantedBy: null } : { held: true, wantedBy: item.wantedBy?.S ?? null };
+  }
+
+  /** @inheritdoc */
+  async requestHandoff(key: string, owner: string, to: string): Promise<boolean> {
+    return this.conditional(key, "SET wantedBy = :to", "leaseOwner = :owner AND attribute_not_exists(wantedBy)", { ":owner": { S: owner }, ":to": { S: to } });
+  }
+
+  /** @inheritdoc */
+  async handOver(key: string, owner: string, to: string): Promise<boolean> {
+    return this.conditional(key, "SET leaseOwner = :to REMOVE wantedBy ADD leaseCounter :one", "leaseOwner = :me", {
+      ":me": { S: owner },
+      ":to": { S: to },
+      ":one": { N: "1" },
+    });
   }
 
   private async conditional(key: string, update: string, condition: string, values: Record<string, AttributeValue>): Promise<boolean> {
+    return (await this.conditionalItem(key, update, condition, values)) !== null;
+  }
+
+  /** A conditional update; the item as updated, or null when the condition failed. */
+  private async conditionalItem(
+    key: string,
+    update: string,
+    condition: string,
+    values: Record<string, AttributeValue>,
+  ): Promise<Record<string, AttributeValue> | null> {
     try {
-      await this.client.send(
+      const r = await this.client.send(
         new (await dynamoDb()).UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: { S: key } },
           UpdateExpression: update,
           ConditionExpression: condition,
           ExpressionAttributeValues: values,
+          ReturnValues: "ALL_NEW",
         }),
       );
-      return true;
+      return r.Attributes ?? {};
     } catch (e) {
-      if (isError(e, "ConditionalCheckFailedException")) return false;
+      if (isError(e, "ConditionalCheckFailedException")) return null;
       throw e;
     }
   }

@@ -1,20 +1,15 @@
-import { ListStreamsCommand, ListTagsForStreamCommand } from "@aws-sdk/client-kinesis-video";
 import { BehaviorSubject, type Observable } from "rxjs";
 import { linkedAbort } from "../aws/abort.js";
 import { sleep } from "../aws/backoff.js";
 import type { KvsClients } from "../aws/clients.js";
 import type { StartFrom } from "../aws/get-media.js";
 import type { LiveStatus } from "../aws/live-media.js";
+import { selectStreams, type StreamSelection } from "../aws/stream-selection.js";
 import type { FragmentWithFrames } from "../rx/with-frames.js";
+import { type LeaseView, planBalance } from "./balancer.js";
 import { consume, type ConsumeOptions, type Consumer, type Lag } from "./consume.js";
-import type { FleetLease, FleetLeaseTable } from "./lease.js";
+import type { FleetLeaseTable } from "./lease.js";
 import { checkpointKey, type CheckpointStore } from "./store.js";
-
-/** Which streams a fleet reads: a fixed list, a function, or what ListStreams (and stream tags) select. */
-export type StreamSelection =
-  | readonly string[]
-  | (() => Promise<readonly string[]>)
-  | { readonly namePrefix?: string; readonly tags?: Readonly<Record<string, string>> };
 
 /** A fragment handed to a fleet's handler: the consume() item, and the stream it came from. */
 export interface FleetItem extends FragmentWithFrames {
@@ -42,6 +37,11 @@ export interface FleetOptions {
   readonly leaseDurationMs?: number;
   /** How often leases are renewed and balanced (default leaseDurationMs / 3). */
   readonly renewMs?: number;
+  /**
+   * How far a worker's load (handler time and bytes of its streams, as they report it in the lease table)
+   * may sit from the mean before streams move (default 0.1: ±10 %).
+   */
+  readonly balanceTolerance?: number;
   /** The rest of consume()'s options for each stream (queue, checkpoint policy, handler retries, reader). */
   readonly consume?: Pick<ConsumeOptions, "checkpointEvery" | "onHandlerError" | "maxQueuedBytes" | "live">;
   readonly signal?: AbortSignal;
@@ -59,6 +59,8 @@ export interface StreamMetrics {
   readonly fragmentsPerSecond: number;
   /** Reconnects of the stream's reader, by cause (the error code, or "idleEnd" for a response the service ended). */
   readonly reconnects: Readonly<Record<string, number>>;
+  /** What the stream costs (ms of work per second: handler time, plus 1 ms per MB read, plus 1), as reported for balancing. */
+  readonly load: number | null;
 }
 
 /** A snapshot of a fleet worker. */
@@ -70,9 +72,18 @@ export interface FleetMetrics {
   /** Live workers seen (holding an unexpired lease), this one included. */
   readonly workers: number;
   readonly leasesHeld: number;
+  /** Free leases claimed (unowned, or a dead or stalled holder's). */
   readonly leasesTaken: number;
+  /** Leases handed to this worker by a live holder it asked (to even out the load). */
   readonly leasesStolen: number;
+  /** Leases this worker handed over when asked (after finishing and checkpointing). */
+  readonly leasesHandedOver: number;
   readonly leasesLost: number;
+  /** This worker's load (the sum of its streams') and the mean over live workers, in ms of work per second. */
+  readonly load: number;
+  readonly meanLoad: number;
+  /** This process's CPU use over the last round, in % of one core. */
+  readonly cpuPercent: number;
   readonly perStream: readonly StreamMetrics[];
 }
 
@@ -82,6 +93,7 @@ export interface FleetSummary {
   readonly handled: number;
   readonly leasesTaken: number;
   readonly leasesStolen: number;
+  readonly leasesHandedOver: number;
   readonly leasesLost: number;
 }
 
@@ -101,7 +113,6 @@ interface Held {
   readonly stream: string;
   readonly key: string;
   readonly abort: AbortController;
-  /** Null until it starts (a stolen stream starts two renew rounds later). */
   consumer: Consumer | null;
   lag: Lag | null;
   fragments: number;
@@ -109,73 +120,59 @@ interface Held {
   readonly reconnects: Record<string, number>;
   /** When the last claim or renewal that succeeded was sent (the lease was this worker's after it). */
   renewedAt: number;
+  /** Work since the last heartbeat: handler milliseconds and bytes handed to it. */
+  busyMs: number;
+  bytes: number;
+  measuredAt: number;
+  /** The stream's cost (ms of work per second), smoothed; null until measured over a second. */
+  load: number | null;
+  /** Measuring windows so far. */
+  windows: number;
+  /** Being handed to the worker that asked for it. */
+  leaving: boolean;
 }
 
-/** Lists the streams a selection names. */
-async function selectStreams(clients: KvsClients, selection: StreamSelection, signal: AbortSignal): Promise<string[]> {
-  if (Array.isArray(selection)) return [...(selection as readonly string[])];
-  if (typeof selection === "function") return [...(await selection())];
-  const { namePrefix, tags } = selection as { namePrefix?: string; tags?: Readonly<Record<string, string>> };
-  const names: { name: string; arn: string }[] = [];
-  let next: string | undefined;
-  do {
-    const page = await clients.control.send(
-      new ListStreamsCommand({
-        MaxResults: 10000,
-        NextToken: next,
-        StreamNameCondition: namePrefix ? { ComparisonOperator: "BEGINS_WITH", ComparisonValue: namePrefix } : undefined,
-      }),
-      { abortSignal: signal },
-    );
-    for (const s of page.StreamInfoList ?? []) if (s.StreamName && s.Status !== "DELETING") names.push({ name: s.StreamName, arn: s.StreamARN ?? "" });
-    next = page.NextToken || undefined;
-  } while (next !== undefined);
-  if (!tags || Object.keys(tags).length === 0) return names.map((n) => n.name);
-  const out: string[] = [];
-  for (const n of names) {
-    const r = await clients.control.send(new ListTagsForStreamCommand({ StreamName: n.name }), { abortSignal: signal });
-    if (Object.entries(tags).every(([k, v]) => r.Tags?.[k] === v)) out.push(n.name);
-  }
-  return out;
-}
-
-function shuffle<T>(items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-  return items;
+/** A fleet's cost of a stream: its handler's time, 1 ms per MB read, and 1 ms per second for holding it at all. */
+function costOf(busyMs: number, bytes: number, seconds: number): number {
+  return 1 + (busyMs + bytes / 1e6) / seconds;
 }
 
 /**
  * One worker of an app that reads a set of streams with any number of other workers (the Kinesis Client
- * Library's scheme, on a DynamoDB lease table; no coordinator of its own). It renews its leases every
- * renewMs, and every round (as often) takes unowned or expired ones and steals one from the busiest
- * worker while it holds two fewer, so each worker ends up with about total/workers (±1). A dead
- * worker's streams are taken over once its counters stand still for the lease duration; a worker that
- * stops checkpoints and releases its leases at once. Each held stream runs consume() with the same
- * handler contract, its checkpoints fenced by the lease, and its handler too: a fragment is handled only
- * within two renew rounds of the last renewal that succeeded, and a stolen stream starts two renew
- * rounds after its claim, so a worker that has not yet found out its lease was stolen never handles a
- * fragment its thief has checkpointed.
+ * Library's scheme, on a DynamoDB lease table; no coordinator of its own). The parts: the stream
+ * selection (aws/stream-selection), the balancer (planBalance: pure, from the lease table alone), and
+ * this runner, which renews its leases every renewMs on a loop of its own, reporting each stream's load
+ * (handler time and bytes) with the renewal, and every round (as often) takes free leases and asks
+ * busier workers for streams, so each worker's load ends up within the tolerance of the mean.
+ * A stream moves from a live worker only by handoff, as KCL 3 does it: the holder learns from its
+ * heartbeat that the stream is wanted, finishes the fragment in hand, checkpoints and hands the lease
+ * over; the new holder starts from that checkpoint, so nothing is handled twice. Only a dead or stalled
+ * worker's streams are taken without one, once its counters stand still for the lease duration (its
+ * un-checkpointed fragments are then read again). A worker that stops checkpoints and releases its
+ * leases at once. Each held stream runs consume() with the same handler contract, its checkpoints fenced
+ * by the lease, and its handler too: a fragment is handled only within two renew rounds of the last
+ * renewal that succeeded, so a stalled worker that has not yet found out its lease moved never handles
+ * a fragment its successor has checkpointed.
  */
 export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
   const stop = linkedAbort(options.signal);
   const { app, worker: me, leases: table } = options;
   const leaseMs = options.leaseDurationMs ?? 10_000;
   const renewMs = options.renewMs ?? Math.max(50, Math.floor(leaseMs / 3));
-  /** How long after its last renewal a lease lets fragments be handled, and how long a thief waits. */
+  /** How long after its last renewal a lease lets fragments be handled. */
   const fenceMs = 2 * renewMs;
   const relistMs = options.relistMs ?? 60_000;
   const held = new Map<string, Held>();
-  const observed = new Map<string, { owner: string | null; counter: number; since: number }>();
+  /** Keys being released or handed over: not adopted again while the table still names this worker. */
+  const leaving = new Set<string>();
+  const observed = new Map<string, { owner: string | null; counter: number; since: number; ownerSince: number }>();
   let selected: string[] = [];
   let listedAt = -Infinity;
   let taken = 0;
   let stolen = 0;
+  let handedOver = 0;
   let lost = 0;
   let handled = 0;
-  let workers = 1;
   let failure: { error: unknown } | null = null;
   const metrics$ = new BehaviorSubject<FleetMetrics>({
     app,
@@ -185,18 +182,20 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
     leasesHeld: 0,
     leasesTaken: 0,
     leasesStolen: 0,
+    leasesHandedOver: 0,
     leasesLost: 0,
+    load: 0,
+    meanLoad: 0,
+    cpuPercent: 0,
     perStream: [],
   });
   let lastTickAt = performance.now();
+  /** Rounds in a row whose plan asked for streams. */
+  let wanting = 0;
+  let lastCpu = process.cpuUsage();
 
-  /**
-   * Runs a consumer for a stream whose lease this worker claimed at `claimedAt`. A stolen stream starts
-   * `fenceMs` later: by then its previous holder has stopped handling (its last renewal was sent before
-   * this claim, and it handles only within `fenceMs` of one), so it does not handle fragments the new
-   * holder checkpoints.
-   */
-  const startStream = (lease: FleetLease, delayMs: number, claimedAt: number) => {
+  /** Runs a consumer for a stream whose lease this worker got at `since` (a claim or a handover). */
+  const startStream = (lease: { stream: string; key: string; load?: number | null }, since: number) => {
     const abort = new AbortController();
     const entry: Held = {
       stream: lease.stream,
@@ -207,7 +206,13 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
       fragments: 0,
       fragmentsAtLastTick: 0,
       reconnects: {},
-      renewedAt: claimedAt,
+      renewedAt: since,
+      busyMs: 0,
+      bytes: 0,
+      measuredAt: performance.now(),
+      load: lease.load ?? null, // the previous holder's measure, until this one has its own
+      windows: 0,
+      leaving: false,
     };
     const live = options.consume?.live;
     const onStatus = (s: LiveStatus) => {
@@ -215,73 +220,104 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
       else if (s.type === "ended") entry.reconnects.idleEnd = (entry.reconnects.idleEnd ?? 0) + 1;
       live?.onStatus?.(s);
     };
-    const begin = () => {
-      if (abort.signal.aborted) return;
-      const consumer = consume(clients, lease.stream, {
-        ...options.consume,
-        live: { ...live, onStatus },
-        app,
-        store: options.store,
-        owner: me,
-        from: options.from,
-        signal: abort.signal,
-        fence: async (signal) => {
-          while (!signal.aborted && performance.now() - entry.renewedAt >= fenceMs) await sleep(Math.min(50, renewMs), signal);
-        },
-        handler: async (item) => {
+    const consumer = consume(clients, lease.stream, {
+      ...options.consume,
+      live: { ...live, onStatus },
+      app,
+      store: options.store,
+      owner: me,
+      from: options.from,
+      signal: abort.signal,
+      fence: async (signal) => {
+        while (!signal.aborted && performance.now() - entry.renewedAt >= fenceMs) await sleep(Math.min(50, renewMs), signal);
+      },
+      handler: async (item) => {
+        const started = performance.now();
+        try {
           await options.handler({ ...item, stream: lease.stream });
-          entry.fragments++;
-          handled++;
-        },
-      });
-      entry.consumer = consumer;
-      consumer.lag$.subscribe((l) => (entry.lag = l));
-      consumer.done.catch((e: unknown) => {
-        // A handler (or store) error stops the whole worker, as it stops consume().
-        failure ??= { error: e };
-        stop.abort();
-      });
-    };
-    if (delayMs > 0) {
-      const timer = setTimeout(begin, delayMs);
-      abort.signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
-    } else begin();
+        } finally {
+          entry.busyMs += performance.now() - started;
+          for (const f of item.frames) entry.bytes += f.data.length;
+        }
+        entry.fragments++;
+        handled++;
+      },
+    });
+    entry.consumer = consumer;
+    consumer.lag$.subscribe((l) => (entry.lag = l));
+    consumer.done.catch((e: unknown) => {
+      // A handler (or store) error stops the whole worker, as it stops consume().
+      failure ??= { error: e };
+      stop.abort();
+    });
     held.set(lease.stream, entry);
   };
 
-  /** Stops a stream's consumer; `release` hands the lease over at once (graceful), else it was lost. */
-  const stopStream = async (entry: Held, release: boolean) => {
-    held.delete(entry.stream);
-    entry.abort.abort();
-    await entry.consumer?.done.catch(() => {});
-    if (release) await table.release(entry.key, me).catch(() => {});
+  /** Stops a stream's consumer (it finishes the fragment in hand and checkpoints); then `after` passes the lease on. */
+  const stopStream = async (entry: Held, after: ((key: string) => Promise<unknown>) | null) => {
+    leaving.add(entry.key);
+    try {
+      entry.abort.abort();
+      await entry.consumer?.done.catch(() => {});
+      held.delete(entry.stream);
+      if (after) await after(entry.key).catch(() => {});
+    } finally {
+      leaving.delete(entry.key);
+    }
   };
 
-  /** Consumers of lost leases still finishing: the renewals do not wait for them (one slow handler must not hold up the others). */
+  /** Consumers being stopped outside a round (lost, or handed over): the renewals do not wait for them. */
   const stopping = new Set<Promise<void>>();
-  const dropLost = (e: Held) => {
-    if (held.get(e.stream) !== e) return; // already stopped (released, or lost in an earlier round)
-    lost++;
-    const p = stopStream(e, false);
+  const background = (p: Promise<void>) => {
     stopping.add(p);
     void p.finally(() => stopping.delete(p));
+  };
+  const dropLost = (e: Held) => {
+    if (held.get(e.stream) !== e || e.leaving) return; // already going
+    e.leaving = true;
+    lost++;
+    held.delete(e.stream); // not ours: stop renewing it at once
+    background(stopStream(e, null));
+  };
+  /** Asked for by `to`: finish and checkpoint (renewing meanwhile), then hand the lease over. */
+  const handOff = (e: Held, to: string) => {
+    if (e.leaving) return;
+    e.leaving = true;
+    background(
+      stopStream(e, async (key) => {
+        if (await table.handOver(key, me, to)) handedOver++;
+      }),
+    );
+  };
+
+  const heartbeat = async (e: Held) => {
+    const now = performance.now();
+    const seconds = (now - e.measuredAt) / 1000;
+    if (seconds >= 1) {
+      const cost = costOf(e.busyMs, e.bytes, seconds);
+      // The first second of a stream (its reader connecting, a fresh process warming up) is not its cost.
+      if (e.windows++ > 0) e.load = e.load === null ? cost : 0.8 * e.load + 0.2 * cost;
+      e.busyMs = 0;
+      e.bytes = 0;
+      e.measuredAt = now;
+    }
+    try {
+      const sent = performance.now();
+      const beat = await table.heartbeat(e.key, me, e.load);
+      if (!beat.held)
+        dropLost(e); // another worker holds it now
+      else {
+        e.renewedAt = sent;
+        if (beat.wantedBy !== null && beat.wantedBy !== me) handOff(e, beat.wantedBy);
+      }
+    } catch {
+      if (performance.now() - e.renewedAt >= leaseMs) dropLost(e); // could not renew in time: others may have taken it
+    }
   };
 
   const renewAll = async () => {
     const entries = [...held.values()];
-    for (let i = 0; i < entries.length; i += 16) {
-      await Promise.all(
-        entries.slice(i, i + 16).map(async (e) => {
-          try {
-            const sent = performance.now();
-            if (await table.renew(e.key, me)) e.renewedAt = sent;
-            else dropLost(e); // another worker holds it now
-          } catch {
-            if (performance.now() - e.renewedAt >= leaseMs) dropLost(e); // could not renew in time: others may have taken it
-          }
-        }),
-      );
-    }
+    for (let i = 0; i < entries.length; i += 16) await Promise.all(entries.slice(i, i + 16).map(heartbeat));
   };
 
   /**
@@ -303,56 +339,72 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
       selected = names;
       listedAt = performance.now();
       const wanted = new Set(names);
-      for (const e of [...held.values()]) if (!wanted.has(e.stream)) await stopStream(e, true); // deselected
+      for (const e of [...held.values()]) if (!wanted.has(e.stream)) await stopStream(e, (key) => table.release(key, me)); // deselected
     }
     const wanted = new Set(selected);
     const leases = (await table.list(app)).filter((l) => wanted.has(l.stream));
     const now = performance.now();
     for (const l of leases) {
       const o = observed.get(l.key);
-      if (!o || o.owner !== l.owner || o.counter !== l.counter) observed.set(l.key, { owner: l.owner, counter: l.counter, since: now });
+      if (!o || o.owner !== l.owner || o.counter !== l.counter)
+        observed.set(l.key, { owner: l.owner, counter: l.counter, since: now, ownerSince: o && o.owner === l.owner ? o.ownerSince : now });
     }
-    const expired = (l: FleetLease) => l.owner === null || (l.owner !== me && now - observed.get(l.key)!.since >= leaseMs);
-    const load = new Map<string, FleetLease[]>([[me, []]]);
-    for (const l of leases) {
-      if (held.has(l.stream)) load.get(me)!.push(l);
-      else if (!expired(l) && l.owner !== me) load.set(l.owner!, [...(load.get(l.owner!) ?? []), l]);
-    }
-    workers = load.size;
-    const target = Math.ceil(leases.length / workers);
-    const claim = async (l: FleetLease): Promise<boolean> => {
+    // Handed over to this worker (or this worker's from before a restart): start it.
+    for (const l of leases)
+      if (l.owner === me && !held.has(l.stream) && !leaving.has(l.key) && !stop.signal.aborted) {
+        startStream(l, now);
+        stolen++;
+      }
+    const views: LeaseView[] = leases.map((l) => {
+      const o = observed.get(l.key)!;
+      const mine = held.get(l.stream);
+      return {
+        key: l.key,
+        owner: l.owner,
+        live: l.owner === me || (l.owner !== null && now - o.since < leaseMs),
+        load: mine ? mine.load : (l.load ?? null),
+        wantedBy: l.wantedBy ?? null,
+        settled: now - o.ownerSince >= leaseMs,
+      };
+    });
+    const plan = planBalance(me, views, { tolerance: options.balanceTolerance });
+    const byKey = new Map(leases.map((l) => [l.key, l]));
+    for (const v of plan.take) {
+      if (stop.signal.aborted) break;
+      const l = byKey.get(v.key)!;
       const expected = l.owner === null && l.counter === 0 ? null : { owner: l.owner, counter: l.counter };
       const sent = performance.now();
-      if (!(await table.claim(l.key, me, expected))) return false;
-      startStream(l, l.owner !== null && !expired(l) ? fenceMs : 0, sent); // stolen from a live worker: wait until it has stopped handling
-      return true;
-    };
-    for (const l of shuffle(leases.filter((x) => !held.has(x.stream) && expired(x)))) {
-      if (held.size >= target || stop.signal.aborted) break;
-      if (await claim(l)) taken++;
+      // A dead holder stopped handling: its fence closed two rounds after its last renewal, before its lease expired.
+      if (await table.claim(l.key, me, expected)) {
+        taken++;
+        startStream(l, sent);
+      }
     }
-    // Balance: below the floor share, take from workers above it; then take one from the busiest while
-    // it holds at least two more than this one. Claims are conditional: concurrent thieves cannot both win.
-    const lo = Math.floor(leases.length / workers);
-    const others = [...load.entries()].filter(([w]) => w !== me).sort((a, b) => b[1].length - a[1].length);
-    const steal = async (from: FleetLease[]) => {
-      const victim = from.splice(Math.floor(Math.random() * from.length), 1)[0]!;
-      if (await claim(victim)) stolen++;
-    };
-    for (const [, theirs] of others) while (held.size < lo && theirs.length > lo && !stop.signal.aborted) await steal(theirs);
-    const busiest = others.sort((a, b) => b[1].length - a[1].length)[0];
-    if (busiest && busiest[1].length - held.size >= 2 && !stop.signal.aborted) await steal(busiest[1]);
+    // Streams move from live workers only for an imbalance seen three rounds running, not for a noisy measure.
+    wanting = plan.request.length > 0 ? wanting + 1 : 0;
+    for (const v of wanting >= 3 ? plan.request : []) {
+      if (stop.signal.aborted) break;
+      await table.requestHandoff(v.key, v.owner!, me);
+    }
     const seconds = Math.max(0.001, (now - lastTickAt) / 1000);
     lastTickAt = now;
+    const cpu = process.cpuUsage(lastCpu);
+    lastCpu = process.cpuUsage();
+    let load = 0;
+    for (const e of held.values()) load += e.load ?? 0;
     metrics$.next({
       app,
       worker: me,
       streams: leases.length,
-      workers,
+      workers: plan.workers,
       leasesHeld: held.size,
       leasesTaken: taken,
       leasesStolen: stolen,
+      leasesHandedOver: handedOver,
       leasesLost: lost,
+      load,
+      meanLoad: plan.mean,
+      cpuPercent: ((cpu.user + cpu.system) / 1000 / (seconds * 1000)) * 100,
       perStream: [...held.values()].map((e) => {
         const rate = (e.fragments - e.fragmentsAtLastTick) / seconds;
         e.fragmentsAtLastTick = e.fragments;
@@ -364,12 +416,13 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
           fragments: e.fragments,
           fragmentsPerSecond: rate,
           reconnects: { ...e.reconnects },
+          load: e.load,
         };
       }),
     });
   };
 
-  const summary = (): FleetSummary => ({ worker: me, handled, leasesTaken: taken, leasesStolen: stolen, leasesLost: lost });
+  const summary = (): FleetSummary => ({ worker: me, handled, leasesTaken: taken, leasesStolen: stolen, leasesHandedOver: handedOver, leasesLost: lost });
   const run = async (): Promise<FleetSummary> => {
     const renewing = renewLoop();
     try {
@@ -384,7 +437,7 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
       await renewing;
       await Promise.all(stopping);
       // Graceful: every consumer writes its last checkpoint while still the owner, then the leases go.
-      await Promise.all([...held.values()].map((e) => stopStream(e, true)));
+      await Promise.all([...held.values()].map((e) => stopStream(e, (key) => table.release(key, me))));
       metrics$.complete();
     }
     if (failure) throw failure.error;
@@ -395,7 +448,7 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
   return {
     done,
     metrics$: metrics$.asObservable(),
-    held: () => [...held.keys()],
+    held: () => [...held.values()].filter((e) => !e.leaving).map((e) => e.stream),
     stop() {
       stop.abort();
       return done;

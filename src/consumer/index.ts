@@ -16,6 +16,7 @@ export {
   type FleetOptions,
   type FleetSummary,
   type StreamMetrics,
-  type StreamSelection,
 } from "./fleet.js";
+export type { StreamSelection } from "../aws/stream-selection.js";
+export { planBalance, type BalanceOptions, type BalancePlan, type LeaseView } from "./balancer.js";
 export { publishFleetMetrics } from "./telemetry.js";

@@ -22,14 +22,32 @@ export interface LeaseTable {
 export interface FleetLease extends LeaseState {
   readonly key: string;
   readonly stream: string;
+  /** A worker that asked the holder to hand the stream over (null: none). */
+  readonly wantedBy?: string | null;
+  /** What the stream costs its holder, as the holder last reported it (ms of work per second). */
+  readonly load?: number | null;
 }
 
-/** A lease table that can also list and register the leases of an app (for fleets of workers). */
+/** What a holder's heartbeat learns. */
+export interface Heartbeat {
+  /** False when the lease is no longer this worker's. */
+  readonly held: boolean;
+  /** A worker that asked for the stream (the holder finishes, checkpoints and hands it over). */
+  readonly wantedBy: string | null;
+}
+
+/** A lease table that can also list and register the leases of an app, and hand leases over (for fleets of workers). */
 export interface FleetLeaseTable extends LeaseTable {
   /** Every lease registered for `app`. */
   list(app: string): Promise<FleetLease[]>;
   /** Makes sure the lease record of (stream, app) exists (idempotent; an existing owner is kept). */
   register(key: string, app: string, stream: string): Promise<void>;
+  /** Renews as `owner` and records the stream's `load`; says whether a worker asked for the stream. */
+  heartbeat(key: string, owner: string, load: number | null): Promise<Heartbeat>;
+  /** Asks the holder `owner` to hand the lease to `to`, if `owner` still holds it and nobody asked first; true on success. */
+  requestHandoff(key: string, owner: string, to: string): Promise<boolean>;
+  /** Passes the lease from `owner` to `to` (bumping the counter, clearing the request); true if `owner` still held it. */
+  handOver(key: string, owner: string, to: string): Promise<boolean>;
 }
 
 /** Timing of a lease. */
@@ -129,7 +147,7 @@ function holdLease(table: LeaseTable, key: string, owner: string, renewMs: numbe
 
 /** Leases in memory (tests, several workers in one process). */
 export class MemoryLeaseTable implements FleetLeaseTable {
-  private readonly items = new Map<string, LeaseState>();
+  private readonly items = new Map<string, { owner: string | null; counter: number; wantedBy: string | null; load: number | null }>();
   private readonly registered = new Map<string, { app: string; stream: string }>();
   /** @inheritdoc */
   async list(app: string): Promise<FleetLease[]> {
@@ -137,7 +155,7 @@ export class MemoryLeaseTable implements FleetLeaseTable {
     for (const [key, r] of this.registered) {
       if (r.app !== app) continue;
       const s = this.items.get(key);
-      out.push({ key, stream: r.stream, owner: s?.owner ?? null, counter: s?.counter ?? 0 });
+      out.push({ key, stream: r.stream, owner: s?.owner ?? null, counter: s?.counter ?? 0, wantedBy: s?.wantedBy ?? null, load: s?.load ?? null });
     }
     return out;
   }
@@ -147,25 +165,44 @@ export class MemoryLeaseTable implements FleetLeaseTable {
   }
   /** @inheritdoc */
   async read(key: string): Promise<LeaseState | null> {
-    return this.items.get(key) ?? null;
+    const s = this.items.get(key);
+    return s ? { owner: s.owner, counter: s.counter } : null;
   }
   /** @inheritdoc */
   async claim(key: string, owner: string, expected: LeaseState | null): Promise<boolean> {
     const cur = this.items.get(key) ?? null;
     if ((cur?.owner ?? null) !== (expected?.owner ?? null) || (cur?.counter ?? 0) !== (expected?.counter ?? 0)) return false;
-    this.items.set(key, { owner, counter: (cur?.counter ?? 0) + 1 });
+    this.items.set(key, { owner, counter: (cur?.counter ?? 0) + 1, wantedBy: null, load: cur?.load ?? null });
     return true;
   }
   /** @inheritdoc */
   async renew(key: string, owner: string): Promise<boolean> {
+    return (await this.heartbeat(key, owner, this.items.get(key)?.load ?? null)).held;
+  }
+  /** @inheritdoc */
+  async heartbeat(key: string, owner: string, load: number | null): Promise<Heartbeat> {
+    const cur = this.items.get(key);
+    if (!cur || cur.owner !== owner) return { held: false, wantedBy: null };
+    this.items.set(key, { ...cur, counter: cur.counter + 1, load: load ?? cur.load });
+    return { held: true, wantedBy: cur.wantedBy };
+  }
+  /** @inheritdoc */
+  async requestHandoff(key: string, owner: string, to: string): Promise<boolean> {
+    const cur = this.items.get(key);
+    if (!cur || cur.owner !== owner || cur.wantedBy !== null) return false;
+    this.items.set(key, { ...cur, wantedBy: to });
+    return true;
+  }
+  /** @inheritdoc */
+  async handOver(key: string, owner: string, to: string): Promise<boolean> {
     const cur = this.items.get(key);
     if (!cur || cur.owner !== owner) return false;
-    this.items.set(key, { owner, counter: cur.counter + 1 });
+    this.items.set(key, { ...cur, owner: to, counter: cur.counter + 1, wantedBy: null });
     return true;
   }
   /** @inheritdoc */
   async release(key: string, owner: string): Promise<void> {
     const cur = this.items.get(key);
-    if (cur?.owner === owner) this.items.set(key, { owner: null, counter: cur.counter + 1 });
+    if (cur?.owner === owner) this.items.set(key, { ...cur, owner: null, counter: cur.counter + 1, wantedBy: null });
   }
 }

@@ -22,7 +22,7 @@ export async function publishFleetMetrics(metrics$: Observable<FleetMetrics>, me
   const fragments = meter.createObservableCounter("kvs.stream.fragments", { description: "fragments handled" });
   const reconnects = meter.createObservableCounter("kvs.stream.reconnects", { description: "reader reconnects, by cause" });
   const leases = meter.createObservableGauge("kvs.fleet.leases_held", { description: "stream leases this worker holds" });
-  const events = meter.createObservableCounter("kvs.fleet.lease_events", { description: "leases taken, stolen and lost" });
+  const events = meter.createObservableCounter("kvs.fleet.lease_events", { description: "leases taken, stolen (handed to this worker), handed over and lost" });
   const callback: import("@opentelemetry/api").BatchObservableCallback = (result) => {
     const m = latest;
     if (!m) return;
@@ -30,6 +30,7 @@ export async function publishFleetMetrics(metrics$: Observable<FleetMetrics>, me
     result.observe(leases, m.leasesHeld, base);
     result.observe(events, m.leasesTaken, { ...base, event: "taken" });
     result.observe(events, m.leasesStolen, { ...base, event: "stolen" });
+    result.observe(events, m.leasesHandedOver, { ...base, event: "handedOver" });
     result.observe(events, m.leasesLost, { ...base, event: "lost" });
     for (const s of m.perStream) {
       const attrs = { ...base, stream: s.stream };

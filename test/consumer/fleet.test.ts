@@ -69,6 +69,9 @@ function killable(table: FleetLeaseTable) {
       claim: (k, o, e) => gate(() => table.claim(k, o, e)),
       renew: (k, o) => gate(() => table.renew(k, o)),
       release: (k, o) => gate(() => table.release(k, o)),
+      heartbeat: (k, o, l) => gate(() => table.heartbeat(k, o, l)),
+      requestHandoff: (k, o, t) => gate(() => table.requestHandoff(k, o, t)),
+      handOver: (k, o, t) => gate(() => table.handOver(k, o, t)),
     } satisfies FleetLeaseTable,
   };
 }
@@ -183,6 +186,12 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
         if (stalled) await renewalsAnswered;
         return leases.renew(k, o);
       },
+      heartbeat: async (k, o, l) => {
+        if (stalled) await renewalsAnswered;
+        return leases.heartbeat(k, o, l);
+      },
+      requestHandoff: (k, o, t) => leases.requestHandoff(k, o, t),
+      handOver: (k, o, t) => leases.handOver(k, o, t),
     };
     const recording = (worker: string, stall: boolean) => ({
       get: (st: string, a: string) => store.get(st, a),

@@ -1,12 +1,17 @@
 // A fleet worker in a process of its own, for the fleet tests: reads the streams of app "fleet-test"
 // from the local KVS endpoint with leases and checkpoints in DynamoDB (dynalite), and prints one JSON line
 // per handled fragment, per checkpoint written, and per metrics round.
-//   node fleet-worker.mjs WORKER KVS_ENDPOINT DYNAMO_ENDPOINT TABLE STREAMS_CSV LEASE_MS
+//   node fleet-worker.mjs WORKER KVS_ENDPOINT DYNAMO_ENDPOINT TABLE STREAMS_CSV LEASE_MS [APP [HEAVY_PREFIX HEAVY_MS]]
+// Streams whose name starts with HEAVY_PREFIX cost HEAVY_MS of handler time a fragment (busy, as a decoder is).
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KvsClients } from "../../dist/aws/index.js";
 import { DynamoDbCheckpointStore, DynamoDbLeaseTable, fleet } from "../../dist/consumer/index.js";
 
-const [worker, kvsEndpoint, dynamoEndpoint, table, streamsCsv, leaseMs] = process.argv.slice(2);
+const [worker, kvsEndpoint, dynamoEndpoint, table, streamsCsv, leaseMs, app = "fleet-test", heavyPrefix = "", heavyMs = "0"] = process.argv.slice(2);
+const busy = (ms) => {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+};
 const credentials = { accessKeyId: "local", secretAccessKey: "local" };
 const dynamo = new DynamoDBClient({ endpoint: dynamoEndpoint, region: "us-east-1", credentials, maxAttempts: 3 });
 const clients = new KvsClients({ endpoint: kvsEndpoint, region: "us-east-1", credentials });
@@ -20,7 +25,7 @@ const store = {
   },
 };
 const f = fleet(clients, {
-  app: "fleet-test",
+  app,
   worker,
   streams: streamsCsv.split(","),
   leases: new DynamoDbLeaseTable(dynamo, table),
@@ -28,9 +33,20 @@ const f = fleet(clients, {
   from: "EARLIEST",
   leaseDurationMs: Number(leaseMs),
   consume: { live: { idleTimeoutMs: 5000, retry: { baseMs: 50, maxMs: 500 } } },
-  handler: ({ stream, fragment }) => out({ t: "handled", stream, fragment: fragment.fragmentNumber }),
+  handler: async ({ stream, fragment }) => {
+    out({ t: "handled", stream, fragment: fragment.fragmentNumber });
+    if (heavyPrefix && stream.startsWith(heavyPrefix)) {
+      // A heavy stream: CPU work in slices, so the worker's renewals still run between them.
+      for (let left = Number(heavyMs); left > 0; left -= 5) {
+        busy(Math.min(5, left));
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+  },
 });
-f.metrics$.subscribe((m) => out({ t: "metrics", held: m.leasesHeld, streams: m.streams, workers: m.workers }));
+f.metrics$.subscribe((m) =>
+  out({ t: "metrics", held: m.leasesHeld, streams: m.streams, workers: m.workers, load: m.load, meanLoad: m.meanLoad, handedOver: m.leasesHandedOver }),
+);
 process.on("SIGTERM", () => {
   f.stop().then(
     () => {
