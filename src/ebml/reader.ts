@@ -62,7 +62,8 @@ export interface EbmlReaderOptions {
    * claims to go on (a payload being skipped or gathered) ends that element as HEADER_INSIDE_ELEMENT, at
    * the element, and with `recover` reading resumes at that header; an element a master cannot hold is
    * MISPLACED_ELEMENT even where its parent has unknown size. A lying size then costs at most the
-   * bytes up to the next document, never the documents after it (default false).
+   * bytes up to the next document, never the documents after it. Every payload is looked through
+   * (memchr speed), so blocks take the general path (default false).
    */
   documentStream?: boolean;
 }
@@ -235,7 +236,9 @@ export class EbmlReader {
     this.wanted = options.wanted ?? null;
     this.documentStream = options.documentStream ?? false;
     this.start = options.expectDocument && !this.recover ? new Uint8Array(192) : null;
-    this.blockSink = sink.simpleBlock !== undefined && !this.recover && (this.wanted === null || this.wanted.has(ID.SimpleBlock)) ? sink : null;
+    // (A document stream checks every payload for the next document, so its blocks take the general path.)
+    this.blockSink =
+      sink.simpleBlock !== undefined && !this.recover && !this.documentStream && (this.wanted === null || this.wanted.has(ID.SimpleBlock)) ? sink : null;
     this.wholeSink = sink.wholeMaster !== undefined && !this.recover ? sink : null;
   }
 
@@ -513,11 +516,15 @@ export class EbmlReader {
     const limit = id === ID.SimpleBlock || id === ID.Block ? this.maxBlockSize : this.maxElementSize;
     if (size > limit) throw this.error("ELEMENT_TOO_LARGE", `${this.schema.name(id)} of ${size} bytes exceeds the limit of ${limit}`, start);
     if (n - i >= size) {
+      if (this.documentStream) {
+        this.startDocumentScan(chunk, i, id, start, size);
+        this.checkNoDocument(chunk, i, i + size, dataStart - i, id, start, size);
+      }
       this.deliver(id, chunk, i, i + size, start, dataStart);
       return i + size;
     }
     if (this.documentStream) {
-      this.docScan.reset();
+      this.startDocumentScan(chunk, i, id, start, size);
       this.checkNoDocument(chunk, i, n, dataStart - i, id, start, size);
     }
     const buf = sharedSlabs.take(size <= EAGER_ELEMENT ? size : Math.max(EAGER_ELEMENT, n - i));
@@ -534,7 +541,7 @@ export class EbmlReader {
 
   /** Streams past an element's payload (any size, nothing buffered). */
   private skip(chunk: Uint8Array, id: number, i: number, n: number, start: number, dataStart: number, size: number, known: boolean): number {
-    this.docScan.reset();
+    if (this.documentStream) this.startDocumentScan(chunk, i, id, start, size);
     if (this.documentStream) this.checkNoDocument(chunk, i, Math.min(n, i + size), dataStart - i, id, start, size);
     this.sink.skipped(id, start, dataStart, size, known);
     if (n - i >= size) return i + size;
@@ -544,6 +551,16 @@ export class EbmlReader {
     this.skipOffset = start;
     this.mode = SKIP;
     return n;
+  }
+
+  /**
+   * Starts looking for the next document in an element about to be skipped or gathered: in its own
+   * header first (past its first byte), where a lying size may have taken in the next document's ID.
+   */
+  private startDocumentScan(chunk: Uint8Array, i: number, id: number, start: number, size: number): void {
+    this.docScan.reset();
+    const header = i >= this.hLen ? chunk.subarray(i - this.hLen, i) : this.hdr.subarray(0, this.hLen);
+    this.checkNoDocument(header, 1, header.length, start, id, start, size);
   }
 
   /** Makes room for at least `need` bytes of the element being gathered (doubling, up to its size). */

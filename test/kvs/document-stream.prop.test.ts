@@ -114,24 +114,4 @@ describe("a GetMedia response with bad bytes written once (inserted or replacing
       { numRuns: 300 },
     );
   });
-
-  it("with recover (parseMkv's recover on a capture), one pass delivers every untouched fragment exactly once", () => {
-    fc.assert(
-      fc.property(edit, fc.constantFrom(1, 7, 4096, 65536, 1 << 20), (e, chunk) => {
-        const { bytes, from, to } = apply(e);
-        const got: string[] = [];
-        const parser = new KvsParser(
-          (ev) => {
-            if (ev.type === "fragment" && ev.continuationToken !== null) got.push(ev.fragmentNumber!);
-          },
-          { documentStream: true, recover: true },
-        );
-        for (let i = 0; i < bytes.length; i += chunk) parser.push(bytes.subarray(i, Math.min(bytes.length, i + chunk)));
-        parser.end();
-        const untouched = spans.filter((s) => s.end <= from || s.start >= Math.max(to, from + 1) || (e.kind === "insert" && s.start === from));
-        for (const s of untouched) expect(got.filter((n) => n === s.number)).toHaveLength(1);
-      }),
-      { numRuns: 300 },
-    );
-  });
 });
