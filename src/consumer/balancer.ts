@@ -41,7 +41,8 @@ export interface BalancePlan {
  * is under the mean. Then, while it is below the mean by more than the tolerance, or a busier worker is
  * above it by more, it asks that worker for the stream that shrinks their difference most (one that costs
  * less than the difference). Each move lowers the sum of squared loads, so rounds converge instead of
- * trading streams back and forth, and workers within the tolerance are left alone. Costs count in whole units of
+ * trading streams back and forth; workers within the tolerance are left alone, and a worker that moves
+ * goes on to within half of it. Costs count in whole units of
  * a cheap stream's cost (streams alike cost the same, so measuring noise moves nothing); a stream
  * not measured yet costs the mean of those that are (1 when none is), so streams of unknown cost
  * balance by count.
@@ -85,8 +86,10 @@ export function planBalance(me: string, leases: readonly LeaseView[], options: B
     for (const [worker, theirs] of movable) {
       const theirsLoad = loads.get(worker)!;
       const gap = theirsLoad - mine;
-      // Only a worker outside the tolerance moves a stream: one below it asks, one above it is asked.
-      if (gap <= 0 || (mine >= mean * (1 - tolerance) && theirsLoad <= mean * (1 + tolerance))) continue;
+      // Only a worker outside the tolerance moves a stream (one below it asks, one above it is asked);
+      // once it moves, it goes on to within half the tolerance, so the next measure's noise does not start it again.
+      const band = request.length === 0 ? tolerance : tolerance / 2;
+      if (gap <= 0 || (mine >= mean * (1 - band) && theirsLoad <= mean * (1 + band))) continue;
       for (const l of theirs) {
         const c = cost(l);
         if (c >= gap) continue; // the pair would end further apart

@@ -5,10 +5,10 @@ import { KvsServiceError } from "../../src/aws/errors.js";
 import type { FragmentEvent } from "../../src/kvs/fragment.js";
 import { withFrames } from "../../src/rx/with-frames.js";
 import type { Fault, LocalKvsOptions } from "../../src/testing/local-kvs.js";
-import { checksum, keptFrames, parseChunked, readFixture } from "../helpers/fixtures.js";
+import { checksum, keptFrames, parseChunked, readFixture, swallowing } from "../helpers/fixtures.js";
 import { harness, type Harness } from "../helpers/local-kvs.js";
 import type { Frame } from "../../src/matroska/frame.js";
-import { type ProducerCluster, splitClusters } from "../../src/kvs/fragment-writer.js";
+import { splitClusters } from "../../src/kvs/fragment-writer.js";
 
 let h: Harness | undefined;
 let sub: Subscription | undefined;
@@ -24,17 +24,6 @@ const sourceFrames = parseChunked(readFixture(FILE))
   .events.filter((e): e is Frame => e.type === "frame")
   .map((f) => `${f.track}/${f.timestampMs}/${checksum(f.data)}`);
 const fast: LiveMediaOptions = { idleTimeoutMs: 1500, retry: { baseMs: 20, maxMs: 200, limitBaseMs: 50 } };
-
-/** The cluster with a Void element claiming 2^40 bytes written into the middle of its blocks, as stored bytes. */
-function swallowing(c: ProducerCluster): ProducerCluster {
-  const at = Math.floor(c.clusterBody.length / 2);
-  const voidHeader = Uint8Array.of(0xec, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00);
-  const body = new Uint8Array(c.clusterBody.length + voidHeader.length);
-  body.set(c.clusterBody.subarray(0, at));
-  body.set(voidHeader, at);
-  body.set(c.clusterBody.subarray(at), at + voidHeader.length);
-  return { ...c, clusterBody: body };
-}
 
 /** Reads until `count` fragments arrived or the reader errors (bounded by a timeout). */
 async function read(h: Harness, count: number, opts: LiveMediaOptions, timeoutMs = 20_000, stream = "cam", alsoWait?: (events: LiveEvent[]) => boolean) {

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import type { ProducerCluster } from "../../src/kvs/fragment-writer.js";
 import { KvsParser, type KvsEvent, type KvsParserOptions } from "../../src/kvs/parser.js";
 
 /** Absolute path of a file in fixtures/. */
@@ -78,4 +79,15 @@ export function keptFrames<T extends { type: string }>(events: readonly T[]): Ex
     else if (ev.type === "fragmentDiscarded") kept.length = since;
   }
   return kept;
+}
+
+/** The cluster with a Void element claiming 2^40 bytes written into the middle of its blocks, as stored bytes. */
+export function swallowing(c: ProducerCluster): ProducerCluster {
+  const at = Math.floor(c.clusterBody.length / 2);
+  const voidHeader = Uint8Array.of(0xec, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00);
+  const body = new Uint8Array(c.clusterBody.length + voidHeader.length);
+  body.set(c.clusterBody.subarray(0, at));
+  body.set(voidHeader, at);
+  body.set(c.clusterBody.subarray(at), at + voidHeader.length);
+  return { ...c, clusterBody: body };
 }
