@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { startLocalKvs } from "../src/testing/local-kvs.js";
 import { startDynalite } from "./helpers/dynalite.js";
 import { ffmpeg } from "./helpers/ffmpeg.js";
-import { readFixture } from "./helpers/fixtures.js";
+import { fixturePath, readFixture } from "./helpers/fixtures.js";
 import { localAwsEnv } from "./helpers/local-kvs.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -110,6 +110,24 @@ describe("README examples run as written", () => {
             .filter((f) => f.endsWith(".wav"))
             .sort(),
         ).toEqual(["AUDIO_FROM_CUSTOMER.wav", "AUDIO_TO_CUSTOMER.wav"]);
+      });
+    } finally {
+      await kvs.close();
+    }
+  });
+
+  it("the produce example puts a file into a stream with PutMedia: every fragment persisted, as the endpoint stored them", async () => {
+    const kvs = await startLocalKvs({ streams: { "my-camera": {} }, idleEndMs: 300 });
+    try {
+      await withSnippet(snippet("produce"), async (file, dir) => {
+        const { stdout: out } = await promisify(execFile)(process.execPath, [file], {
+          cwd: dir,
+          encoding: "utf8",
+          env: localAwsEnv(kvs.endpoint, { FILE: fixturePath("vogels_480.mkv") }),
+        });
+        const stored = kvs.fragments("my-camera");
+        expect(stored.length).toBeGreaterThan(1);
+        expect(out.trim().split("\n")).toEqual(stored.map((f) => `persisted ${f.fragmentNumber}`));
       });
     } finally {
       await kvs.close();

@@ -1,6 +1,7 @@
 import { GetDataEndpointCommand, KinesisVideoClient, type APIName, type KinesisVideoClientConfig } from "@aws-sdk/client-kinesis-video";
 import { KinesisVideoArchivedMediaClient } from "@aws-sdk/client-kinesis-video-archived-media";
 import { KinesisVideoMediaClient } from "@aws-sdk/client-kinesis-video-media";
+import type { AwsCredentialIdentity } from "@smithy/types";
 import { raceAbort } from "./abort.js";
 import { toKvsServiceError } from "./errors.js";
 import { CallPacer, type PacerOptions } from "./pacer.js";
@@ -101,6 +102,19 @@ export class KvsClients {
       this.endpoints.set(key, p);
     }
     return raceAbort(p, signal);
+  }
+
+  /**
+   * The credentials and region the clients sign with (the SDK's resolved providers), for requests the SDK
+   * has no command for (PutMedia, signaling URLs). A missing one is a ConfigurationError.
+   */
+  async signing(): Promise<{ credentials: AwsCredentialIdentity; region: string }> {
+    const config = this.control.config as unknown as { credentials: () => Promise<AwsCredentialIdentity>; region: () => Promise<string> };
+    try {
+      return { credentials: await config.credentials(), region: await config.region() };
+    } catch (e) {
+      throw toKvsServiceError(e, "sign");
+    }
   }
 
   /** Forgets a cached endpoint (after repeated failures or InvalidEndpoint). */

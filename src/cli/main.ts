@@ -5,6 +5,7 @@ import { errorLines } from "./errors.js";
 import { imagesCommand } from "./images.js";
 import { InputError } from "./input.js";
 import { inspectCommand } from "./inspect.js";
+import { putCommand } from "./put.js";
 import { recordCommand } from "./record.js";
 import { tailCommand } from "./tail.js";
 import { viewCommand } from "./view.js";
@@ -28,7 +29,7 @@ the stream (kvs-parser view); at the end the stream is recorded to MKV files and
   },
 };
 
-const COMMANDS: readonly Command[] = [inspectCommand, tailCommand, recordCommand, imagesCommand, viewCommand, demoCommand];
+const COMMANDS: readonly Command[] = [inspectCommand, tailCommand, recordCommand, imagesCommand, viewCommand, putCommand, demoCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -18,6 +18,8 @@ export interface ProducerCluster {
   readonly timestampMs: number;
   /** The Segment's TimestampScale (ns per tick). */
   readonly timestampScale: number;
+  /** The producer's metadata Tags for this fragment (put before its Cluster), if any. */
+  readonly tags?: Uint8Array;
 }
 
 /** Splits a producer MKV (one Segment, any number of Clusters, sized or not) into its Clusters. */
@@ -108,7 +110,8 @@ export function formatKvsTimestamp(ms: number): string {
   return `${sign}${Math.floor(abs / 1000)}.${String(abs % 1000).padStart(3, "0")}`;
 }
 
-function tagsElement(pairs: readonly [string, string][]): Uint8Array {
+/** A Tags element holding one Tag with a SimpleTag per name/value. */
+export function tagsElement(pairs: readonly (readonly [string, string])[]): Uint8Array {
   return element(ID.Tags, [
     element(
       ID.Tag,
@@ -137,7 +140,8 @@ export function writeKvsFragment(
   const body = options.unknownSizeCluster ? concatBytes([unknownSizeHeader(ID.Cluster), cluster.clusterBody]) : element(ID.Cluster, cluster.clusterBody);
   const tail =
     tags.millisBehindNow === undefined || list ? new Uint8Array(0) : writeKvsClosingTags(tags.fragmentNumber, tags.millisBehindNow, tags.continuationToken);
-  return concatBytes([cluster.ebmlHeader, unknownSizeHeader(ID.Segment), cluster.info, cluster.tracks, head, body, tail]);
+  // The producer's metadata tags follow the Cluster, as in GetMedia captures.
+  return concatBytes([cluster.ebmlHeader, unknownSizeHeader(ID.Segment), cluster.info, cluster.tracks, head, body, cluster.tags ?? new Uint8Array(0), tail]);
 }
 
 /** The Tags GetMedia sends after a fragment's Cluster: MILLIS_BEHIND_NOW and CONTINUATION_TOKEN (default: the fragment number). */

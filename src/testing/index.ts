@@ -11,6 +11,7 @@ export {
   type StoredFragment,
 } from "./local-kvs.js";
 export type { LocalArchiveLimits } from "./local-archive.js";
+export type { PutFault } from "./put-media-ingest.js";
 export { startCamera, type Camera, type CameraOptions } from "./camera.js";
 export {
   splitClusters,

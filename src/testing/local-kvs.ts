@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { concatBytes } from "../ebml/writer.js";
 import { LocalArchive, type LocalArchiveLimits } from "./local-archive.js";
+import { ingestPutMedia, type PutFault } from "./put-media-ingest.js";
 import { ServiceFailure } from "./service-failure.js";
 import {
   splitClusters,
@@ -108,6 +109,9 @@ interface StreamState {
   open: number;
   readonly wakers: Set<() => void>;
   nextIndex: number;
+  /** A PutMedia upload is open (the service allows one per stream). */
+  putOpen: boolean;
+  readonly putFaults: PutFault[];
 }
 
 /** Counters for tests and benchmarks. */
@@ -207,7 +211,14 @@ export class LocalKvs extends EventEmitter {
       open: 0,
       wakers: new Set(),
       nextIndex: 0,
+      putOpen: false,
+      putFaults: [],
     });
+  }
+
+  /** Queues a fault for the stream's next PutMedia upload. */
+  injectPutFault(stream: string, fault: PutFault): void {
+    this.stream(stream).putFaults.push(fault);
   }
 
   /** Ingests a producer MKV: one fragment per Cluster, new fragment numbers, server time now; wakes live readers. */
@@ -334,11 +345,8 @@ export class LocalKvs extends EventEmitter {
       if (req.method === "GET" && (op.startsWith("hls/") || op.startsWith("dash/")))
         return await this.archive.serve(new URL(req.url ?? "/", this.endpoint), res);
       if (req.method !== "POST") throw new ServiceFailure(405, "InvalidArgumentException", "POST only");
+      if (op === "putMedia") return await this.ingest(req, res);
       const raw = await readBody(req);
-      if (op === "putMedia")
-        return this.json(res, {
-          acks: this.putMedia(String(req.headers["x-amzn-stream-name"] ?? ""), raw).map((f) => ({ EventType: "PERSISTED", FragmentNumber: f.fragmentNumber })),
-        });
       const body = raw.length ? (JSON.parse(Buffer.from(raw).toString("utf8")) as Record<string, unknown>) : {};
       switch (op) {
         case "getDataEndpoint":
@@ -389,6 +397,54 @@ export class LocalKvs extends EventEmitter {
         res.end(JSON.stringify({ message: f.message }));
       } else res.destroy();
     }
+  }
+
+  /** PutMedia: one upload per stream, taken as it arrives, acknowledged per fragment (see ingestPutMedia). */
+  private async ingest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const name = req.headers["x-amzn-stream-name"];
+    const arn = req.headers["x-amzn-stream-arn"];
+    if ((name === undefined) === (arn === undefined))
+      throw new ServiceFailure(400, "InvalidArgumentException", "one of x-amzn-stream-name and x-amzn-stream-arn is required");
+    const s = this.streamOf({ StreamName: name === undefined ? undefined : String(name), StreamARN: arn === undefined ? undefined : String(arn) });
+    if (s.putOpen) throw new ServiceFailure(400, "ConnectionLimitExceededException", `the stream ${s.name} already has a PutMedia connection`);
+    s.putOpen = true;
+    this.responses.add(res);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      s.putOpen = false;
+      this.responses.delete(res);
+    };
+    res.on("close", release);
+    await ingestPutMedia(
+      req,
+      res,
+      {
+        store: (cluster, producerTimestampMs) => this.store(s, cluster, producerTimestampMs),
+        fault: s.putFaults.shift() ?? null,
+        done: release,
+      },
+      this.now,
+    );
+  }
+
+  /** Stores one whole fragment and wakes the live readers: readable by GetMedia at once. */
+  private store(s: StreamState, cluster: ProducerCluster, producerTimestampMs: number): string {
+    const f: StoredFragment = {
+      fragmentNumber: syntheticFragmentNumber(s.nextIndex++),
+      serverTimestampMs: this.now(),
+      producerTimestampMs,
+      lengthMs: 1000,
+      cluster,
+      sizeBytes: cluster.clusterBody.length + cluster.tracks.length + cluster.info.length + cluster.ebmlHeader.length,
+    };
+    const previous = s.fragments.at(-1);
+    if (previous && previous.producerTimestampMs < producerTimestampMs)
+      (previous as { lengthMs: number }).lengthMs = producerTimestampMs - previous.producerTimestampMs;
+    s.fragments.push(f);
+    for (const wake of [...s.wakers]) wake();
+    return f.fragmentNumber;
   }
 
   private json(res: ServerResponse, body: unknown): void {

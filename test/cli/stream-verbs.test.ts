@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { splitClusters } from "../../src/kvs/fragment-writer.js";
 import { ffmpeg } from "../helpers/ffmpeg.js";
-import { readFixture } from "../helpers/fixtures.js";
+import { fixturePath, readFixture } from "../helpers/fixtures.js";
 import { type Harness, harness, localAwsEnv } from "../helpers/local-kvs.js";
 
 const cli = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
@@ -72,6 +72,25 @@ describe("CLI verbs against the local endpoint (built CLI)", () => {
       expect(l).toMatchObject({ type: "fragment", frames: expect.any(Number), bytes: expect.any(Number) });
       expect(l.lagMs).toBeGreaterThan(0);
     }
+  });
+
+  it("put STREAM FILE: re-fragmented, uploaded with PutMedia, every fragment persisted (exit 0), and GetMedia gives the file's frames back", async () => {
+    h.kvs.createStream("put-cam");
+    const r = await run(["put", "put-cam", fixturePath("vogels_480.mkv"), "--tag", "site=north"]);
+    expect(r.stderr).toMatch(/putting .*vogels_480\.mkv into stream put-cam/);
+    expect(r.status).toBe(0);
+    const stored = h.kvs.fragments("put-cam");
+    expect(r.stdout).toContain(`${stored.length} fragments persisted in 1 connection`);
+    const back = await run(["tail", "put-cam", "--from", "EARLIEST", "--count", String(stored.length), "--json"]);
+    const frames = back.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { frames: number })
+      .reduce((n, l) => n + l.frames, 0);
+    expect(frames).toBe(2334);
+    const bad = await run(["put", "put-cam", fixturePath("CAPTURES-MANIFEST.md")]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/not EBML\/Matroska: the input looks like text/);
   });
 
   it("tail --frames: fragments and their frames, for people", async () => {

@@ -1,0 +1,5 @@
+// kvs-parser/produce: put media into Kinesis Video Streams: the fragmenting writer, PutMedia with acknowledgements.
+export { Fragmenter, type FragmenterOptions, type FrameInput, type ProducerFragment } from "./fragmenter.js";
+export { AckParser, ackError, PutMediaError, type AckEventType, type PutMediaAck } from "./acks.js";
+export { putMedia, type PutMediaEvent, type PutMediaOptions, type PutMediaSource, type PutMediaStats } from "./put-media.js";
+export { mkvSource, type MkvSourceOptions } from "./mkv-source.js";

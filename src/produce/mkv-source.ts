@@ -1,0 +1,90 @@
+import type { ByteSource } from "../rx/source.js";
+import { parseMkv } from "../rx/parse-mkv.js";
+import type { StreamEvent } from "../rx/stream-event.js";
+import type { ReadGate } from "../rx/read-gate.js";
+import { Fragmenter, type FragmenterOptions, type ProducerFragment } from "./fragmenter.js";
+import type { PutMediaSource } from "./put-media.js";
+
+/** Options of {@link mkvSource}. */
+export interface MkvSourceOptions extends FragmenterOptions {
+  /** Send at the media's pace (a file played as a live camera) instead of as fast as it reads. */
+  readonly realtime?: boolean;
+  /** Metadata tags for every fragment (persistent). */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/**
+ * An upload of an MKV / WebM file or byte stream (or any byte source parseMkv reads), re-fragmented:
+ * its tracks become the upload's, its frames go through a {@link Fragmenter}. The file is read as the
+ * upload takes fragments (a few frames ahead), never whole.
+ */
+export function mkvSource(bytes: ByteSource, options: MkvSourceOptions = {}): PutMediaSource & { readonly fragmenter: () => Fragmenter | null } {
+  let fragmenter: Fragmenter | null = null;
+  return {
+    fragmenter: () => fragmenter,
+    header: () => {
+      if (!fragmenter) throw new Error("no tracks yet");
+      return fragmenter.header();
+    },
+    fragments: (async function* (): AsyncGenerator<ProducerFragment> {
+      const queue: StreamEvent[] = [];
+      let done = false;
+      let failure: unknown = null;
+      let wake = null as (() => void) | null;
+      let space = null as (() => void) | null;
+      const gate: ReadGate = {
+        wait: () => (queue.length < 256 ? null : new Promise<void>((r) => (space = r))),
+      };
+      const sub = parseMkv(bytes, { gate }).subscribe({
+        next: (ev) => {
+          queue.push(ev);
+          wake?.();
+        },
+        error: (e: unknown) => {
+          failure = e;
+          done = true;
+          wake?.();
+        },
+        complete: () => {
+          done = true;
+          wake?.();
+        },
+      });
+      const started = performance.now();
+      let firstTs: number | null = null;
+      try {
+        for (;;) {
+          if (queue.length === 0) {
+            if (done) break;
+            await new Promise<void>((r) => (wake = r));
+            wake = null;
+            continue;
+          }
+          const ev = queue.shift()!;
+          if (queue.length < 128) {
+            const s = space;
+            space = null;
+            s?.();
+          }
+          if (ev.type === "tracks" && fragmenter === null) {
+            fragmenter = new Fragmenter(ev.tracks, options);
+            for (const [k, v] of Object.entries(options.metadata ?? {})) fragmenter.putMetadata(k, v, true);
+          }
+          if (ev.type !== "frame" || fragmenter === null) continue;
+          if (options.realtime) {
+            firstTs ??= ev.timestampMs;
+            const due = started + (ev.timestampMs - firstTs) - performance.now();
+            if (due > 0) await new Promise((r) => setTimeout(r, due));
+          }
+          const closed = fragmenter.push(ev);
+          if (closed) yield closed;
+        }
+        if (failure !== null) throw failure;
+        const last = fragmenter?.flush();
+        if (last) yield last;
+      } finally {
+        sub.unsubscribe();
+      }
+    })(),
+  };
+}
