@@ -12,6 +12,8 @@ import type { FragmentWithFrames } from "../rx/with-frames.js";
 import { KvsClients } from "../aws/clients.js";
 import { startLocalKvs, type StoredFragment } from "../testing/local-kvs.js";
 import { startCamera } from "../testing/camera.js";
+import { clusterSource } from "../produce/cluster-source.js";
+import { putMedia } from "../produce/put-media.js";
 import { archivedMedia } from "../aws/archive.js";
 import { getClip } from "../aws/clip.js";
 import { Recorder, type RecordingFile } from "../record/recorder.js";
@@ -60,6 +62,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const thumbs = join(work, "keyframes");
   mkdirSync(thumbs, { recursive: true });
   let viewerRef = null as Viewer | null; // set inside run()
+  const producing = new AbortController();
   let decoderRef = null as ImageDecoder | null;
   // SIGINT / SIGTERM stop the demo wherever it is (the finally below releases the endpoint and the apps).
   const interrupted = new Promise<number>((resolve) => {
@@ -67,10 +70,12 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     opts.signal?.addEventListener("abort", () => resolve(130), { once: true });
   });
   const run = async (): Promise<number> => {
-    // The plain MKVs clusters.mkv (8 clusters) and vogels_480.mkv (9): 17 fragments, produced live, twice.
-    const clusters = ["clusters.mkv", "vogels_480.mkv"].flatMap((f) => splitClusters(new Uint8Array(readFileSync(join(fixtures, f)))));
-    const produced = [...clusters, ...clusters];
-    write(`local KVS endpoint ${kvs.endpoint}, stream demo-camera; producing ${produced.length} fragments, one every ${interval} ms`);
+    // The plain MKVs clusters.mkv (8 clusters) and vogels_480.mkv (9): 17 fragments, produced live, twice,
+    // by a PutMedia producer over HTTP (one upload per clip: each has its own tracks).
+    const clips = ["clusters.mkv", "vogels_480.mkv"].map((f) => splitClusters(new Uint8Array(readFileSync(join(fixtures, f)))));
+    const uploads = [...clips, ...clips];
+    const produced = uploads.flat();
+    write(`local KVS endpoint ${kvs.endpoint}, stream demo-camera; a PutMedia producer puts ${produced.length} fragments, one every ${interval} ms`);
     write(`checkpoints in ${join(work, "checkpoints")}`);
     // The viewer: a page on 127.0.0.1 playing the stream live (kvs-parser view), one GetMedia connection.
     const viewer = await startViewer(clients, "demo-camera", { from: "EARLIEST", onError: (e) => write(`viewer: ${e.message}`) });
@@ -138,10 +143,28 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     // Produce live.
     const total = produced.length;
     const producer = (async () => {
-      for (const c of produced) {
-        kvs.appendClusters("demo-camera", [c]);
+      // Camera time: now, going on from clip to clip.
+      let at = Date.now();
+      let persisted = 0;
+      for (const clip of uploads) {
+        const span = clip.at(-1)!.timestampMs - clip[0]!.timestampMs + 1000;
+        if (producing.signal.aborted) return;
+        const upload = putMedia(clients, "demo-camera", clusterSource(clip, { intervalMs: interval, startMs: at, signal: producing.signal }), {
+          signal: producing.signal,
+        });
+        await new Promise<void>((resolve, reject) =>
+          upload.subscribe({
+            next: (ev) => {
+              if (ev.type === "ack" && ev.event === "PERSISTED") persisted++;
+            },
+            error: reject,
+            complete: resolve,
+          }),
+        );
+        at += span;
         await new Promise((r) => setTimeout(r, interval));
       }
+      write(`producer: ${persisted} fragments persisted (PutMedia acknowledgements), in ${uploads.length} uploads`);
     })();
 
     // Restart the thumbnailer when it dies.
@@ -227,6 +250,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     if (opts.signal?.aborted) write("interrupted: stopping the endpoint, the apps and the viewer");
     return code;
   } finally {
+    producing.abort();
     decoderRef?.close();
     await viewerRef?.close();
     clients.destroy();

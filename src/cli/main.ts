@@ -97,6 +97,9 @@ const io: CliIo = {
 main(process.argv.slice(2), io).then(
   (code) => {
     process.exitCode = code;
+    // Interrupted: the command has released what it holds; whatever is left (a retry timer of a
+    // connection being torn down) must not keep the process up.
+    if (stop.signal.aborted) setTimeout(() => process.exit(code), 1000).unref();
   },
   (err: unknown) => {
     process.stderr.write(`${errorLines(err).join("\n")}\n`);

@@ -3,3 +3,4 @@ export { Fragmenter, type FragmenterOptions, type FrameInput, type ProducerFragm
 export { AckParser, ackError, PutMediaError, type AckEventType, type PutMediaAck } from "./acks.js";
 export { putMedia, type PutMediaEvent, type PutMediaOptions, type PutMediaSource, type PutMediaStats } from "./put-media.js";
 export { mkvSource, type MkvSourceOptions } from "./mkv-source.js";
+export { clusterSource, type ClusterSourceOptions } from "./cluster-source.js";

@@ -20,6 +20,7 @@ describe("kvs-parser demo (the main job)", () => {
     expect(text).toContain("frame-counter                34");
     expect(text).toMatch(/5556 frames/);
     expect(text).toContain("every app read every fragment exactly once");
+    expect(text).toContain("producer: 34 fragments persisted (PutMedia acknowledgements), in 4 uploads");
     expect(text).toMatch(/shared GetMedia connections: 1,/);
     // Record: the archive in MKV files (a new one where the tracks change), the first camera as an MP4 clip.
     expect(text).toMatch(/record: kvs-\d{47}\.mkv \(8 fragments, 444 frames\), kvs-\d{47}\.mkv \(9 fragments, 2334 frames\), /);

@@ -45,7 +45,9 @@ describe("Fragmenter: frames in, one Cluster per fragment out", () => {
   });
 
   it("a fragment is cut before a block's 16-bit time offset overflows, even with no keyframe to cut at", () => {
-    const track: Track = { ...(parseChunked(readFixture("vogels_480.mkv")).events.find((e) => e.type === "tracks") as { tracks: Track[] }).tracks[1]! };
+    const track: Track = {
+      ...(parseChunked(readFixture("vogels_480.mkv")).events.find((e) => e.type === "tracks") as { tracks: readonly Track[] }).tracks[1]!,
+    };
     const writer = new Fragmenter([track], { fragmentDurationMs: 1_000_000, timecodeType: "RELATIVE" });
     const out: ProducerFragment[] = [];
     for (let t = 0; t <= 70_000; t += 1000) {
