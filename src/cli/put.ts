@@ -9,6 +9,7 @@ export const putCommand: Command = {
   summary: "put an MKV file (or stdin) into a stream with PutMedia, acknowledged per fragment",
   usage: `usage: kvs-parser put STREAM FILE|- [--realtime] [--fragment-ms N] [--relative] [--tag NAME=VALUE]…
                        [--endpoint URL] [--region R]
+       kvs-parser put STREAM --ffmpeg='<input args>' […]
 
 Re-fragments the file (a new fragment at the first keyframe after --fragment-ms, default 2000) and
 uploads it with PutMedia, holding each fragment until the service says PERSISTED: a reset, a stall or a
@@ -16,6 +17,9 @@ retryable error reconnects and sends again what was not persisted. A progress li
 persisted, the acknowledgement latency and the buffer. Ctrl-C stops reading the file and waits for the
 last PERSISTED. Exit code 0 when every fragment persisted, 1 otherwise.
   --realtime       send at the media's pace (the file as a live camera)
+  --ffmpeg=ARGS    a live ffmpeg process instead of a file: its input arguments (split at spaces), e.g.
+                   --ffmpeg='-rtsp_transport tcp -i rtsp://camera/stream' (-c copy is added when no codec is
+                   given); when the upload falls behind, the oldest unsent fragments are dropped
   --relative       RELATIVE fragment timecodes (default ABSOLUTE: epoch ms from now)
   --tag NAME=VALUE a metadata tag on every fragment (repeatable)
 ${STREAM_HELP}`,
@@ -26,28 +30,33 @@ ${STREAM_HELP}`,
     relative: { type: "boolean" },
     "fragment-ms": { type: "string" },
     tag: { type: "string", multiple: true },
+    ffmpeg: { type: "string" },
   },
   async run(values, positionals, io) {
-    if (positionals.length !== 2) throw new UsageError("put takes STREAM and FILE (or - for stdin)");
-    const [stream, file] = positionals as [string, string];
+    const live = typeof values.ffmpeg === "string" ? values.ffmpeg.trim().split(/\s+/) : null;
+    if (live ? positionals.length !== 1 : positionals.length !== 2)
+      throw new UsageError("put takes STREAM and FILE (or - for stdin), or STREAM and --ffmpeg ARGS");
+    const [stream, file = "ffmpeg"] = positionals as [string, string?];
     const metadata: Record<string, string> = {};
     for (const t of (values.tag as string[] | undefined) ?? []) {
       const eq = t.indexOf("=");
       if (eq <= 0) throw new UsageError(`--tag needs NAME=VALUE, got ${JSON.stringify(t)}`);
       metadata[t.slice(0, eq)] = t.slice(eq + 1);
     }
-    const input = openInput(file);
+    const input = live ? null : openInput(file);
     const clients = await clientsFor(values, io);
-    const { putMedia, mkvSource } = await import("../produce/index.js");
+    const { putMedia, mkvSource, ffmpegSource } = await import("../produce/index.js");
     const relative = values.relative === true;
     const startMs = Date.now();
-    const source = mkvSource(input, {
-      realtime: values.realtime === true,
+    const fragmenting = {
       fragmentDurationMs: intOption(values["fragment-ms"], "--fragment-ms"),
-      timecodeType: relative ? "RELATIVE" : "ABSOLUTE",
+      timecodeType: relative ? ("RELATIVE" as const) : ("ABSOLUTE" as const),
       startMs,
       metadata,
-    });
+    };
+    const source = input
+      ? mkvSource(input, { ...fragmenting, realtime: values.realtime === true })
+      : ffmpegSource(live!, { ...fragmenting, signal: io.signal });
     // Ctrl-C: stop reading, let what was read persist.
     let interrupted = false;
     const fragments = (async function* () {
@@ -59,7 +68,9 @@ ${STREAM_HELP}`,
         yield f;
       }
     })();
-    io.err(`putting ${file === "-" ? "stdin" : file} into stream ${stream}${endpointOf(values) ? ` at ${endpointOf(values)}` : ""}`);
+    io.err(
+      `putting ${live ? `ffmpeg ${live.join(" ")}` : file === "-" ? "stdin" : file} into stream ${stream}${endpointOf(values) ? ` at ${endpointOf(values)}` : ""}`,
+    );
     const sentAt = new Map<number, number>();
     let persisted = 0;
     let lastLatency = 0;
@@ -79,7 +90,7 @@ ${STREAM_HELP}`,
               ok = true;
               io.status("");
               io.out(
-                `${ev.stats.fragmentsPersisted} fragments persisted in ${ev.stats.connections} connection${ev.stats.connections === 1 ? "" : "s"}, ${ev.stats.bytesSent} bytes sent${ev.stats.duplicates ? `, ${ev.stats.duplicates} sent twice` : ""}${interrupted ? " (interrupted: the rest of the input was not sent)" : ""}`,
+                `${ev.stats.fragmentsPersisted} fragments persisted in ${ev.stats.connections} connection${ev.stats.connections === 1 ? "" : "s"}, ${ev.stats.bytesSent} bytes sent${ev.stats.duplicates ? `, ${ev.stats.duplicates} sent twice` : ""}${ev.stats.dropped ? `, ${ev.stats.dropped} dropped (the upload fell behind)` : ""}${interrupted ? " (interrupted: the rest of the input was not sent)" : ""}`,
               );
             }
           },

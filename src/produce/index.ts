@@ -4,3 +4,4 @@ export { AckParser, ackError, PutMediaError, type AckEventType, type PutMediaAck
 export { putMedia, type PutMediaEvent, type PutMediaOptions, type PutMediaSource, type PutMediaStats } from "./put-media.js";
 export { mkvSource, type MkvSourceOptions } from "./mkv-source.js";
 export { clusterSource, type ClusterSourceOptions } from "./cluster-source.js";
+export { ffmpegSource, type FfmpegSourceOptions } from "./ffmpeg-source.js";

@@ -3,6 +3,7 @@ import { parseMkv } from "../rx/parse-mkv.js";
 import type { StreamEvent } from "../rx/stream-event.js";
 import type { ReadGate } from "../rx/read-gate.js";
 import { Fragmenter, type FragmenterOptions, type ProducerFragment } from "./fragmenter.js";
+import { PutMediaError } from "./acks.js";
 import type { PutMediaSource } from "./put-media.js";
 
 /** Options of {@link mkvSource}. */
@@ -23,7 +24,11 @@ export function mkvSource(bytes: ByteSource, options: MkvSourceOptions = {}): Pu
   return {
     fragmenter: () => fragmenter,
     header: () => {
-      if (!fragmenter) throw new Error("no tracks yet");
+      if (!fragmenter)
+        throw new PutMediaError("NO_TRACKS", "the source has no Tracks before its first frame", {
+          retryable: false,
+          action: "give an MKV with a Tracks element",
+        });
       return fragmenter.header();
     },
     fragments: (async function* (): AsyncGenerator<ProducerFragment> {

@@ -27,6 +27,11 @@ export interface PutMediaOptions {
   readonly connectionStalenessMs?: number;
   /** Bytes of fragments held until PERSISTED; past it the source waits (default 64 MiB). */
   readonly maxBufferBytes?: number;
+  /**
+   * When the buffer is full: "wait" (default) holds the source back (a file, code); "dropOldest" drops the
+   * oldest fragments not yet sent, counted in the stats (a live source that cannot wait, such as ffmpeg).
+   */
+  readonly onBufferFull?: "wait" | "dropOldest";
   /** Backoff between connections; `maxAttempts` counts failures in a row without a fragment persisted. */
   readonly retry?: RetryPolicy;
   /** Fragments to wait for before ending when the source is done: all PERSISTED (default true). */
@@ -50,6 +55,8 @@ export interface PutMediaStats {
   readonly fragmentsPersisted: number;
   /** Fragments sent again after a reconnect that the service had already RECEIVED: it may store them twice. */
   readonly duplicates: number;
+  /** Fragments dropped unsent because the buffer was full (onBufferFull: "dropOldest"). */
+  readonly dropped: number;
   readonly connections: number;
   readonly bytesSent: number;
 }
@@ -97,7 +104,7 @@ export function putMedia(clients: KvsClients, stream: StreamRef, source: PutMedi
     let header: Uint8Array | null = null;
     let sourceDone = false;
     let sourceError: unknown = null;
-    const stats = { fragmentsSent: 0, fragmentsPersisted: 0, duplicates: 0, connections: 0, bytesSent: 0 };
+    const stats = { fragmentsSent: 0, fragmentsPersisted: 0, duplicates: 0, dropped: 0, connections: 0, bytesSent: 0 };
     /** Wakes whoever waits for a change: a new fragment, an acknowledgement, the end of the source. */
     let wake: (() => void) | null = null;
     const poke = () => {
@@ -115,7 +122,15 @@ export function putMedia(clients: KvsClients, stream: StreamRef, source: PutMedi
           : (source.fragments as Iterable<ProducerFragment>)[Symbol.iterator]()
       ) as AsyncIterator<ProducerFragment> | Iterator<ProducerFragment>;
       for (;;) {
-        while (heldBytes >= maxBuffer && held.length > 0 && !stop.signal.aborted) await changed();
+        while (heldBytes >= maxBuffer && held.length > 0 && !stop.signal.aborted) {
+          const unsent = options.onBufferFull === "dropOldest" ? held.findIndex((h) => !h.sent) : -1;
+          if (unsent < 0) {
+            await changed();
+            continue;
+          }
+          heldBytes -= held.splice(unsent, 1)[0]!.fragment.bytes.length;
+          stats.dropped++;
+        }
         if (stop.signal.aborted) return;
         const next = await it.next();
         if (next.done) break;

@@ -88,6 +88,12 @@ describe("CLI verbs against the local endpoint (built CLI)", () => {
       .map((l) => JSON.parse(l) as { frames: number })
       .reduce((n, l) => n + l.frames, 0);
     expect(frames).toBe(2334);
+    h.kvs.createStream("put-live");
+    const live = await run(["put", "put-live", "--ffmpeg=-f lavfi -i testsrc=size=160x120:rate=25 -t 2 -c:v libx264 -g 25 -pix_fmt yuv420p"]);
+    expect(live.status).toBe(0);
+    expect(live.stderr).toMatch(/putting ffmpeg -f lavfi .* into stream put-live/);
+    expect(h.kvs.fragments("put-live").length).toBeGreaterThanOrEqual(1);
+    expect(live.stdout).toContain(`${h.kvs.fragments("put-live").length} fragments persisted`);
     const bad = await run(["put", "put-cam", fixturePath("CAPTURES-MANIFEST.md")]);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/not EBML\/Matroska: the input looks like text/);

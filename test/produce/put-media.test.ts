@@ -7,8 +7,10 @@ import type { FragmentEvent } from "../../src/kvs/fragment.js";
 import type { Frame } from "../../src/matroska/frame.js";
 import type { PutMediaAck } from "../../src/produce/acks.js";
 import { Fragmenter, type ProducerFragment } from "../../src/produce/fragmenter.js";
+import { ffmpegSource } from "../../src/produce/ffmpeg-source.js";
 import { mkvSource } from "../../src/produce/mkv-source.js";
 import { type PutMediaEvent, type PutMediaOptions, type PutMediaSource, putMedia } from "../../src/produce/put-media.js";
+import { ffmpegPath } from "../helpers/ffmpeg.js";
 import { parseChunked, readFixture } from "../helpers/fixtures.js";
 import { type Harness, harness } from "../helpers/local-kvs.js";
 
@@ -109,6 +111,22 @@ describe("putMedia() to the local endpoint's ingest, read back with GetMedia", (
     const notMkv: PutMediaSource = { header: () => new TextEncoder().encode("this is not matroska at all"), fragments: [fragments[0]!] };
     const bad = await put("other", notMkv);
     expect(bad.error).toMatchObject({ name: "PutMediaError", code: "INVALID_MKV_DATA", errorId: 4006, retryable: false });
+  });
+
+  it("a live ffmpeg process as the source (testsrc encoded to H.264): every frame it made is put and read back", async () => {
+    h = await harness({ streams: { cam: {} }, idleEndMs: 300 });
+    const src = ffmpegSource(["-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-t", "3", "-c:v", "libx264", "-g", "30", "-pix_fmt", "yuv420p"], {
+      ffmpegPath,
+      fragmentDurationMs: 1000,
+    });
+    const got = await put("cam", src, { onBufferFull: "dropOldest" });
+    expect(got.error).toBeUndefined();
+    expect(await src.exited).toBe(0);
+    expect(got.stats).toMatchObject({ dropped: 0, duplicates: 0 });
+    const back = await readBack("cam");
+    expect(back.frames).toHaveLength(90);
+    expect(back.fragments.length).toBe(3);
+    expect(back.frames.filter((f) => f.keyframe)).toHaveLength(3);
   });
 
   it("a second producer on the same stream gets ConnectionLimitExceededException at once, not a fight", async () => {
