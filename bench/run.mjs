@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --only throughput,memory,latency,service,scale,fleet,decode,record]
+// npm run bench [-- --quick] [-- --only throughput,memory,latency,service,scale,fleet,decode,record,produce]
 // Runs every section, each measurement in its own process; prints the tables, writes
 // bench/results/latest.json (every sample) and latest.svg; a run of some sections (--only) writes
 // partial.json and partial.svg instead, so the full results the README quotes stay. Throughput is interleaved (see throughput.mjs):
@@ -256,6 +256,26 @@ if (wants("record")) {
       ? `Record soak: ${soak.minutes} min of live media (${soak.speedup}× real time, a fault every 30 s of media: ${soak.getMediaCalls} GetMedia calls) into ${soak.files} one-minute files: ${fmt(soak.recordedFrames)}/${fmt(soak.sourceFrames)} frames, exactly once: ${soak.exactlyOnce}; files whose ffprobe packet count equals their frames: ${soak.filesPlayable}/${soak.files}; RSS ${fmt(soak.rssStartMB)} → peak ${fmt(soak.rssPeakMB)} → ${fmt(soak.rssEndMB)} MB.`
       : `Record soak: failed: ${soak.error}`,
   );
+}
+
+// ---- Produce: PutMedia latency, many cameras from one process, a file at full speed ----------------
+if (wants("produce")) {
+  const p = await child("./produce.mjs", [inputs["720p H.264+AAC (plain MKV)"].file, ...(quick ? ["--quick"] : [])], 600_000);
+  result.sections.produce = p;
+  if (p.latency) {
+    const l = p.latency;
+    const m = p.many;
+    lines.push(
+      `PutMedia over loopback (1 s fragments, 5× real time, ${l.fragments} fragments): fragment out of the Fragmenter → PERSISTED p50 ${fmt(l.persistedP50ms, 1)} ms, p99 ${fmt(l.persistedP99ms, 1)} ms; → the same fragment's event in a live GetMedia reader p50 ${fmt(l.readP50ms, 1)} ms, p99 ${fmt(l.readP99ms, 1)} ms (${l.read}/${l.fragments}).`,
+    );
+    lines.push(
+      `${m.cameras} cameras (~${fmt(m.mbitPerCamera, 1)} Mbit/s each, real time, ${m.seconds} s) from one process: ${fmt(m.persisted)} fragments persisted, ${fmt(m.stored)}/${fmt(m.expected)} stored, ${fmt(m.expected - m.stored)} lost, ${m.failed} uploads failed; CPU ${fmt(m.cpuPercent)} % of a core, peak RSS ${fmt(m.peakRssMB)} MB.`,
+    );
+    if (p.throughput)
+      lines.push(
+        `Put of a ${fmt(p.throughput.fileMB, 1)} MB file at full speed (re-fragmented, ${p.throughput.fragments} fragments): ${fmt(p.throughput.mbPerSecond)} MB/s.`,
+      );
+  } else lines.push(`Produce: failed: ${p.error}`);
 }
 
 const table = lines.join("\n");
