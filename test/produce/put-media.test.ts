@@ -6,7 +6,8 @@ import type { KvsServiceError } from "../../src/aws/errors.js";
 import type { FragmentEvent } from "../../src/kvs/fragment.js";
 import type { Frame } from "../../src/matroska/frame.js";
 import type { PutMediaAck } from "../../src/produce/acks.js";
-import { Fragmenter, type ProducerFragment } from "../../src/produce/fragmenter.js";
+import { type FrameInput, Fragmenter, type ProducerFragment } from "../../src/produce/fragmenter.js";
+import type { Track } from "../../src/matroska/model.js";
 import { ffmpegSource } from "../../src/produce/ffmpeg-source.js";
 import { mkvSource } from "../../src/produce/mkv-source.js";
 import { type PutMediaEvent, type PutMediaOptions, type PutMediaSource, putMedia } from "../../src/produce/put-media.js";
@@ -30,11 +31,16 @@ const START = Date.UTC(2026, 11, 1, 10, 0, 0);
 async function put(stream: string, src: PutMediaSource, options: PutMediaOptions = {}) {
   const events: PutMediaEvent[] = [];
   let error: unknown;
-  try {
-    for (const ev of await lastValueFrom(putMedia(h!.clients, stream, src, { ...fast, ...options }).pipe(toArray()))) events.push(ev);
-  } catch (e) {
-    error = e;
-  }
+  await new Promise<void>((resolve) =>
+    putMedia(h!.clients, stream, src, { ...fast, ...options }).subscribe({
+      next: (ev) => events.push(ev),
+      error: (e: unknown) => {
+        error = e;
+        resolve();
+      },
+      complete: resolve,
+    }),
+  );
   const acks = events.filter((e): e is PutMediaAck => e.type === "ack");
   const done = events.find((e) => e.type === "done");
   return { events, acks, error, stats: done?.type === "done" ? done.stats : null };
@@ -111,6 +117,40 @@ describe("putMedia() to the local endpoint's ingest, read back with GetMedia", (
     const notMkv: PutMediaSource = { header: () => new TextEncoder().encode("this is not matroska at all"), fragments: [fragments[0]!] };
     const bad = await put("other", notMkv);
     expect(bad.error).toMatchObject({ name: "PutMediaError", code: "INVALID_MKV_DATA", errorId: 4006, retryable: false });
+  });
+
+  it("the ingest's own limits: a fragment over 10 s (4002) and over 50 MB (4001) end the upload with the typed error; the service's 4008 and KMS errors too", async () => {
+    h = await harness({ streams: { long: {}, big: {}, gone: {}, kms: {} }, idleEndMs: 300 });
+    const audio = (parseChunked(readFixture(FILE)).events.find((e) => e.type === "tracks") as { tracks: readonly Track[] }).tracks.filter(
+      (t) => t.kind === "audio",
+    );
+    const one = (frames: FrameInput[]) => {
+      const writer = new Fragmenter(audio, { fragmentDurationMs: 60_000, startMs: START });
+      for (const f of frames) writer.push(f);
+      return { header: () => writer.header(), fragments: [writer.flush()!] };
+    };
+    const long = await put(
+      "long",
+      one(Array.from({ length: 13 }, (_, i) => ({ track: audio[0]!.number, timestampMs: i * 1000, keyframe: true, data: Uint8Array.of(1) }))),
+    );
+    expect(long.error).toMatchObject({
+      name: "PutMediaError",
+      code: "MAX_FRAGMENT_DURATION_REACHED",
+      errorId: 4002,
+      retryable: false,
+      fragmentTimecode: START,
+    });
+    const big = await put("big", one([{ track: audio[0]!.number, timestampMs: 0, keyframe: true, data: new Uint8Array(51 * 1024 * 1024) }]));
+    expect(big.error).toMatchObject({ name: "PutMediaError", code: "MAX_FRAGMENT_SIZE_REACHED", errorId: 4001, retryable: false });
+    for (const [stream, errorId, code] of [
+      ["gone", 4008, "STREAM_NOT_ACTIVE"],
+      ["kms", 4500, "KMS_KEY_ACCESS_DENIED"],
+    ] as const) {
+      h.kvs.injectPutFault(stream, { kind: "errorAck", errorId, afterFragments: 0 });
+      const got = await put(stream, mkvSource(readFixture(FILE), { startMs: START }));
+      expect(got.error).toMatchObject({ name: "PutMediaError", code, errorId, retryable: false });
+      expect(got.events.filter((e) => e.type === "connected")).toHaveLength(1); // not retried
+    }
   });
 
   it("a live ffmpeg process as the source (testsrc encoded to H.264): every frame it made is put and read back", async () => {
