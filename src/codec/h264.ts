@@ -79,3 +79,23 @@ export function avccToAnnexB(frame: Uint8Array, config: AvcDecoderConfig, option
 export function annexBNalTypes(data: Uint8Array): number[] {
   return splitAnnexB(data).map(h264NalType);
 }
+
+/** An AVCDecoderConfigurationRecord (the avcC that is H.264's CodecPrivate) from SPS and PPS NAL units, 4-byte NAL lengths. */
+export function avcDecoderConfigRecord(sps: readonly Uint8Array[], pps: readonly Uint8Array[]): Uint8Array {
+  const first = sps[0];
+  if (!first || first.length < 4 || pps.length === 0) throw new RangeError("an avcC needs an SPS (of at least 4 bytes) and a PPS");
+  const parts: number[] = [1, first[1]!, first[2]!, first[3]!, 0xff, 0xe0 | sps.length];
+  const out: Uint8Array[] = [Uint8Array.from(parts)];
+  for (const s of sps) out.push(Uint8Array.of(s.length >> 8, s.length & 0xff), s);
+  out.push(Uint8Array.of(pps.length));
+  for (const p of pps) out.push(Uint8Array.of(p.length >> 8, p.length & 0xff), p);
+  let size = 0;
+  for (const o of out) size += o.length;
+  const record = new Uint8Array(size);
+  let at = 0;
+  for (const o of out) {
+    record.set(o, at);
+    at += o.length;
+  }
+  return record;
+}

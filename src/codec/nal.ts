@@ -47,3 +47,20 @@ export function splitAnnexB(data: Uint8Array): Uint8Array[] {
     return data.subarray(s, end);
   });
 }
+
+/** Joins NAL units into a length-prefixed (AVCC/HVCC) frame with 4-byte lengths. */
+export function joinLengthPrefixed(units: readonly Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const u of units) size += 4 + u.length;
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const u of units) {
+    out[o] = u.length >>> 24;
+    out[o + 1] = (u.length >>> 16) & 0xff;
+    out[o + 2] = (u.length >>> 8) & 0xff;
+    out[o + 3] = u.length & 0xff;
+    out.set(u, o + 4);
+    o += 4 + u.length;
+  }
+  return out;
+}

@@ -5,3 +5,4 @@ export { putMedia, type PutMediaEvent, type PutMediaOptions, type PutMediaSource
 export { mkvSource, type MkvSourceOptions } from "./mkv-source.js";
 export { clusterSource, type ClusterSourceOptions } from "./cluster-source.js";
 export { ffmpegSource, type FfmpegSourceOptions } from "./ffmpeg-source.js";
+export { framesSource, type FramesSourceOptions } from "./frame-source.js";

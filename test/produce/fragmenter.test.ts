@@ -6,9 +6,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import { concatBytes } from "../../src/ebml/writer.js";
 import type { Frame } from "../../src/matroska/frame.js";
 import type { Track } from "../../src/matroska/model.js";
+import { avccToAnnexB, parseAvcDecoderConfig } from "../../src/codec/h264.js";
+import { framesSource } from "../../src/produce/frame-source.js";
 import { Fragmenter, type ProducerFragment } from "../../src/produce/fragmenter.js";
-import { ffmpegPath } from "../helpers/ffmpeg.js";
-import { parseChunked, readFixture } from "../helpers/fixtures.js";
+import { ffmpegPath, frameCrcs } from "../helpers/ffmpeg.js";
+import { fixturePath, parseChunked, readFixture } from "../helpers/fixtures.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kvs-fragmenter-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -84,5 +86,29 @@ describe("Fragmenter: frames in, one Cluster per fragment out", () => {
     );
     expect(names).toEqual([["site=north", "event=door"], ["site=north"], []]);
     expect(() => writer.putMetadata("AWS_KINESISVIDEO_X", "y")).toThrow(/service's/);
+  });
+});
+
+describe("framesSource: frames made by code", () => {
+  it("H.264 as Annex-B with no CodecPrivate: the SPS and PPS become the avcC, frames are written length-prefixed, and ffmpeg decodes every frame as it decodes the source", async () => {
+    const events = parseChunked(readFixture("vogels_480.mkv")).events;
+    const tracks = (events.find((e) => e.type === "tracks") as { tracks: readonly Track[] }).tracks;
+    const video = tracks.find((t) => t.kind === "video")!;
+    const config = parseAvcDecoderConfig(video.codecPrivate!);
+    const frames = events.filter((e): e is Frame => e.type === "frame" && e.track === video.number);
+    // What an encoder hands out: Annex-B access units, SPS and PPS before the first keyframe.
+    const annexB = frames.map((f, i) => ({
+      track: f.track,
+      timestampMs: f.timestampMs,
+      keyframe: f.keyframe,
+      data: avccToAnnexB(f.data, config, { parameterSets: i === 0 }),
+    }));
+    const src = framesSource([{ ...video, codecPrivate: null }], annexB, { startMs: Date.UTC(2026, 0, 1) });
+    const parts: Uint8Array[] = [];
+    for await (const f of src.fragments) parts.push(f.bytes);
+    const file = join(dir, "annexb.mkv");
+    writeFileSync(file, concatBytes([src.header(), ...parts]));
+    expect(src.dropped()).toBe(0);
+    expect(frameCrcs(["-i", file])).toEqual(frameCrcs(["-i", fixturePath("vogels_480.mkv")]));
   });
 });
