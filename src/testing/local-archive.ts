@@ -7,7 +7,7 @@ import { KvsParser } from "../kvs/parser.js";
 import type { Frame } from "../matroska/frame.js";
 import type { Track } from "../matroska/model.js";
 import { Mp4Remuxer, mp4MimeType } from "../record/mp4.js";
-import type { StoredFragment } from "./local-kvs.js";
+import type { StoredFragment } from "./stored-fragment.js";
 import { ServiceFailure } from "./service-failure.js";
 
 /** The archived-media limits of the local endpoint (the service's by default). */

@@ -5,6 +5,7 @@ import { concatBytes } from "../ebml/writer.js";
 import { LocalArchive, type LocalArchiveLimits } from "./local-archive.js";
 import { ingestPutMedia, type PutFault } from "./put-media-ingest.js";
 import { ServiceFailure } from "./service-failure.js";
+import type { StoredFragment } from "./stored-fragment.js";
 import {
   splitClusters,
   syntheticFragmentNumber,
@@ -14,6 +15,8 @@ import {
   writeStreamError,
   type ProducerCluster,
 } from "../kvs/fragment-writer.js";
+
+export type { StoredFragment };
 
 /** A fault the endpoint injects into a GetMedia / GetMediaForFragmentList response. */
 export type Fault =
@@ -85,17 +88,6 @@ export interface LocalKvsOptions extends LocalArchiveLimits {
   readonly fragmentNumberStart?: "at" | "after";
   /** Fragments per second GetMedia sends while behind the newest fragment (default 5, as KVS when catching up). */
   readonly catchUpFragmentsPerSecond?: number;
-}
-
-/** A stored fragment. */
-export interface StoredFragment {
-  readonly fragmentNumber: string;
-  readonly serverTimestampMs: number;
-  readonly producerTimestampMs: number;
-  readonly lengthMs: number;
-  readonly cluster: ProducerCluster;
-  /** GetMedia bytes without the closing (MILLIS_BEHIND_NOW / CONTINUATION_TOKEN) tags, which are written per response. */
-  readonly sizeBytes: number;
 }
 
 interface StreamState {
