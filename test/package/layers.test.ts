@@ -29,7 +29,8 @@ const files = (readdirSync(src, { recursive: true, encoding: "utf8" }) as string
 function importsOf(file: string): string[] {
   const text = readFileSync(join(src, file), "utf8");
   const out: string[] = [];
-  for (const m of text.matchAll(/(?:from|import\()\s*"(\.{1,2}\/[^"]+)"/g)) out.push(relative(src, resolve(dirname(join(src, file)), m[1]!)).replace(/\.js$/, ".ts"));
+  for (const m of text.matchAll(/(?:from|import\()\s*"(\.{1,2}\/[^"]+)"/g))
+    out.push(relative(src, resolve(dirname(join(src, file)), m[1]!)).replace(/\.js$/, ".ts"));
   return out;
 }
 const graph = new Map(files.map((f) => [f, importsOf(f)]));
