@@ -73,16 +73,32 @@ describe("local KVS endpoint with the real AWS SDK v3 clients", () => {
     await expect(call()).rejects.toMatchObject({ name: "ClientLimitExceededException" });
   });
 
-  it("ingests a producer MKV posted to /putMedia as one fragment per cluster", async () => {
+  it("ingests a producer MKV posted to /putMedia as one fragment per cluster, acknowledging each as newline-separated JSON; headers checked", async () => {
     h = await harness({ streams: { cam: {} } });
     const res = await fetch(`${h.kvs.endpoint}/putMedia`, {
+      method: "POST",
+      headers: { "x-amzn-stream-name": "cam", "x-amzn-fragment-timecode-type": "RELATIVE", "x-amzn-producer-start-timestamp": "1764583200.000" },
+      body: Buffer.from(readFixture("clusters.mkv")),
+    });
+    expect(res.status).toBe(200);
+    const acks = (await res.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { EventType: string; FragmentNumber?: string; FragmentTimecode: number });
+    const stored = h.kvs.fragments("cam");
+    expect(stored).toHaveLength(8);
+    expect(acks.map((a) => a.EventType)).toEqual(Array.from({ length: 8 }, () => ["BUFFERING", "RECEIVED", "PERSISTED"]).flat());
+    expect(acks.filter((a) => a.EventType === "PERSISTED").map((a) => a.FragmentNumber)).toEqual(stored.map((f) => f.fragmentNumber));
+    // RELATIVE: the producer timestamp is the start header plus the cluster's timecode.
+    expect(stored.map((f) => f.producerTimestampMs - 1764583200000)).toEqual(acks.filter((a) => a.EventType === "PERSISTED").map((a) => a.FragmentTimecode));
+
+    const bad = await fetch(`${h.kvs.endpoint}/putMedia`, {
       method: "POST",
       headers: { "x-amzn-stream-name": "cam" },
       body: Buffer.from(readFixture("clusters.mkv")),
     });
-    const body = (await res.json()) as { acks: { EventType: string; FragmentNumber: string }[] };
-    expect(body.acks.map((a) => a.EventType)).toEqual(Array(8).fill("PERSISTED"));
-    expect(body.acks.map((a) => a.FragmentNumber)).toEqual(h.kvs.fragments("cam").map((f) => f.fragmentNumber));
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get("x-amzn-errortype")).toMatch(/^InvalidArgumentException:/);
   });
 
   it("close() leaves no open sockets", async () => {
