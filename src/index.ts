@@ -16,6 +16,6 @@ export { frames } from "./rx/frames.js";
 export { fragments } from "./rx/fragments.js";
 export { withFrames, type FragmentWithFrames } from "./rx/with-frames.js";
 export { parseAvcDecoderConfig, avccToAnnexB, avcDecoderConfigRecord, type AvcDecoderConfig, type AnnexBOptions } from "./codec/h264.js";
-export { parseHevcDecoderConfig, hvccToAnnexB, type HevcDecoderConfig } from "./codec/h265.js";
+export { parseHevcDecoderConfig, hvccToAnnexB, hevcDecoderConfigRecord, type HevcDecoderConfig } from "./codec/h265.js";
 export { parseAacConfig, aacConfigFromCodecId, adtsHeader, aacToAdts, type AacConfig } from "./codec/adts.js";
 export { wavHeader, pcmFormatOf, pcmToWavOrder, type PcmFormat } from "./codec/wav.js";

@@ -76,3 +76,58 @@ export function hvccToAnnexB(frame: Uint8Array, config: HevcDecoderConfig, optio
 export function annexBHevcNalTypes(data: Uint8Array): number[] {
   return splitAnnexB(data).map(h265NalType);
 }
+
+/** The RBSP of a NAL unit's payload (after its header): the emulation prevention bytes (00 00 03) taken out. */
+function rbsp(unit: Uint8Array, from: number): Uint8Array {
+  const out: number[] = [];
+  let zeros = 0;
+  for (let i = from; i < unit.length; i++) {
+    const b = unit[i]!;
+    if (zeros >= 2 && b === 3) {
+      zeros = 0;
+      continue;
+    }
+    zeros = b === 0 ? zeros + 1 : 0;
+    out.push(b);
+  }
+  return Uint8Array.from(out);
+}
+
+/**
+ * An HEVCDecoderConfigurationRecord (the hvcC that is H.265's CodecPrivate) from VPS, SPS and PPS NAL
+ * units, 4-byte NAL lengths. The profile, tier, level and constraint flags come from the SPS's
+ * profile_tier_level; chroma format 4:2:0 and 8-bit depth are written (decoders read the parameter sets
+ * the record carries).
+ */
+export function hevcDecoderConfigRecord(vps: readonly Uint8Array[], sps: readonly Uint8Array[], pps: readonly Uint8Array[]): Uint8Array {
+  const first = sps[0];
+  if (!first || vps.length === 0 || pps.length === 0) throw new RangeError("an hvcC needs a VPS, an SPS and a PPS");
+  const r = rbsp(first, 2); // after the 2-byte NAL header
+  if (r.length < 13) throw new RangeError(`an SPS of ${first.length} bytes is too short for its profile_tier_level`);
+  const subLayers = ((r[0]! >> 1) & 0x07) + 1;
+  const temporalIdNested = r[0]! & 0x01;
+  const head = [
+    1,
+    ...r.subarray(1, 13), // general profile space, tier, profile; compatibility flags; constraint flags; level
+    0xf0,
+    0x00, // min_spatial_segmentation_idc 0
+    0xfc, // parallelismType unknown
+    0xfc | 1, // chroma_format_idc 4:2:0
+    0xf8, // bit_depth_luma_minus8 0
+    0xf8, // bit_depth_chroma_minus8 0
+    0,
+    0, // avgFrameRate unknown
+    (subLayers << 3) | (temporalIdNested << 2) | 3, // constantFrameRate 0, lengthSizeMinusOne 3
+    3,
+  ];
+  const parts: number[] = head;
+  for (const [type, units] of [
+    [32, vps],
+    [33, sps],
+    [34, pps],
+  ] as const) {
+    parts.push(0x80 | type, units.length >> 8, units.length & 0xff);
+    for (const u of units) parts.push(u.length >> 8, u.length & 0xff, ...u);
+  }
+  return Uint8Array.from(parts);
+}

@@ -32,6 +32,11 @@ export interface PutMediaOptions {
    * oldest fragments not yet sent, counted in the stats (a live source that cannot wait, such as ffmpeg).
    */
   readonly onBufferFull?: "wait" | "dropOldest";
+  /**
+   * A connection older than this takes no new fragment: it ends once what it sent is acknowledged, and a
+   * new one goes on (default 40 min: the service ends connections at 45, the producer SDKs rotate before).
+   */
+  readonly maxConnectionMs?: number;
   /** Backoff between connections; `maxAttempts` counts failures in a row without a fragment persisted. */
   readonly retry?: RetryPolicy;
   /** Fragments to wait for before ending when the source is done: all PERSISTED (default true). */
@@ -193,6 +198,8 @@ export function putMedia(clients: KvsClients, stream: StreamRef, source: PutMedi
       const send = url.protocol === "https:" ? httpsRequest : httpRequest;
       return await new Promise<"done" | Error>((resolve) => {
         let settled = false;
+        const openedAt = performance.now();
+        let rotating = false;
         let req: ClientRequest;
         let lastAck = performance.now();
         let staleTimer: ReturnType<typeof setInterval> | null = null;
@@ -247,7 +254,7 @@ export function putMedia(clients: KvsClients, stream: StreamRef, source: PutMedi
             });
             res.on("end", () =>
               finish(
-                held.length === 0 && sourceDone
+                rotating || (held.length === 0 && sourceDone)
                   ? "done"
                   : new PutMediaError("CONNECTION_ENDED", "the service ended the upload", { retryable: true, action: "reconnect" }),
               ),
@@ -277,6 +284,12 @@ export function putMedia(clients: KvsClients, stream: StreamRef, source: PutMedi
           stats.bytesSent += header.length;
           for (;;) {
             if (settled) return;
+            if (performance.now() - openedAt > (options.maxConnectionMs ?? 40 * 60_000)) {
+              // Old enough: no new fragment on it; it ends once the service has acknowledged what it has.
+              rotating = true;
+              req.end();
+              return;
+            }
             const next = held.find((h) => !h.sent);
             if (next) {
               next.sent = true;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -7,9 +7,10 @@ import { concatBytes } from "../../src/ebml/writer.js";
 import type { Frame } from "../../src/matroska/frame.js";
 import type { Track } from "../../src/matroska/model.js";
 import { avccToAnnexB, parseAvcDecoderConfig } from "../../src/codec/h264.js";
+import { hvccToAnnexB, parseHevcDecoderConfig } from "../../src/codec/h265.js";
 import { framesSource } from "../../src/produce/frame-source.js";
 import { Fragmenter, type ProducerFragment } from "../../src/produce/fragmenter.js";
-import { ffmpegPath, frameCrcs } from "../helpers/ffmpeg.js";
+import { ffmpeg, ffmpegPath, frameCrcs } from "../helpers/ffmpeg.js";
 import { fixturePath, parseChunked, readFixture } from "../helpers/fixtures.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kvs-fragmenter-"));
@@ -110,5 +111,54 @@ describe("framesSource: frames made by code", () => {
     writeFileSync(file, concatBytes([src.header(), ...parts]));
     expect(src.dropped()).toBe(0);
     expect(frameCrcs(["-i", file])).toEqual(frameCrcs(["-i", fixturePath("vogels_480.mkv")]));
+  });
+});
+
+describe("framesSource: H.265 as Annex-B", () => {
+  it("the VPS, SPS and PPS become the hvcC, and ffmpeg decodes every frame as it decodes the source", async () => {
+    const source = join(dir, "hevc-source.mkv");
+    ffmpeg([
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc=size=320x240:rate=25",
+      "-t",
+      "2",
+      "-c:v",
+      "libx265",
+      "-x265-params",
+      "log-level=error:keyint=25",
+      "-pix_fmt",
+      "yuv420p",
+      "-y",
+      source,
+    ]);
+    const events = parseChunked(new Uint8Array(readFileSync(source))).events;
+    const tracks = (events.find((e) => e.type === "tracks") as { tracks: readonly Track[] }).tracks;
+    const video = tracks[0]!;
+    expect(video.codecId).toBe("V_MPEGH/ISO/HEVC");
+    const config = parseHevcDecoderConfig(video.codecPrivate!);
+    const frames = events.filter((e): e is Frame => e.type === "frame");
+    const annexB = frames.map((f, i) => ({
+      track: f.track,
+      timestampMs: f.timestampMs,
+      keyframe: f.keyframe,
+      data: hvccToAnnexB(f.data, config, { parameterSets: i === 0 }),
+    }));
+    const src = framesSource([{ ...video, codecPrivate: null }], annexB, { startMs: Date.UTC(2026, 0, 1) });
+    const parts: Uint8Array[] = [];
+    for await (const f of src.fragments) parts.push(f.bytes);
+    const file = join(dir, "hevc.mkv");
+    writeFileSync(file, concatBytes([src.header(), ...parts]));
+    const record = parseHevcDecoderConfig(
+      (parseChunked(new Uint8Array(readFileSync(file))).events.find((e) => e.type === "tracks") as { tracks: readonly Track[] }).tracks[0]!.codecPrivate!,
+    );
+    expect({ profile: record.profile, tier: record.tier, level: record.level, vps: record.vps.length }).toEqual({
+      profile: config.profile,
+      tier: config.tier,
+      level: config.level,
+      vps: 1,
+    });
+    expect(frameCrcs(["-i", file])).toEqual(frameCrcs(["-i", source]));
   });
 });

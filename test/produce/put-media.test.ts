@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { lastValueFrom, toArray } from "rxjs";
+import { lastValueFrom, Observable, toArray } from "rxjs";
 import { afterEach, describe, expect, it } from "vitest";
 import { getMedia } from "../../src/aws/get-media.js";
 import type { KvsServiceError } from "../../src/aws/errors.js";
@@ -9,6 +9,7 @@ import type { PutMediaAck } from "../../src/produce/acks.js";
 import { type FrameInput, Fragmenter, type ProducerFragment } from "../../src/produce/fragmenter.js";
 import type { Track } from "../../src/matroska/model.js";
 import { ffmpegSource } from "../../src/produce/ffmpeg-source.js";
+import { framesSource } from "../../src/produce/frame-source.js";
 import { mkvSource } from "../../src/produce/mkv-source.js";
 import { type PutMediaEvent, type PutMediaOptions, type PutMediaSource, putMedia } from "../../src/produce/put-media.js";
 import { ffmpegPath } from "../helpers/ffmpeg.js";
@@ -117,6 +118,28 @@ describe("putMedia() to the local endpoint's ingest, read back with GetMedia", (
     const notMkv: PutMediaSource = { header: () => new TextEncoder().encode("this is not matroska at all"), fragments: [fragments[0]!] };
     const bad = await put("other", notMkv);
     expect(bad.error).toMatchObject({ name: "PutMediaError", code: "INVALID_MKV_DATA", errorId: 4006, retryable: false });
+  });
+
+  it("a connection past maxConnectionMs takes no new fragment and hands over to a new one: no retry, nothing sent twice; frames from an Observable", async () => {
+    h = await harness({ streams: { cam: {} }, idleEndMs: 300 });
+    const tracks = (parseChunked(readFixture(FILE)).events.find((e) => e.type === "tracks") as { tracks: readonly Track[] }).tracks;
+    const paced = new Observable<Frame>((subscriber) => {
+      let i = 0;
+      const timer = setInterval(() => {
+        for (let k = 0; k < 60 && i < source.length; k++) subscriber.next(source[i++]!);
+        if (i >= source.length) {
+          clearInterval(timer);
+          subscriber.complete();
+        }
+      }, 20);
+      return () => clearInterval(timer);
+    });
+    const got = await put("cam", framesSource(tracks, paced, { startMs: START }), { maxConnectionMs: 150 });
+    expect(got.error).toBeUndefined();
+    expect(got.stats!.connections).toBeGreaterThan(1);
+    expect(got.events.filter((e) => e.type === "retrying")).toEqual([]);
+    expect(got.stats).toMatchObject({ duplicates: 0, fragmentsPersisted: h.kvs.fragments("cam").length });
+    expect((await readBack("cam")).frames.map(key)).toEqual(source.map(key));
   });
 
   it("the ingest's own limits: a fragment over 10 s (4002) and over 50 MB (4001) end the upload with the typed error; the service's 4008 and KMS errors too", async () => {
