@@ -1,3 +1,4 @@
+import { concatBytes } from "../ebml/writer.js";
 import { MkvParseError } from "../ebml/errors.js";
 import { joinAnnexB, splitAnnexB, splitLengthPrefixed } from "./nal.js";
 
@@ -89,13 +90,5 @@ export function avcDecoderConfigRecord(sps: readonly Uint8Array[], pps: readonly
   for (const s of sps) out.push(Uint8Array.of(s.length >> 8, s.length & 0xff), s);
   out.push(Uint8Array.of(pps.length));
   for (const p of pps) out.push(Uint8Array.of(p.length >> 8, p.length & 0xff), p);
-  let size = 0;
-  for (const o of out) size += o.length;
-  const record = new Uint8Array(size);
-  let at = 0;
-  for (const o of out) {
-    record.set(o, at);
-    at += o.length;
-  }
-  return record;
+  return concatBytes(out);
 }
