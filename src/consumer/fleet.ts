@@ -324,10 +324,10 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
    * Renews the held leases every renewMs on a loop of its own, apart from the balance rounds, so a long
    * round (a listing, hundreds of claims) never leaves a lease unrenewed long enough to close its fence.
    */
-  const renewLoop = async () => {
-    while (!stop.signal.aborted) {
-      await sleep(renewMs, stop.signal);
-      if (!stop.signal.aborted) await renewAll();
+  const renewLoop = async (signal: AbortSignal) => {
+    while (!signal.aborted) {
+      await sleep(renewMs, signal);
+      if (!signal.aborted) await renewAll();
     }
   };
 
@@ -424,7 +424,10 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
 
   const summary = (): FleetSummary => ({ worker: me, handled, leasesTaken: taken, leasesStolen: stolen, leasesHandedOver: handedOver, leasesLost: lost });
   const run = async (): Promise<FleetSummary> => {
-    const renewing = renewLoop();
+    // Renewals go on until every lease is released: a slow shutdown must not let others take a stream
+    // whose last fragment is still being checkpointed.
+    const renewals = new AbortController();
+    const renewing = renewLoop(renewals.signal);
     try {
       while (!stop.signal.aborted) {
         await tick();
@@ -433,11 +436,12 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
     } catch (e) {
       if (!stop.signal.aborted) failure ??= { error: e }; // (a stop aborts a listing or a sleep: not a failure)
     } finally {
-      stop.abort(); // (a failed round ends the renewals too)
-      await renewing;
+      stop.abort();
       await Promise.all(stopping);
       // Graceful: every consumer writes its last checkpoint while still the owner, then the leases go.
       await Promise.all([...held.values()].map((e) => stopStream(e, (key) => table.release(key, me))));
+      renewals.abort();
+      await renewing;
       metrics$.complete();
     }
     if (failure) throw failure.error;

@@ -27,6 +27,7 @@ interface Line {
   load?: number;
   meanLoad?: number;
   handedOver?: number;
+  lost?: number;
   message?: string;
 }
 
@@ -192,6 +193,13 @@ describe("a fleet of worker processes on 60 live streams", () => {
 
       let redelivered = 0;
       let fromLive = 0;
+      let fromStarved = 0;
+      const live: string[] = [];
+      /** True when the worker lost a lease (found it taken after it could not renew in time) after `at`. */
+      const lostAfter = (worker: string, at: number) => {
+        const before = Math.max(0, ...lines.filter((l) => l.t === "metrics" && l.worker === worker && l.at <= at).map((l) => l.lost ?? 0));
+        return lines.some((l) => l.t === "metrics" && l.worker === worker && l.at > at && (l.lost ?? 0) > before);
+      };
       for (const s of STREAMS) {
         const handled = lines.filter((l) => l.t === "handled" && l.stream === s);
         const checkpoints = lines.filter((l) => l.t === "checkpoint" && l.stream === s);
@@ -208,18 +216,25 @@ describe("a fleet of worker processes on 60 live streams", () => {
           redelivered++;
           const covered = checkpoints.find((c) => c.at < l.at && compareFragmentNumbers(c.fragment!, l.fragment!) >= 0);
           expect(covered, `${s} ${l.fragment} handled by ${earlier.worker} then ${l.worker}`).toBeUndefined();
-          // Only a dead (w1, before its SIGKILL) or stalled (w3, before it woke) worker's fragments come twice.
+          // Only a dead (w1, before its SIGKILL) or stalled (w3, before it woke) worker's fragments come twice,
+          // or those of a worker the machine starved past its lease (it finds the lease lost): stalled too.
           const dead = earlier.worker === "w1" && earlier.at <= killedAt;
           const stalled = earlier.worker === "w3" && earlier.at <= wokeAt;
-          if (!dead && !stalled) fromLive++;
+          const starved = lostAfter(earlier.worker, earlier.at);
+          if (starved && !dead && !stalled) fromStarved++;
+          else if (!dead && !stalled) {
+            fromLive++;
+            live.push(`${s} ${l.fragment}: ${earlier.worker} at ${earlier.at - killedAt} ms, then ${l.worker} at ${l.at - killedAt} ms (from the kill)`);
+          }
         }
       }
       // A kill or a stall redelivers only the dead worker's in-flight, un-checkpointed fragments; a handoff none.
+      expect(live).toEqual([]);
       expect(fromLive).toBe(0);
       expect(redelivered).toBeLessThanOrEqual(2 * STREAMS.length);
       const handoffs = Math.max(0, ...lines.filter((l) => l.t === "metrics" && l.worker === "w2").map((l) => l.handedOver ?? 0));
       console.log(
-        `fleet: failover ${failover} ms, ${redelivered} redeliveries of a dead or stalled worker's un-checkpointed fragments, 0 from ${handoffs}+ handoffs of w2 alone, ${lines.filter((l) => l.t === "handled").length} handled`,
+        `fleet: failover ${failover} ms, ${redelivered} redeliveries of a dead or stalled worker's un-checkpointed fragments (${fromStarved} of a worker starved past its lease), 0 from ${handoffs}+ handoffs of w2 alone, ${lines.filter((l) => l.t === "handled").length} handled`,
       );
     } finally {
       producing = false;

@@ -39,7 +39,16 @@ const f = fleet(clients, {
   },
 });
 f.metrics$.subscribe((m) =>
-  out({ t: "metrics", held: m.leasesHeld, streams: m.streams, workers: m.workers, load: m.load, meanLoad: m.meanLoad, handedOver: m.leasesHandedOver }),
+  out({
+    t: "metrics",
+    held: m.leasesHeld,
+    streams: m.streams,
+    workers: m.workers,
+    load: m.load,
+    meanLoad: m.meanLoad,
+    handedOver: m.leasesHandedOver,
+    lost: m.leasesLost,
+  }),
 );
 process.on("SIGTERM", () => {
   f.stop().then(
