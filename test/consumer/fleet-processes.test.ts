@@ -274,7 +274,8 @@ describe("a fleet of worker processes on 60 live streams", () => {
       });
     const describeLoads = () => workers.map((w) => `${w}:${held.get(w)} streams ${loads.get(w)?.load.toFixed(0)}/${loads.get(w)?.mean.toFixed(0)}`).join(" ");
     try {
-      for (const w of workers) start(w, LOAD_STREAMS, ["load-test", "heavy-", "20"]);
+      // The balancer aims at ±8 %; the check below is ±10 % on measures that jitter on a loaded machine.
+      for (const w of workers) start(w, LOAD_STREAMS, ["load-test", "heavy-", "20", "0.08"]);
       // Settled: within ±10 % in three rounds in a row.
       let streak = 0;
       await until(

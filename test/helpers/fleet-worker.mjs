@@ -1,13 +1,13 @@
 // A fleet worker in a process of its own, for the fleet tests: reads the streams of app "fleet-test"
 // from the local KVS endpoint with leases and checkpoints in DynamoDB (dynalite), and prints one JSON line
 // per handled fragment, per checkpoint written, and per metrics round.
-//   node fleet-worker.mjs WORKER KVS_ENDPOINT DYNAMO_ENDPOINT TABLE STREAMS_CSV LEASE_MS [APP [HEAVY_PREFIX HEAVY_MS]]
+//   node fleet-worker.mjs WORKER KVS_ENDPOINT DYNAMO_ENDPOINT TABLE STREAMS_CSV LEASE_MS [APP [HEAVY_PREFIX HEAVY_MS [TOLERANCE]]]
 // Streams whose name starts with HEAVY_PREFIX cost HEAVY_MS of handler time a fragment (busy, as a decoder is).
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { KvsClients } from "../../dist/aws/index.js";
 import { DynamoDbCheckpointStore, DynamoDbLeaseTable, fleet } from "../../dist/consumer/index.js";
 
-const [worker, kvsEndpoint, dynamoEndpoint, table, streamsCsv, leaseMs, app = "fleet-test", heavyPrefix = "", heavyMs = "0"] = process.argv.slice(2);
+const [worker, kvsEndpoint, dynamoEndpoint, table, streamsCsv, leaseMs, app = "fleet-test", heavyPrefix = "", heavyMs = "0", tolerance] = process.argv.slice(2);
 const busy = (ms) => {
   const end = performance.now() + ms;
   while (performance.now() < end);
@@ -32,6 +32,7 @@ const f = fleet(clients, {
   store,
   from: "EARLIEST",
   leaseDurationMs: Number(leaseMs),
+  balanceTolerance: tolerance === undefined ? undefined : Number(tolerance),
   consume: { live: { idleTimeoutMs: 5000, retry: { baseMs: 50, maxMs: 500 } } },
   handler: ({ stream, fragment }) => {
     out({ t: "handled", stream, fragment: fragment.fragmentNumber });
