@@ -64,10 +64,9 @@ describe.skipIf(!browserPath)("kvs-parser view in a real browser (headless Chrom
         throw new Error(`the video did not start: ${String(e)}; page state ${JSON.stringify(logs)}`);
       });
     const t1 = await page.evaluate(() => (document.getElementById("video") as HTMLVideoElement).currentTime);
-    await page.waitForTimeout(4000);
+    await page.waitForTimeout(2500);
     const t2 = await page.evaluate(() => (document.getElementById("video") as HTMLVideoElement).currentTime);
-    // It plays, in real time (60 % of the wall time, over 4 s: a loaded machine once played 1.47 s of 2.5).
-    expect(t2 - t1).toBeGreaterThan(2.4);
+    expect(t2 - t1).toBeGreaterThan(1.5); // it plays, in real time
     const state = await page.evaluate(() => (window as unknown as { viewer: { fragment: string; lagMs: number; error: string | null } }).viewer);
     expect(state.error).toBeNull();
     expect(h.kvs.fragments("cam").map((f) => f.fragmentNumber)).toContain(state.fragment);
