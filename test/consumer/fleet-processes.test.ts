@@ -260,6 +260,7 @@ describe("a fleet of worker processes on 60 live streams", () => {
 
   it("balances by load, not by count: 6 heavy and 18 light streams over 3 workers end within ±10 % of the mean load, and stay there", async () => {
     const workers = ["l1", "l2", "l3"];
+    const TARGET = 0.08;
     let producing = true;
     const producer = (async () => {
       for (let i = 0; producing; i++) {
@@ -270,12 +271,13 @@ describe("a fleet of worker processes on 60 live streams", () => {
     const within = () =>
       workers.every((w) => {
         const l = loads.get(w);
-        return l !== undefined && l.mean > 0 && Math.abs(l.load - l.mean) <= 0.1 * l.mean;
+        return l !== undefined && l.mean > 0 && Math.abs(l.load - l.mean) <= TARGET * l.mean;
       });
     const describeLoads = () => workers.map((w) => `${w}:${held.get(w)} streams ${loads.get(w)?.load.toFixed(0)}/${loads.get(w)?.mean.toFixed(0)}`).join(" ");
     try {
-      // The balancer aims at ±8 %; the check below is ±10 % on measures that jitter on a loaded machine.
-      for (const w of workers) start(w, LOAD_STREAMS, ["load-test", "heavy-", "20", "0.08"]);
+      // The balancer aims at ±8 % (settled: every worker there); the check below is ±10 % on measures that
+      // jitter on a loaded machine.
+      for (const w of workers) start(w, LOAD_STREAMS, ["load-test", "heavy-", "20", String(TARGET)]);
       // Settled: within ±10 % in three rounds in a row.
       let streak = 0;
       await until(
