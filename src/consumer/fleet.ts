@@ -349,11 +349,16 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
       if (!o || o.owner !== l.owner || o.counter !== l.counter)
         observed.set(l.key, { owner: l.owner, counter: l.counter, since: now, ownerSince: o && o.owner === l.owner ? o.ownerSince : now });
     }
-    // Handed over to this worker (or this worker's from before a restart): start it.
+    // Handed over to this worker (or this worker's from before a restart): start it, once a conditional
+    // renewal confirms it is still ours (the listing may predate this worker's own handover or release).
     for (const l of leases)
       if (l.owner === me && !held.has(l.stream) && !leaving.has(l.key) && !stop.signal.aborted) {
-        startStream(l, now);
-        stolen++;
+        const sent = performance.now();
+        const beat = await table.heartbeat(l.key, me, l.load ?? null).catch(() => ({ held: false }));
+        if (beat.held && !held.has(l.stream) && !leaving.has(l.key) && !stop.signal.aborted) {
+          startStream(l, sent);
+          stolen++;
+        }
       }
     const views: LeaseView[] = leases.map((l) => {
       const o = observed.get(l.key)!;

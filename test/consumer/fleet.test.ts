@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DynamoDbCheckpointStore, DynamoDbLeaseTable, ensureCheckpointTable } from "../../src/consumer/dynamodb-store.js";
 import { fleet, type Fleet, type FleetMetrics } from "../../src/consumer/fleet.js";
 import type { FleetLeaseTable } from "../../src/consumer/lease.js";
-import type { Checkpoint, PutOptions } from "../../src/consumer/store.js";
+import { type Checkpoint, checkpointKey, type PutOptions } from "../../src/consumer/store.js";
 import { publishFleetMetrics } from "../../src/consumer/telemetry.js";
 import { compareFragmentNumbers } from "../../src/kvs/fragment-number.js";
 import { splitClusters } from "../../src/kvs/fragment-writer.js";
@@ -254,6 +254,82 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
       expect(covered, `${l.stream} ${l.fragment} handled by w1 after w2 checkpointed ${covered?.fragment}`).toBeUndefined();
     }
     expect(handled.filter((x) => x.worker === "w2").length).toBeGreaterThan(0);
+  });
+
+  it("a listing read before the worker handed a stream over never starts that stream again on the old holder", async () => {
+    const table = `fleet-stale-${Date.now()}`;
+    await ensureCheckpointTable(dynamo.client, table);
+    h = await harness({ streams: { "cam-a": {} }, idleEndMs: 3000 });
+    const leases = new DynamoDbLeaseTable(dynamo.client, table);
+    const store = new DynamoDbCheckpointStore(dynamo.client, table);
+    const handled: { worker: string; fragment: string; at: number }[] = [];
+    // w1's listings answer late: one read just before its handover comes back just after it.
+    let slowLists = false;
+    let handedOverAt = Number.POSITIVE_INFINITY;
+    let handedOver = () => {};
+    const afterHandover = new Promise<void>((r) => (handedOver = r));
+    const w1table: FleetLeaseTable = {
+      list: async (a) => {
+        const stale = slowLists;
+        const r = await leases.list(a);
+        if (stale) await afterHandover.then(() => sleep(50));
+        return r;
+      },
+      register: (k, a, st) => leases.register(k, a, st),
+      read: (k) => leases.read(k),
+      claim: (k, o, e) => leases.claim(k, o, e),
+      release: (k, o) => leases.release(k, o),
+      renew: (k, o) => leases.renew(k, o),
+      heartbeat: (k, o, l) => leases.heartbeat(k, o, l),
+      requestHandoff: (k, o, t) => leases.requestHandoff(k, o, t),
+      handOver: async (k, o, t) => {
+        const ok = await leases.handOver(k, o, t);
+        handedOverAt = performance.now();
+        handedOver();
+        return ok;
+      },
+    };
+    const start = (worker: string, leaseTable: FleetLeaseTable) => {
+      const f = fleet(h!.clients, {
+        app: "stale",
+        worker,
+        streams: ["cam-a"],
+        leases: leaseTable,
+        store,
+        from: "EARLIEST",
+        leaseDurationMs: 1500,
+        renewMs: 100,
+        consume: { live: { idleTimeoutMs: 3000, retry: { baseMs: 20, maxMs: 200 } } },
+        handler: ({ fragment }) => void handled.push({ worker, fragment: fragment.fragmentNumber!, at: performance.now() }),
+      });
+      workers.push(f);
+      return f;
+    };
+    const producer = produce(["cam-a"], 100);
+    try {
+      const w1 = start("w1", w1table);
+      await until(
+        () => w1.held().length === 1 && handled.length > 0,
+        5000,
+        () => `w1 holds ${w1.held()}`,
+      );
+      const w2 = start("w2", leases);
+      slowLists = true;
+      await sleep(150); // a listing of w1's is under way
+      expect(await leases.requestHandoff(checkpointKey("cam-a", "stale"), "w1", "w2")).toBe(true);
+      await until(
+        () => w2.held().length === 1 && handled.some((x) => x.worker === "w2"),
+        5000,
+        () => `w2 holds ${w2.held()}`,
+      );
+      await sleep(800); // w1's late listing (owner: w1) has come back, and a fenced start would have handled by now
+      expect(w1.held()).toEqual([]);
+    } finally {
+      await producer.stop();
+    }
+    expect(handled.filter((x) => x.worker === "w1" && x.at > handedOverAt)).toEqual([]);
+    const fragments = handled.map((x) => x.fragment);
+    expect(new Set(fragments).size).toBe(fragments.length);
   });
 
   it("selects streams by name prefix and tags with ListStreams / ListTagsForStream", async () => {
