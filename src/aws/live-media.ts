@@ -140,7 +140,12 @@ function liveMediaWith(clients: KvsClients, stream: StreamRef, options: LiveMedi
      * Parses one response's chunks through a deduper; `onFragment` runs after each delivered fragment,
      * `onParsed` sees every event before the deduper.
      */
-    const pipeline = (deduperOptions: DeduperOptions, onFragment: (ev: Extract<KvsEvent, { type: "fragment" }>) => void, onParsed?: (ev: KvsEvent) => void) => {
+    const pipeline = (
+      deduperOptions: DeduperOptions,
+      onFragment: (ev: Extract<KvsEvent, { type: "fragment" }>) => void,
+      onParsed?: (ev: KvsEvent) => void,
+      fromList = false,
+    ) => {
       const deduper = new FragmentDeduper(
         position,
         (ev) => {
@@ -149,9 +154,14 @@ function liveMediaWith(clients: KvsClients, stream: StreamRef, options: LiveMedi
         },
         { ...deduperOptions, restartCutFragments: restartCut },
       );
-      return new KvsParser((ev) => {
-        const failure = inStreamError(ev, "GetMedia");
+      return new KvsParser((parsed) => {
+        const failure = inStreamError(parsed, "GetMedia");
         if (failure) throw failure;
+        // GetMediaForFragmentList sends no MILLIS_BEHIND_NOW: a backlog's lag is reckoned from the server timestamp.
+        const ev =
+          fromList && parsed.type === "fragment" && parsed.millisBehindNow === null && parsed.serverTimestampMs !== null
+            ? { ...parsed, millisBehindNow: Math.max(0, Date.now() - parsed.serverTimestampMs) }
+            : parsed;
         onParsed?.(ev);
         deduper.push(ev);
       }, parserOptions);
@@ -194,7 +204,7 @@ function liveMediaWith(clients: KvsClients, stream: StreamRef, options: LiveMedi
 
     /** Reads `fragments` (in order) with GetMediaForFragmentList; every one must come, else FragmentUnavailable. */
     const readList = async (fragments: readonly string[], progress: () => void): Promise<void> => {
-      const parser = pipeline({ requireClosingTags: false, expected: fragments }, progress);
+      const parser = pipeline({ requireClosingTags: false, expected: fragments }, progress, undefined, true);
       await pumpFragmentList(clients, stream, fragments, stop.signal, options.gate, (chunk) => parser.push(chunk));
       if (stop.signal.aborted) return;
       parser.end();

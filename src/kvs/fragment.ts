@@ -60,7 +60,7 @@ export interface FragmentEvent {
   readonly serverTimestampMs: number | null;
   /** Producer timestamp in ms (PRODUCER_TIMESTAMP or PRODUCER_SIDE_TIMESTAMP); may be relative. */
   readonly producerTimestampMs: number | null;
-  /** AWS_KINESISVIDEO_MILLIS_BEHIND_NOW. */
+  /** AWS_KINESISVIDEO_MILLIS_BEHIND_NOW (liveMedia() reckons it from the server timestamp for a backlog read with GetMediaForFragmentList, which sends none). */
   readonly millisBehindNow: number | null;
   /** AWS_KINESISVIDEO_CONTINUATION_TOKEN: where a new GetMedia resumes after this fragment. */
   readonly continuationToken: string | null;

@@ -1,14 +1,17 @@
+import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { concatBytes } from "../ebml/writer.js";
 import { LocalArchive, type LocalArchiveLimits } from "./local-archive.js";
 import { ingestPutMedia, type PutFault } from "./put-media-ingest.js";
+import { FragmentNumbers } from "./fragment-numbers.js";
 import { ServiceFailure } from "./service-failure.js";
+import { compareFragmentNumbers } from "../kvs/fragment-number.js";
+import { KvsParser } from "../kvs/parser.js";
 import type { StoredFragment } from "./stored-fragment.js";
 import {
   splitClusters,
-  syntheticFragmentNumber,
   writeFragmentException,
   writeKvsClosingTags,
   writeKvsFragment,
@@ -55,10 +58,14 @@ export type Fault =
 
 /** A stream the endpoint serves. */
 export interface LocalStreamOptions {
-  /** Producer MKV bytes to ingest at start (one fragment per Cluster). */
+  /** Producer MKV bytes the stream starts with (one fragment per Cluster), received over the media's span ending at start. */
   readonly mkv?: Uint8Array;
   /** Tags of the stream (ListTagsForStream). */
   readonly tags?: Readonly<Record<string, string>>;
+  /** Hours the stream keeps fragments (default 24; 0 keeps none past ingest, as the service). */
+  readonly dataRetentionInHours?: number;
+  /** The stream's MediaType as CreateStream gives it (default: from the tracks of its fragments). */
+  readonly mediaType?: string;
 }
 
 /** Options of {@link startLocalKvs}. */
@@ -94,13 +101,20 @@ interface StreamState {
   readonly name: string;
   readonly arn: string;
   readonly created: Date;
-  readonly tags: Readonly<Record<string, string>>;
+  tags: Record<string, string>;
+  /** Changes with every update of the stream's settings (DescribeStream Version). */
+  version: string;
+  retentionHours: number;
+  mediaType: string | null;
+  deviceName: string | null;
+  kmsKeyId: string;
   readonly fragments: StoredFragment[];
   readonly faults: Fault[];
   readonly calls: number[];
   open: number;
   readonly wakers: Set<() => void>;
-  nextIndex: number;
+  /** Fragments dropped from the front so far (retention, expire): absolute index = dropped + index in `fragments`. */
+  dropped: number;
   /** A PutMedia upload is open (the service allows one per stream). */
   putOpen: boolean;
   readonly putFaults: PutFault[];
@@ -122,10 +136,43 @@ export interface FragmentWritten {
 
 /** startIndex: the fragment asked for is not (or no longer) in the stream. */
 const NOT_FOUND = -1;
+/** Cluster times before this (2001-09-09) are relative to the producer's start, not epoch times. */
+const RELATIVE_BEFORE_MS = 1e12;
+/** GetDataEndpoint's APIName values (model: APIName). */
+const API_NAMES = new Set([
+  "PUT_MEDIA",
+  "GET_MEDIA",
+  "LIST_FRAGMENTS",
+  "GET_MEDIA_FOR_FRAGMENT_LIST",
+  "GET_HLS_STREAMING_SESSION_URL",
+  "GET_DASH_STREAMING_SESSION_URL",
+  "GET_CLIP",
+  "GET_IMAGES",
+]);
+/** MediaType of each Matroska codec (DescribeStream, when CreateStream gave none). */
+const MEDIA_TYPES: Readonly<Record<string, string>> = {
+  "V_MPEG4/ISO/AVC": "video/h264",
+  "V_MPEGH/ISO/HEVC": "video/h265",
+  V_VP8: "video/vp8",
+  V_VP9: "video/vp9",
+  V_AV1: "video/av1",
+  V_MJPEG: "video/mjpeg",
+  A_AAC: "audio/aac",
+  A_OPUS: "audio/opus",
+  "A_PCM/INT/LIT": "audio/L16",
+  "A_MS/ACM": "audio/x-ms-acm",
+};
+/** The service's validation failure: 400 InvalidArgumentException with its "1 validation error detected" text. */
+const invalid = (value: unknown, member: string, constraint: string) =>
+  new ServiceFailure(
+    400,
+    "InvalidArgumentException",
+    `1 validation error detected: Value ${value === undefined || value === null ? "null" : `'${String(value)}'`} at '${member}' failed to satisfy constraint: ${constraint}`,
+  );
 
 /** Options of {@link LocalKvs.putMedia} and {@link LocalKvs.appendClusters}. */
 export interface AppendOptions {
-  /** Server timestamp of the first fragment, later ones following the media's own times (default: now, for all). */
+  /** Server timestamp of the first fragment, later ones following the media's own times (default: received now, a millisecond apart). */
   readonly serverStartMs?: number;
 }
 
@@ -161,6 +208,7 @@ export class LocalKvs extends EventEmitter {
   private closed = false;
   private readonly archive: LocalArchive;
   private randomTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly numbers = new FragmentNumbers();
 
   /** Use {@link startLocalKvs}. */
   constructor(private readonly options: LocalKvsOptions = {}) {
@@ -173,8 +221,13 @@ export class LocalKvs extends EventEmitter {
       s.on("close", () => this.sockets.delete(s));
     });
     for (const [name, s] of Object.entries(options.streams ?? {})) {
-      this.createStream(name, s.tags);
-      if (s.mkv) this.putMedia(name, s.mkv);
+      this.createStream(name, s.tags, s);
+      if (s.mkv) {
+        // A stream's starting media is its history: received over the media's span, ending now.
+        const clusters = splitClusters(s.mkv);
+        const span = clusters.length > 0 ? clusters.at(-1)!.timestampMs - clusters[0]!.timestampMs : 0;
+        this.appendClusters(name, clusters, { serverStartMs: this.now() - span });
+      }
     }
     for (const [name, faults] of Object.entries(options.faults ?? {})) for (const f of faults) this.injectFault(name, f);
   }
@@ -190,19 +243,29 @@ export class LocalKvs extends EventEmitter {
   }
 
   /** Creates an empty stream (no-op if it exists). */
-  createStream(name: string, tags: Readonly<Record<string, string>> = {}): void {
+  createStream(
+    name: string,
+    tags: Readonly<Record<string, string>> = {},
+    settings: Pick<LocalStreamOptions, "dataRetentionInHours" | "mediaType"> & { deviceName?: string; kmsKeyId?: string } = {},
+  ): void {
     if (this.streams.has(name)) return;
+    const created = new Date(this.now());
     this.streams.set(name, {
       name,
-      arn: `arn:aws:kinesisvideo:us-east-1:000000000000:stream/${name}/1234567890123`,
-      created: new Date(this.now()),
-      tags,
+      arn: `arn:aws:kinesisvideo:us-east-1:000000000000:stream/${name}/${created.getTime()}`,
+      created,
+      tags: { ...tags },
+      version: "1",
+      retentionHours: settings.dataRetentionInHours ?? 24,
+      mediaType: settings.mediaType ?? null,
+      deviceName: settings.deviceName ?? null,
+      kmsKeyId: settings.kmsKeyId ?? "arn:aws:kms:us-east-1:000000000000:alias/aws/kinesisvideo",
       fragments: [],
       faults: [],
       calls: [],
       open: 0,
       wakers: new Set(),
-      nextIndex: 0,
+      dropped: 0,
       putOpen: false,
       putFaults: [],
     });
@@ -218,18 +281,32 @@ export class LocalKvs extends EventEmitter {
     return this.appendClusters(stream, splitClusters(mkv), options);
   }
 
-  /** Appends already split clusters as new fragments (see splitClusters). */
+  /**
+   * Appends already split clusters as new fragments (see splitClusters), received now (or over the
+   * media's own span from `serverStartMs`): each fragment its own server time, after the stream's newest.
+   * Cluster times before 2001 are relative, as a producer's often are: the fragment's producer time is
+   * then the server start plus the cluster time, as the service stamps it.
+   */
   appendClusters(stream: string, clusters: readonly ProducerCluster[], options: AppendOptions = {}): StoredFragment[] {
     const s = this.stream(stream);
     const added: StoredFragment[] = [];
-    const first = clusters[0]?.timestampMs ?? 0;
+    if (clusters.length === 0) return added;
+    const first = clusters[0]!.timestampMs;
+    const span = Math.max(0, clusters.at(-1)!.timestampMs - first);
+    const now = this.now();
+    const start = options.serverStartMs ?? now;
+    let previous = s.fragments.at(-1)?.serverTimestampMs ?? Number.NEGATIVE_INFINITY;
     for (let i = 0; i < clusters.length; i++) {
       const c = clusters[i]!;
       const next = clusters[i + 1];
+      // Received now (each fragment a millisecond after the one before), or over the media's span from a given start.
+      const at = options.serverStartMs === undefined ? now : start + (c.timestampMs - first);
+      const serverTimestampMs = Math.max(previous + 1, at);
+      previous = serverTimestampMs;
       const f: StoredFragment = {
-        fragmentNumber: syntheticFragmentNumber(s.nextIndex++),
-        serverTimestampMs: options.serverStartMs === undefined ? this.now() : options.serverStartMs + (c.timestampMs - first),
-        producerTimestampMs: c.timestampMs,
+        fragmentNumber: this.numbers.next(s.arn, serverTimestampMs),
+        serverTimestampMs,
+        producerTimestampMs: c.timestampMs < RELATIVE_BEFORE_MS ? start - first + c.timestampMs : c.timestampMs,
         lengthMs: next ? Math.max(0, next.timestampMs - c.timestampMs) : 1000,
         cluster: c,
         sizeBytes: c.clusterBody.length + c.tracks.length + c.info.length + c.ebmlHeader.length,
@@ -243,7 +320,24 @@ export class LocalKvs extends EventEmitter {
 
   /** Drops the stream's oldest `count` fragments, as retention expiry does. */
   expire(stream: string, count: number): void {
-    this.stream(stream).fragments.splice(0, count);
+    const s = this.stream(stream);
+    const n = Math.min(count, s.fragments.length);
+    s.fragments.splice(0, n);
+    s.dropped += n;
+  }
+
+  /** Drops the fragments older than the stream's retention (none with 0 hours: the stream keeps what it has). */
+  private trim(s: StreamState): void {
+    if (s.retentionHours <= 0) return;
+    const oldest = this.now() - s.retentionHours * 3_600_000;
+    let n = 0;
+    while (n < s.fragments.length && s.fragments[n]!.serverTimestampMs < oldest) n++;
+    if (n > 0) this.expire(s.name, n);
+  }
+
+  /** The stream's ARN, as DescribeStream gives it. */
+  streamArn(stream: string): string {
+    return this.stream(stream).arn;
   }
 
   /** The stream's fragments, oldest first. */
@@ -308,6 +402,7 @@ export class LocalKvs extends EventEmitter {
   private stream(name: string): StreamState {
     const s = this.streams.get(name);
     if (!s) throw new ServiceFailure(404, "ResourceNotFoundException", `Stream ${name} is not found`);
+    this.trim(s);
     return s;
   }
 
@@ -332,6 +427,7 @@ export class LocalKvs extends EventEmitter {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const op = (req.url ?? "/").replace(/^\//, "").split("?")[0]!;
+    res.setHeader("x-amzn-RequestId", randomUUID()); // on every answer, errors included, as the service
     this.stats.requests[op] = (this.stats.requests[op] ?? 0) + 1;
     try {
       if (req.method === "GET" && (op.startsWith("hls/") || op.startsWith("dash/")))
@@ -342,26 +438,49 @@ export class LocalKvs extends EventEmitter {
       const body = raw.length ? (JSON.parse(Buffer.from(raw).toString("utf8")) as Record<string, unknown>) : {};
       switch (op) {
         case "getDataEndpoint":
+          if (!API_NAMES.has(String(body.APIName)))
+            throw invalid(body.APIName, "aPIName", `Member must satisfy enum value set: [${[...API_NAMES].join(", ")}]`);
           this.streamOf(body);
           return this.json(res, { DataEndpoint: this.endpoint });
-        case "describeStream": {
-          const s = this.streamOf(body);
-          return this.json(res, {
-            StreamInfo: {
-              StreamName: s.name,
-              StreamARN: s.arn,
-              Status: "ACTIVE",
-              CreationTime: s.created.getTime() / 1000,
-              DataRetentionInHours: 24,
-              MediaType: "video/h264",
-              Version: "1",
-            },
-          });
-        }
+        case "describeStream":
+          return this.json(res, { StreamInfo: this.streamInfo(this.streamOf(body)) });
         case "listStreams":
           return this.listStreams(body, res);
+        case "createStream":
+          return this.json(res, { StreamARN: this.createStreamCall(body).arn });
+        case "deleteStream":
+          this.deleteStreamCall(body);
+          return this.json(res, {});
+        case "updateDataRetention":
+          this.updateDataRetention(body);
+          return this.json(res, {});
+        case "updateStream": {
+          const st = this.versioned(body);
+          if (typeof body.DeviceName === "string") st.deviceName = body.DeviceName;
+          if (typeof body.MediaType === "string") st.mediaType = body.MediaType;
+          return this.json(res, {});
+        }
         case "listTagsForStream":
           return this.json(res, { Tags: this.streamOf(body).tags });
+        case "tagStream":
+          this.addTags(this.streamOf(body), body.Tags as Record<string, string> | undefined);
+          return this.json(res, {});
+        case "untagStream":
+          this.removeTags(this.streamOf(body), body.TagKeyList);
+          return this.json(res, {});
+        case "listTagsForResource":
+          return this.json(res, { Tags: this.streamOf({ StreamARN: String(body.ResourceARN ?? "") }).tags });
+        case "tagResource": {
+          const tags = Array.isArray(body.Tags) ? (body.Tags as { Key?: string; Value?: string }[]) : [];
+          this.addTags(
+            this.streamOf({ StreamARN: String(body.ResourceARN ?? "") }),
+            Object.fromEntries(tags.map((t) => [String(t.Key), String(t.Value ?? "")])),
+          );
+          return this.json(res, {});
+        }
+        case "untagResource":
+          this.removeTags(this.streamOf({ StreamARN: String(body.ResourceARN ?? "") }), body.TagKeyList);
+          return this.json(res, {});
         case "getMedia":
           return await this.getMedia(body, res);
         case "listFragments":
@@ -423,9 +542,10 @@ export class LocalKvs extends EventEmitter {
 
   /** Stores one whole fragment and wakes the live readers: readable by GetMedia at once. */
   private store(s: StreamState, cluster: ProducerCluster, producerTimestampMs: number): string {
+    const serverTimestampMs = Math.max(this.now(), (s.fragments.at(-1)?.serverTimestampMs ?? 0) + 1);
     const f: StoredFragment = {
-      fragmentNumber: syntheticFragmentNumber(s.nextIndex++),
-      serverTimestampMs: this.now(),
+      fragmentNumber: this.numbers.next(s.arn, serverTimestampMs),
+      serverTimestampMs,
       producerTimestampMs,
       lengthMs: 1000,
       cluster,
@@ -461,8 +581,13 @@ export class LocalKvs extends EventEmitter {
       }
       case "SERVER_TIMESTAMP":
       case "PRODUCER_TIMESTAMP": {
+        // "The chunk containing the fragment that has the specified timestamp", else the first after it.
         const ms = Number(sel?.StartTimestamp) * 1000;
-        const i = list.findIndex((f) => (type === "SERVER_TIMESTAMP" ? f.serverTimestampMs : f.producerTimestampMs) >= ms);
+        if (!Number.isFinite(ms)) throw new ServiceFailure(400, "InvalidArgumentException", "StartTimestamp is required for a timestamp selector");
+        const timeOf = (f: StoredFragment) => (type === "SERVER_TIMESTAMP" ? f.serverTimestampMs : f.producerTimestampMs);
+        const containing = list.findIndex((f) => timeOf(f) <= ms && ms < timeOf(f) + Math.max(1, f.lengthMs));
+        if (containing >= 0) return containing;
+        const i = list.findIndex((f) => timeOf(f) >= ms);
         return i < 0 ? list.length : i;
       }
       case "CONTINUATION_TOKEN": {
@@ -490,7 +615,9 @@ export class LocalKvs extends EventEmitter {
     s.calls.push(t);
     if (s.open >= (this.options.maxConnections ?? 3))
       throw new ServiceFailure(400, "ConnectionLimitExceededException", "Too many GetMedia connections to the stream");
-    let index = this.startIndex(s, body.StartSelector as Record<string, unknown> | undefined);
+    const start = this.startIndex(s, body.StartSelector as Record<string, unknown> | undefined);
+    /** The next fragment to send, counted from the stream's first ever (retention drops do not move it). */
+    let index = start === NOT_FOUND ? NOT_FOUND : s.dropped + start;
     const fault = this.takeFault(s);
     if (fault?.kind === "http5xx")
       throw new ServiceFailure(fault.status ?? 500, fault.status === 503 ? "ServiceUnavailable" : "InternalFailure", "injected failure");
@@ -564,16 +691,17 @@ export class LocalKvs extends EventEmitter {
     const idleEnd = this.options.idleEndMs ?? 3000;
     const maxMs = this.options.maxResponseMs ?? 45 * 60_000;
     try {
-      while (!res.destroyed && !this.closed && performance.now() - started < maxMs) {
-        if (index < s.fragments.length) {
-          if (index < s.fragments.length - 1) {
+      while (!res.destroyed && !this.closed && this.streams.get(s.name) === s && performance.now() - started < maxMs) {
+        index = Math.max(index, s.dropped); // what retention dropped meanwhile is gone
+        if (index - s.dropped < s.fragments.length) {
+          if (index - s.dropped < s.fragments.length - 1) {
             // Behind the newest fragment: KVS sends about 5 fragments a second while a reader catches up.
             const wait = lastFragmentAt + catchUpGap - performance.now();
             if (wait > 0 && Number.isFinite(wait)) await this.sleep(wait);
             if (res.destroyed || this.closed) return;
           }
           lastFragmentAt = performance.now();
-          const f = s.fragments[index++]!;
+          const f = s.fragments[index++ - s.dropped]!;
           const number = badNumberNext ?? f.fragmentNumber;
           badNumberNext = null;
           let head = writeKvsFragment(
@@ -641,6 +769,87 @@ export class LocalKvs extends EventEmitter {
     }
   }
 
+  /** DescribeStream's StreamInfo (model: StreamInfo). */
+  private streamInfo(s: StreamState): Record<string, unknown> {
+    const mediaType = s.mediaType ?? mediaTypeOf(s.fragments.at(-1));
+    return {
+      ...(s.deviceName === null ? {} : { DeviceName: s.deviceName }),
+      StreamName: s.name,
+      StreamARN: s.arn,
+      ...(mediaType === null ? {} : { MediaType: mediaType }),
+      KmsKeyId: s.kmsKeyId,
+      Version: s.version,
+      Status: "ACTIVE",
+      CreationTime: s.created.getTime() / 1000,
+      DataRetentionInHours: s.retentionHours,
+    };
+  }
+
+  /** CreateStream (API_CreateStream): a new name, its settings and tags; ResourceInUseException when it exists. */
+  private createStreamCall(body: Record<string, unknown>): StreamState {
+    const name = body.StreamName;
+    if (typeof name !== "string" || !/^[a-zA-Z0-9_.-]{1,256}$/.test(name))
+      throw invalid(name, "streamName", "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+ (1 to 256 characters)");
+    const hours = body.DataRetentionInHours === undefined ? 0 : Number(body.DataRetentionInHours);
+    if (!Number.isInteger(hours) || hours < 0)
+      throw invalid(body.DataRetentionInHours, "dataRetentionInHours", "Member must have value greater than or equal to 0");
+    if (this.streams.has(name)) throw new ServiceFailure(400, "ResourceInUseException", `The stream ${name} already exists.`);
+    const tags = (body.Tags ?? {}) as Record<string, string>;
+    if (Object.keys(tags).length > 50) throw new ServiceFailure(400, "TagsPerResourceExceededLimitException", "A stream can have at most 50 tags.");
+    this.createStream(name, tags, {
+      dataRetentionInHours: hours,
+      mediaType: typeof body.MediaType === "string" ? body.MediaType : undefined,
+      deviceName: typeof body.DeviceName === "string" ? body.DeviceName : undefined,
+      kmsKeyId: typeof body.KmsKeyId === "string" ? body.KmsKeyId : undefined,
+    });
+    return this.streams.get(name)!;
+  }
+
+  /** A stream named by the body whose CurrentVersion, when given (required: `required`), is its Version; VersionMismatchException otherwise. */
+  private versioned(body: Record<string, unknown>, required = true): StreamState {
+    const s = this.streamOf(body);
+    if (body.CurrentVersion === undefined && required) throw invalid(undefined, "currentVersion", "Member must not be null");
+    if (body.CurrentVersion !== undefined && String(body.CurrentVersion) !== s.version)
+      throw new ServiceFailure(400, "VersionMismatchException", `The version ${String(body.CurrentVersion)} does not match the stream's version ${s.version}.`);
+    s.version = String(Number(s.version) + 1);
+    return s;
+  }
+
+  /** DeleteStream (API_DeleteStream): by ARN, CurrentVersion optional; open readers of the stream end. */
+  private deleteStreamCall(body: Record<string, unknown>): void {
+    if (typeof body.StreamARN !== "string") throw invalid(undefined, "streamARN", "Member must not be null");
+    const s = this.versioned(body, false);
+    this.streams.delete(s.name);
+    for (const wake of [...s.wakers]) wake();
+  }
+
+  /** UpdateDataRetention (API_UpdateDataRetention): INCREASE_ / DECREASE_DATA_RETENTION by at least 1 hour. */
+  private updateDataRetention(body: Record<string, unknown>): void {
+    const change = Number(body.DataRetentionChangeInHours);
+    if (!Number.isInteger(change) || change < 1)
+      throw invalid(body.DataRetentionChangeInHours, "dataRetentionChangeInHours", "Member must have value greater than or equal to 1");
+    const operation = body.Operation;
+    if (operation !== "INCREASE_DATA_RETENTION" && operation !== "DECREASE_DATA_RETENTION")
+      throw invalid(operation, "operation", "Member must satisfy enum value set: [INCREASE_DATA_RETENTION, DECREASE_DATA_RETENTION]");
+    const s = this.streamOf(body);
+    const hours = s.retentionHours + (operation === "INCREASE_DATA_RETENTION" ? change : -change);
+    if (hours < 0) throw new ServiceFailure(400, "InvalidArgumentException", `The retention period cannot go below 0 hours (it is ${s.retentionHours}).`);
+    this.versioned(body).retentionHours = hours;
+  }
+
+  private addTags(s: StreamState, tags: Record<string, string> | undefined): void {
+    if (!tags || typeof tags !== "object" || Object.keys(tags).length === 0)
+      throw invalid(undefined, "tags", "Member must have length greater than or equal to 1");
+    const merged = { ...s.tags, ...tags };
+    if (Object.keys(merged).length > 50) throw new ServiceFailure(400, "TagsPerResourceExceededLimitException", "A stream can have at most 50 tags.");
+    s.tags = merged;
+  }
+
+  private removeTags(s: StreamState, keys: unknown): void {
+    if (!Array.isArray(keys) || keys.length === 0) throw invalid(undefined, "tagKeyList", "Member must have length greater than or equal to 1");
+    for (const k of keys) delete s.tags[String(k)];
+  }
+
   private listStreams(body: Record<string, unknown>, res: ServerResponse): void {
     const max = Number(body.MaxResults ?? 10000);
     if (!Number.isInteger(max) || max < 1 || max > 10000) throw new ServiceFailure(400, "InvalidArgumentException", "MaxResults must be 1 to 10000");
@@ -650,14 +859,7 @@ export class LocalKvs extends EventEmitter {
     const offset = typeof body.NextToken === "string" ? Number(body.NextToken) : 0;
     const page = all.slice(offset, offset + max);
     this.json(res, {
-      StreamInfoList: page.map((s) => ({
-        StreamName: s.name,
-        StreamARN: s.arn,
-        Status: "ACTIVE",
-        CreationTime: s.created.getTime() / 1000,
-        DataRetentionInHours: 24,
-        Version: "1",
-      })),
+      StreamInfoList: page.map((s) => this.streamInfo(s)),
       NextToken: offset + max < all.length ? String(offset + max) : undefined,
     });
   }
@@ -671,30 +873,46 @@ export class LocalKvs extends EventEmitter {
         "InvalidArgumentException",
         `1 validation error detected: Value '${body.MaxResults}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 1000`,
       );
-    let matching: StoredFragment[];
-    let offset = 0;
-    if (typeof body.NextToken === "string" && body.NextToken) {
-      const [from, order] = JSON.parse(Buffer.from(body.NextToken, "base64").toString("utf8")) as [number, string[]];
-      offset = from;
-      const byNumber = new Map(s.fragments.map((f) => [f.fragmentNumber, f]));
-      matching = order.map((n) => byNumber.get(n)!).filter(Boolean);
+    // The NextToken holds the query, not its answer: the selector, where the listing stood (its newest
+    // fragment and size at the first call) and the offset; a few hundred bytes at most (model: 4096).
+    let query: ListingToken;
+    if (body.NextToken !== undefined) {
+      const decoded = decodeListingToken(body.NextToken);
+      if (!decoded) throw new ServiceFailure(400, "InvalidArgumentException", "NextToken is not valid");
+      query = decoded;
     } else {
       const sel = body.FragmentSelector as { FragmentSelectorType?: string; TimestampRange?: { StartTimestamp?: number; EndTimestamp?: number } } | undefined;
-      const start = Number(sel?.TimestampRange?.StartTimestamp ?? -Infinity) * 1000;
-      const end = Number(sel?.TimestampRange?.EndTimestamp ?? Infinity) * 1000;
-      const producer = sel?.FragmentSelectorType === "PRODUCER_TIMESTAMP";
-      matching = s.fragments.filter((f) => {
-        const t = producer ? f.producerTimestampMs : f.serverTimestampMs;
-        return t >= start && t <= end;
-      });
-      // No particular order, like the service: a seeded shuffle.
-      const random = mulberry32((this.options.seed ?? 1) + matching.length);
-      matching = [...matching];
-      for (let i = matching.length - 1; i > 0; i--) {
-        const j = Math.floor(random() * (i + 1));
-        [matching[i], matching[j]] = [matching[j]!, matching[i]!];
-      }
+      if (sel !== undefined && sel.FragmentSelectorType !== "PRODUCER_TIMESTAMP" && sel.FragmentSelectorType !== "SERVER_TIMESTAMP")
+        throw invalid(
+          sel.FragmentSelectorType,
+          "fragmentSelector.fragmentSelectorType",
+          "Member must satisfy enum value set: [PRODUCER_TIMESTAMP, SERVER_TIMESTAMP]",
+        );
+      query = {
+        producer: sel?.FragmentSelectorType === "PRODUCER_TIMESTAMP",
+        startMs: sel?.TimestampRange?.StartTimestamp === undefined ? null : Number(sel.TimestampRange.StartTimestamp) * 1000,
+        endMs: sel?.TimestampRange?.EndTimestamp === undefined ? null : Number(sel.TimestampRange.EndTimestamp) * 1000,
+        newest: s.fragments.at(-1)?.fragmentNumber ?? "0",
+        size: 0,
+        offset: 0,
+      };
     }
+    const matching = s.fragments.filter((f) => {
+      const t = query.producer ? f.producerTimestampMs : f.serverTimestampMs;
+      return (
+        (query.startMs === null || t >= query.startMs) &&
+        (query.endMs === null || t <= query.endMs) &&
+        compareFragmentNumbers(f.fragmentNumber, query.newest) <= 0
+      );
+    });
+    if (body.NextToken === undefined) query = { ...query, size: matching.length };
+    // No particular order, like the service: a shuffle seeded by the listing, the same on every page.
+    const random = mulberry32((this.options.seed ?? 1) + query.size);
+    for (let i = matching.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [matching[i], matching[j]] = [matching[j]!, matching[i]!];
+    }
+    const offset = query.offset;
     const page = matching.slice(offset, offset + max);
     const more = offset + max < matching.length;
     this.json(res, {
@@ -705,7 +923,7 @@ export class LocalKvs extends EventEmitter {
         ServerTimestamp: f.serverTimestampMs / 1000,
         FragmentLengthInMilliseconds: f.lengthMs,
       })),
-      NextToken: more ? Buffer.from(JSON.stringify([offset + max, matching.map((f) => f.fragmentNumber)])).toString("base64") : undefined,
+      NextToken: more ? encodeListingToken({ ...query, offset: offset + max }) : undefined,
     });
   }
 
@@ -749,6 +967,57 @@ function garbage(length: number, seed: number, full = false): Uint8Array {
   const out = new Uint8Array(length);
   for (let i = 0; i < length; i++) out[i] = full ? Math.floor(random() * 0x100) : 0x20 + Math.floor(random() * 0xc0);
   return out;
+}
+
+/** What a ListFragments NextToken holds. */
+interface ListingToken {
+  readonly producer: boolean;
+  readonly startMs: number | null;
+  readonly endMs: number | null;
+  /** The newest fragment number when the listing began: later fragments are not in it. */
+  readonly newest: string;
+  /** How many fragments matched at the first call (seeds the order). */
+  readonly size: number;
+  readonly offset: number;
+}
+
+function encodeListingToken(t: ListingToken): string {
+  return Buffer.from(JSON.stringify([t.producer ? 1 : 0, t.startMs, t.endMs, t.newest, t.size, t.offset])).toString("base64url");
+}
+
+/** The token's query, or null when it is not one this endpoint made. */
+function decodeListingToken(token: unknown): ListingToken | null {
+  if (typeof token !== "string" || token.length === 0 || token.length > 4096) return null;
+  try {
+    const v = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as unknown;
+    if (!Array.isArray(v) || v.length !== 6) return null;
+    const [p, a, b, newest, size, offset] = v as unknown[];
+    const time = (x: unknown) => x === null || (typeof x === "number" && Number.isFinite(x));
+    if ((p !== 0 && p !== 1) || !time(a) || !time(b) || typeof newest !== "string" || !/^\d{1,128}$/.test(newest)) return null;
+    if (!Number.isSafeInteger(size) || !Number.isSafeInteger(offset) || (offset as number) < 0) return null;
+    return { producer: p === 1, startMs: a as number | null, endMs: b as number | null, newest, size: size as number, offset: offset as number };
+  } catch {
+    return null;
+  }
+}
+
+/** The MediaType the service shows for a fragment's tracks ("video/h264,audio/aac"), or null before any fragment. */
+const mediaTypes = new WeakMap<Uint8Array, string | null>();
+function mediaTypeOf(f: StoredFragment | undefined): string | null {
+  if (!f) return null;
+  const known = mediaTypes.get(f.cluster.tracks);
+  if (known !== undefined) return known;
+  const codecs: string[] = [];
+  const parser = new KvsParser((ev) => {
+    if (ev.type === "tracks") for (const t of ev.tracks) codecs.push(MEDIA_TYPES[t.codecId] ?? t.codecId.toLowerCase());
+  });
+  parser.push(
+    writeKvsFragment(f.cluster, { fragmentNumber: f.fragmentNumber, serverTimestampMs: f.serverTimestampMs, producerTimestampMs: f.producerTimestampMs }),
+  );
+  parser.end();
+  const type = codecs.length > 0 ? codecs.join(",") : null;
+  mediaTypes.set(f.cluster.tracks, type);
+  return type;
 }
 
 async function readBody(req: IncomingMessage): Promise<Uint8Array> {

@@ -21,13 +21,19 @@ describe("getMedia() over the real SDK client", () => {
     expect(await read({ type: "FRAGMENT_NUMBER", fragmentNumber: numbers[3]! })).toEqual(numbers.slice(4)); // the reference's reading: after
     expect(await read({ type: "CONTINUATION_TOKEN", token: numbers[3]! })).toEqual(numbers.slice(4));
     expect(await read({ type: "SERVER_TIMESTAMP", timestamp: new Date(all[0]!.serverTimestampMs) })).toEqual(numbers);
-    expect(await read({ type: "PRODUCER_TIMESTAMP", timestamp: new Date(5998) })).toEqual(numbers.slice(3));
+    const base = all[0]!.producerTimestampMs; // the fixture's relative cluster times, stamped from the server's start as the service does
+    expect(base).toBeGreaterThan(1e12);
+    expect(await read({ type: "PRODUCER_TIMESTAMP", timestamp: new Date(base + 5998) })).toEqual(numbers.slice(3));
+    // API_dataplane_StartSelector: "starts with the chunk containing the fragment that has the specified timestamp".
+    expect(await read({ type: "PRODUCER_TIMESTAMP", timestamp: new Date(base + 5998 + 700) })).toEqual(numbers.slice(3));
+    expect(await read({ type: "SERVER_TIMESTAMP", timestamp: new Date(all[2]!.serverTimestampMs + 1) })).toEqual(numbers.slice(2));
     expect(await read("NOW")).toEqual([]);
   });
 
   it("accepts the stream ARN", async () => {
     h = await harness({ streams: { cam: { mkv: readFixture("clusters.mkv") } }, idleEndMs: 100 });
-    const arn = "arn:aws:kinesisvideo:us-east-1:000000000000:stream/cam/1234567890123";
+    const arn = h.kvs.streamArn("cam");
+    expect(arn).toMatch(/^arn:aws:kinesisvideo:us-east-1:\d{12}:stream\/cam\/\d{13}$/);
     expect((await fragmentNumbers(getMedia(h.clients, arn, { from: "EARLIEST" }))).length).toBe(8);
   });
 

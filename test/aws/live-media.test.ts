@@ -70,7 +70,7 @@ describe("liveMedia(): the continuous reader", () => {
     h = await harness({ streams: { cam: { mkv: readFixture(FILE) } }, idleEndMs: 100 });
     const first = h.kvs.fragments("cam").map((f) => f.fragmentNumber);
     setTimeout(() => h?.kvs.putMedia("cam", readFixture(FILE)), 400);
-    const got = await readLive(h, 18);
+    const got = await readLive(h, 18, { catchUp: false }); // GetMedia only (a backlog read by fragment list has no tokens)
     const all = h.kvs.fragments("cam").map((f) => f.fragmentNumber);
     expect(got.fragments).toEqual(all);
     expect(got.fragments.slice(0, 9)).toEqual(first);
@@ -78,6 +78,25 @@ describe("liveMedia(): the continuous reader", () => {
     expect(got.statuses.filter((s) => s.type === "connecting").length).toBeGreaterThan(1);
     const resumed = got.statuses.find((s, i) => s.type === "connecting" && i > 0);
     expect(resumed?.type === "connecting" && typeof resumed.from === "object" && resumed.from.type).toBe("CONTINUATION_TOKEN");
+  });
+
+  it("every fragment says how far behind now it is, those of a backlog read with GetMediaForFragmentList too", async () => {
+    h = await harness({ streams: { cam: { mkv: readFixture(FILE) } }, idleEndMs: 100 }); // ~29 s of media, received by now
+    const statuses: LiveStatus[] = [];
+    const fragments = await firstValueFrom(
+      liveMedia(h.clients, "cam", { from: "EARLIEST", catchUp: { behindMs: 1000, settleMs: 0 }, onStatus: (s) => statuses.push(s) }).pipe(
+        filter((e): e is FragmentEvent => e.type === "fragment"),
+        take(9),
+        toArray(),
+      ),
+    );
+    expect(statuses.some((s) => s.type === "catchingUp")).toBe(true);
+    const stored = h.kvs.fragments("cam");
+    for (const [i, f] of fragments.entries()) {
+      expect(f.fragmentNumber).toBe(stored[i]!.fragmentNumber);
+      expect(f.millisBehindNow, `fragment ${i}`).not.toBeNull();
+      expect(f.millisBehindNow!).toBeGreaterThanOrEqual(Date.now() - stored[i]!.serverTimestampMs - 5000);
+    }
   });
 
   for (const fault of [
@@ -90,7 +109,7 @@ describe("liveMedia(): the continuous reader", () => {
   ] as const) {
     it(`survives a ${fault.kind} with zero lost and zero duplicated fragments and frames`, async () => {
       h = await harness({ streams: { cam: { mkv: readFixture(FILE) } }, idleEndMs: 200, faults: { cam: [fault, fault] } });
-      const got = await readLive(h, 9, { idleTimeoutMs: 400 });
+      const got = await readLive(h, 9, { idleTimeoutMs: 400, catchUp: false }); // GetMedia's faults: no backlog read by fragment list
       expect(got.fragments).toEqual(h.kvs.fragments("cam").map((f) => f.fragmentNumber));
       expect(got.frames).toEqual(sourceFrames);
       if (fault.kind !== "truncate" && fault.kind !== "slowDrip") expect(got.statuses.some((s) => s.type === "retrying")).toBe(true);
