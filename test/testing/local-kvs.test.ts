@@ -1,4 +1,17 @@
-import { DescribeStreamCommand, GetDataEndpointCommand } from "@aws-sdk/client-kinesis-video";
+import {
+  CreateStreamCommand,
+  DeleteStreamCommand,
+  DescribeStreamCommand,
+  GetDataEndpointCommand,
+  ListStreamsCommand,
+  ListTagsForStreamCommand,
+  TagStreamCommand,
+  UntagStreamCommand,
+  UpdateDataRetentionCommand,
+} from "@aws-sdk/client-kinesis-video";
+import { ListFragmentsCommand } from "@aws-sdk/client-kinesis-video-archived-media";
+import { compareFragmentNumbers } from "../../src/kvs/fragment-number.js";
+import { splitClusters } from "../../src/kvs/fragment-writer.js";
 import { GetMediaCommand } from "@aws-sdk/client-kinesis-video-media";
 import { afterEach, describe, expect, it } from "vitest";
 import { KvsParser, type KvsEvent } from "../../src/kvs/parser.js";
@@ -119,5 +132,88 @@ describe("local KVS endpoint with the real AWS SDK v3 clients", () => {
     await drained;
     expect(h.kvs.openConnections()).toBe(0);
     h = undefined;
+  });
+
+  it("makes fragment numbers as the service does: 47 digits, increasing within a stream, unique across streams", async () => {
+    // API_reader_Fragment: FragmentNumber "^[0-9]+$", 1-128 characters; captures show 47 digits.
+    h = await harness({ streams: { a: { mkv: readFixture("clusters.mkv") }, b: { mkv: readFixture("clusters.mkv") }, c: {} } });
+    h.kvs.putMedia("c", readFixture("clusters.mkv"));
+    const all = ["a", "b", "c"].flatMap((st) => h!.kvs.fragments(st).map((f) => f.fragmentNumber));
+    expect(new Set(all).size).toBe(all.length);
+    for (const st of ["a", "b", "c"]) {
+      const n = h.kvs.fragments(st).map((f) => f.fragmentNumber);
+      for (const x of n) expect(x).toMatch(/^\d{47}$/);
+      for (let i = 1; i < n.length; i++) expect(compareFragmentNumbers(n[i - 1]!, n[i]!)).toBeLessThan(0);
+    }
+  });
+
+  it("gives each fragment its own server time, and absolute producer times to relative media", async () => {
+    h = await harness({ streams: { cam: { mkv: readFixture("clusters.mkv") } } });
+    const history = h.kvs.fragments("cam");
+    // A starting stream's media was received over its span, ending now.
+    expect(history.at(-1)!.serverTimestampMs).toBeLessThanOrEqual(Date.now());
+    expect(history.at(-1)!.serverTimestampMs - history[0]!.serverTimestampMs).toBe(history.at(-1)!.cluster.timestampMs - history[0]!.cluster.timestampMs);
+    const added = h.kvs.putMedia("cam", readFixture("clusters.mkv"));
+    const times = h.kvs.fragments("cam").map((f) => f.serverTimestampMs);
+    for (let i = 1; i < times.length; i++) expect(times[i]!).toBeGreaterThan(times[i - 1]!);
+    // The fixture's cluster times start at 0: stamped from the server's start, as GetMedia captures show (PRODUCER_TIMESTAMP 1511852108.513, cluster 0).
+    expect(added[0]!.producerTimestampMs).toBeGreaterThan(1e12);
+    expect(added[1]!.producerTimestampMs - added[0]!.producerTimestampMs).toBe(added[1]!.cluster.timestampMs - added[0]!.cluster.timestampMs);
+  });
+
+  it("answers every call with x-amzn-RequestId, errors included; checks APIName (model: APIName enum)", async () => {
+    h = await harness({ streams: { cam: {} } });
+    const ok = await h.clients.control.send(new GetDataEndpointCommand({ StreamName: "cam", APIName: "GET_MEDIA" }));
+    expect(ok.$metadata.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    const bad = await h.clients.control.send(new GetDataEndpointCommand({ StreamName: "cam", APIName: "NOPE" as never })).catch((e: unknown) => e);
+    expect(bad).toMatchObject({ name: "InvalidArgumentException", $metadata: { httpStatusCode: 400 } });
+    expect((bad as { $metadata: { requestId?: string } }).$metadata.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    await expect(h.clients.control.send(new GetDataEndpointCommand({ StreamName: "cam" } as never))).rejects.toMatchObject({ name: "InvalidArgumentException" });
+  });
+
+  it("pages ListFragments with short tokens (model: NextToken 1-4096) and refuses a token it did not make", async () => {
+    h = await harness({ streams: { cam: {} } });
+    const clusters = splitClusters(readFixture("clusters.mkv"));
+    for (let i = 0; i < 40; i++) h.kvs.appendClusters("cam", clusters);
+    const archived = h.clients.archivedClient(h.kvs.endpoint);
+    const seen: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await archived.send(new ListFragmentsCommand({ StreamName: "cam", MaxResults: 7, NextToken: token }));
+      seen.push(...page.Fragments!.map((f) => f.FragmentNumber!));
+      token = page.NextToken;
+      if (token) expect(token.length).toBeLessThanOrEqual(4096);
+      if (token) expect(token.length).toBeLessThan(200);
+    } while (token);
+    expect(seen.length).toBe(320);
+    expect(new Set(seen).size).toBe(320);
+    const bad = await archived.send(new ListFragmentsCommand({ StreamName: "cam", NextToken: "not-a-token" })).catch((e: unknown) => e);
+    expect(bad).toMatchObject({ name: "InvalidArgumentException", $metadata: { httpStatusCode: 400 } });
+  });
+
+  it("creates, describes, retags, re-retains and deletes streams (API_CreateStream, _DeleteStream, _UpdateDataRetention, _TagStream, _UntagStream)", async () => {
+    h = await harness({ streams: { cam: { mkv: readFixture("generated/h264_aac.mkv") } } });
+    const c = h.clients.control;
+    const described = await c.send(new DescribeStreamCommand({ StreamName: "cam" }));
+    expect(described.StreamInfo!.MediaType).toBe("video/h264,audio/aac");
+    const listed = await c.send(new ListStreamsCommand({}));
+    expect(listed.StreamInfoList![0]!.MediaType).toBe("video/h264,audio/aac");
+    const { StreamARN } = await c.send(new CreateStreamCommand({ StreamName: "new", DataRetentionInHours: 2, MediaType: "video/h264", Tags: { site: "a" } }));
+    expect(StreamARN).toMatch(/:stream\/new\/\d+$/);
+    await expect(c.send(new CreateStreamCommand({ StreamName: "new" }))).rejects.toMatchObject({ name: "ResourceInUseException" });
+    const info = (await c.send(new DescribeStreamCommand({ StreamName: "new" }))).StreamInfo!;
+    expect(info).toMatchObject({ DataRetentionInHours: 2, MediaType: "video/h264", Status: "ACTIVE" });
+    await expect(
+      c.send(new UpdateDataRetentionCommand({ StreamName: "new", CurrentVersion: "wrong", Operation: "INCREASE_DATA_RETENTION", DataRetentionChangeInHours: 1 })),
+    ).rejects.toMatchObject({ name: "VersionMismatchException" });
+    await c.send(new UpdateDataRetentionCommand({ StreamName: "new", CurrentVersion: info.Version, Operation: "INCREASE_DATA_RETENTION", DataRetentionChangeInHours: 3 }));
+    const after = (await c.send(new DescribeStreamCommand({ StreamName: "new" }))).StreamInfo!;
+    expect(after.DataRetentionInHours).toBe(5);
+    expect(after.Version).not.toBe(info.Version);
+    await c.send(new TagStreamCommand({ StreamName: "new", Tags: { floor: "2" } }));
+    await c.send(new UntagStreamCommand({ StreamName: "new", TagKeyList: ["site"] }));
+    expect((await c.send(new ListTagsForStreamCommand({ StreamName: "new" }))).Tags).toEqual({ floor: "2" });
+    await c.send(new DeleteStreamCommand({ StreamARN }));
+    await expect(c.send(new DescribeStreamCommand({ StreamName: "new" }))).rejects.toMatchObject({ name: "ResourceNotFoundException" });
   });
 });
