@@ -2,6 +2,7 @@ import { createHash, createHmac } from "node:crypto";
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { SignatureV4 } from "@smithy/signature-v4";
+import { NodeSha256 } from "../aws/sha256.js";
 import { Observable } from "rxjs";
 import { linkedAbort } from "../aws/abort.js";
 import { backoffDelay, sleep, type RetryPolicy } from "../aws/backoff.js";
@@ -70,20 +71,6 @@ interface Held {
   readonly fragment: ProducerFragment;
   sent: boolean;
   received: boolean;
-}
-
-/** The SHA-256 the signer needs, on node:crypto (a hash, or an HMAC with a secret). */
-class Sha256 {
-  private readonly h: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-  constructor(secret?: unknown) {
-    this.h = secret ? createHmac("sha256", secret as string | Uint8Array) : createHash("sha256");
-  }
-  update(data: string | Uint8Array): void {
-    this.h.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest());
-  }
 }
 
 /**
@@ -177,7 +164,7 @@ export function putMedia(clients: KvsClients, stream: StreamRef, source: PutMedi
       };
       if (params.StreamARN) headers["x-amzn-stream-arn"] = params.StreamARN;
       else headers["x-amzn-stream-name"] = params.StreamName!;
-      const signer = new SignatureV4({ credentials, region, service: "kinesisvideo", sha256: Sha256 });
+      const signer = new SignatureV4({ credentials, region, service: "kinesisvideo", sha256: NodeSha256 });
       // The body streams: signed as an empty payload, as the producer SDKs do.
       const signed = await signer.sign({
         method: "POST",

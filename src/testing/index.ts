@@ -12,6 +12,7 @@ export {
 } from "./local-kvs.js";
 export type { LocalArchiveLimits } from "./local-archive.js";
 export type { PutFault } from "./put-media-ingest.js";
+export { verifySigV4, type LocalCredentials, type SignedRequest } from "./sigv4-verify.js";
 export { startCamera, type Camera, type CameraOptions } from "./camera.js";
 export {
   splitClusters,

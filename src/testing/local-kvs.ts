@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -7,6 +7,7 @@ import { LocalArchive, type LocalArchiveLimits } from "./local-archive.js";
 import { ingestPutMedia, type PutFault } from "./put-media-ingest.js";
 import { FragmentNumbers } from "./fragment-numbers.js";
 import { ServiceFailure } from "./service-failure.js";
+import { EMPTY_PAYLOAD_HASH, type LocalCredentials, verifySigV4 } from "./sigv4-verify.js";
 import { compareFragmentNumbers } from "../kvs/fragment-number.js";
 import { KvsParser } from "../kvs/parser.js";
 import type { StoredFragment } from "./stored-fragment.js";
@@ -95,6 +96,13 @@ export interface LocalKvsOptions extends LocalArchiveLimits {
   readonly fragmentNumberStart?: "at" | "after";
   /** Fragments per second GetMedia sends while behind the newest fragment (default 5, as KVS when catching up). */
   readonly catchUpFragmentsPerSecond?: number;
+  /**
+   * The key pairs whose SigV4 signatures the endpoint accepts, checked as the service checks them
+   * (header or presigned query, 5 minutes of clock skew; 403 InvalidSignatureException,
+   * UnrecognizedClientException, MissingAuthenticationTokenException otherwise); "any" (the default)
+   * accepts every request unchecked, for quick local use.
+   */
+  readonly credentials?: readonly LocalCredentials[] | "any";
 }
 
 interface StreamState {
@@ -433,8 +441,12 @@ export class LocalKvs extends EventEmitter {
       if (req.method === "GET" && (op.startsWith("hls/") || op.startsWith("dash/")))
         return await this.archive.serve(new URL(req.url ?? "/", this.endpoint), res);
       if (req.method !== "POST") throw new ServiceFailure(405, "InvalidArgumentException", "POST only");
-      if (op === "putMedia") return await this.ingest(req, res);
+      if (op === "putMedia") {
+        this.authorize(req, EMPTY_PAYLOAD_HASH); // the body streams: signed as no payload, as the producer SDKs sign it
+        return await this.ingest(req, res);
+      }
       const raw = await readBody(req);
+      this.authorize(req, createHash("sha256").update(raw).digest("hex"));
       const body = raw.length ? (JSON.parse(Buffer.from(raw).toString("utf8")) as Record<string, unknown>) : {};
       switch (op) {
         case "getDataEndpoint":
@@ -508,6 +520,13 @@ export class LocalKvs extends EventEmitter {
         res.end(JSON.stringify({ message: f.message }));
       } else res.destroy();
     }
+  }
+
+  /** Checks the request's signature against the configured key pairs (on the real clock: the signer's). */
+  private authorize(req: IncomingMessage, payloadHash: string): void {
+    const keys = this.options.credentials ?? "any";
+    if (keys === "any") return;
+    verifySigV4({ method: req.method ?? "GET", url: req.url ?? "/", headers: req.headers }, keys, payloadHash, Date.now());
   }
 
   /** PutMedia: one upload per stream, taken as it arrives, acknowledged per fragment (see ingestPutMedia). */

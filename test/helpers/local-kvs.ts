@@ -17,8 +17,10 @@ export interface Harness {
  * catch-up pace (5 fragments/s) is off unless a test sets `catchUpFragmentsPerSecond`.
  */
 export async function harness(options: LocalKvsOptions = {}, pacing?: PacerOptions): Promise<Harness> {
-  const kvs = await startLocalKvs({ catchUpFragmentsPerSecond: Infinity, ...options });
-  const clients = new KvsClients({ region: "us-east-1", endpoint: kvs.endpoint, credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local" }, pacing });
+  const credentials = { accessKeyId: "AKIDLOCAL", secretAccessKey: "local" };
+  // Every request the tests make is signed and checked, as by the service.
+  const kvs = await startLocalKvs({ catchUpFragmentsPerSecond: Infinity, credentials: [credentials], ...options });
+  const clients = new KvsClients({ region: "us-east-1", endpoint: kvs.endpoint, credentials, pacing });
   return {
     kvs,
     clients,

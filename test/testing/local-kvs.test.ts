@@ -87,7 +87,7 @@ describe("local KVS endpoint with the real AWS SDK v3 clients", () => {
   });
 
   it("ingests a producer MKV posted to /putMedia as one fragment per cluster, acknowledging each as newline-separated JSON; headers checked", async () => {
-    h = await harness({ streams: { cam: {} } });
+    h = await harness({ streams: { cam: {} }, credentials: "any" }); // posted unsigned: the quick local mode;
     const res = await fetch(`${h.kvs.endpoint}/putMedia`, {
       method: "POST",
       headers: { "x-amzn-stream-name": "cam", "x-amzn-fragment-timecode-type": "RELATIVE", "x-amzn-producer-start-timestamp": "1764583200.000" },
@@ -168,7 +168,9 @@ describe("local KVS endpoint with the real AWS SDK v3 clients", () => {
     const bad = await h.clients.control.send(new GetDataEndpointCommand({ StreamName: "cam", APIName: "NOPE" as never })).catch((e: unknown) => e);
     expect(bad).toMatchObject({ name: "InvalidArgumentException", $metadata: { httpStatusCode: 400 } });
     expect((bad as { $metadata: { requestId?: string } }).$metadata.requestId).toMatch(/^[0-9a-f-]{36}$/);
-    await expect(h.clients.control.send(new GetDataEndpointCommand({ StreamName: "cam" } as never))).rejects.toMatchObject({ name: "InvalidArgumentException" });
+    await expect(h.clients.control.send(new GetDataEndpointCommand({ StreamName: "cam" } as never))).rejects.toMatchObject({
+      name: "InvalidArgumentException",
+    });
   });
 
   it("pages ListFragments with short tokens (model: NextToken 1-4096) and refuses a token it did not make", async () => {
@@ -204,9 +206,13 @@ describe("local KVS endpoint with the real AWS SDK v3 clients", () => {
     const info = (await c.send(new DescribeStreamCommand({ StreamName: "new" }))).StreamInfo!;
     expect(info).toMatchObject({ DataRetentionInHours: 2, MediaType: "video/h264", Status: "ACTIVE" });
     await expect(
-      c.send(new UpdateDataRetentionCommand({ StreamName: "new", CurrentVersion: "wrong", Operation: "INCREASE_DATA_RETENTION", DataRetentionChangeInHours: 1 })),
+      c.send(
+        new UpdateDataRetentionCommand({ StreamName: "new", CurrentVersion: "wrong", Operation: "INCREASE_DATA_RETENTION", DataRetentionChangeInHours: 1 }),
+      ),
     ).rejects.toMatchObject({ name: "VersionMismatchException" });
-    await c.send(new UpdateDataRetentionCommand({ StreamName: "new", CurrentVersion: info.Version, Operation: "INCREASE_DATA_RETENTION", DataRetentionChangeInHours: 3 }));
+    await c.send(
+      new UpdateDataRetentionCommand({ StreamName: "new", CurrentVersion: info.Version, Operation: "INCREASE_DATA_RETENTION", DataRetentionChangeInHours: 3 }),
+    );
     const after = (await c.send(new DescribeStreamCommand({ StreamName: "new" }))).StreamInfo!;
     expect(after.DataRetentionInHours).toBe(5);
     expect(after.Version).not.toBe(info.Version);
