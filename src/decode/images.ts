@@ -116,7 +116,7 @@ export class ImageDecoder extends TrackDecoder<DecodedImage, { size: { width: nu
       this.format === "jpeg"
         ? ["-f", "image2pipe", "-c:v", "mjpeg", "-pix_fmt", "yuvj420p", "-qmin", String(q), "-qmax", String(q)] // (-q:v holds the image back until the next one)
         : this.format === "png"
-          ? ["-f", "image2pipe", "-c:v", "png"]
+          ? ["-f", "image2pipe", "-c:v", "png", "-threads", "1"] // (the PNG encoder's frame threads hold each image back until more come)
           : ["-f", "rawvideo", "-pix_fmt", this.format];
     const args = [
       ...ffmpegInputArgs(feed, this.options.keyframesOnly ? ["-flags", "low_delay"] : []),

@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { FfmpegNotFoundError } from "../decode/ffmpeg.js";
-import { ImageDecoder } from "../decode/images.js";
+import { type DecodedImage, ImageDecoder, type ImageOptions } from "../decode/images.js";
 import { writeKvsFragment } from "../kvs/fragment-writer.js";
 import { KvsParser } from "../kvs/parser.js";
 import type { Frame } from "../matroska/frame.js";
 import type { Track } from "../matroska/model.js";
-import { Mp4Remuxer, mp4MimeType } from "../record/mp4.js";
+import { Mp4Remuxer, mp4MimeType, mp4Tracks } from "../record/mp4.js";
 import type { StoredFragment } from "./stored-fragment.js";
 import { ServiceFailure } from "./service-failure.js";
 
@@ -36,12 +36,31 @@ interface FragmentMedia {
 
 type Mode = "LIVE" | "LIVE_REPLAY" | "ON_DEMAND";
 
+/** One fMP4 media segment of one track: one KVS fragment's frames of that track. */
 interface Segment {
+  /** Its number in its track's playlist (consecutive per track). */
   readonly seq: number;
   readonly fragmentNumber: string;
-  readonly durationSec: number;
   readonly bytes: Uint8Array;
-  readonly startMs: number;
+  /** The decode time of its first sample (tfdt), in its track's timescale. */
+  readonly t: number;
+  /** The sum of its samples' durations (trun), in its track's timescale. */
+  readonly d: number;
+}
+
+/** One track of a session: its own remuxer, init segment and media segments (the service gives each track its own). */
+interface Lane {
+  readonly track: Track;
+  readonly remuxer: Mp4Remuxer;
+  /** The RFC 6381 codec string (`avc1.64001f`, `mp4a.40.2`). */
+  readonly codec: string;
+  init: Uint8Array | null;
+  /** The track's timescale (mdhd of the init segment). */
+  timescale: number;
+  readonly segments: Segment[];
+  seq: number;
+  /** The fragment being remuxed: what its segment is named after. */
+  current: string | null;
 }
 
 interface Session {
@@ -54,19 +73,16 @@ interface Session {
   readonly maxFragments: number;
   readonly expiresAt: number;
   readonly displayTimestamp: boolean;
-  remuxer: Mp4Remuxer | null;
-  tracks: readonly Track[];
-  init: Uint8Array | null;
-  readonly segments: Segment[];
-  /** The last fragment fed to the remuxer. */
+  /** Video first, then audio; empty until the first fragment was fed. */
+  lanes: Lane[];
+  /** The last fragment fed to the remuxers. */
   lastFed: string | null;
-  /** The fragment being remuxed: what its segment is named after. */
-  current: { readonly fragmentNumber: string; readonly durationSec: number } | null;
   /** Feeds run one after another (a playlist and a segment may be asked for at once). */
   feeding: Promise<void>;
-  seq: number;
 }
 
+/** How long one GetImages call may decode before its ffmpeg is killed (ms). */
+const IMAGES_DEADLINE_MS = 30_000;
 const MAX_SEGMENTS_KEPT = 1000;
 
 /** Reads a JSON timestamp (epoch seconds) as ms. */
@@ -102,11 +118,14 @@ function mediaOf(f: StoredFragment): FragmentMedia {
 /**
  * The archived-media side of the local endpoint: GetClip (an MP4 of at most 200 fragments / 100 MB, as
  * the service), GetImages (pages of 25, NO_MEDIA per timestamp, JPEG/PNG through ffmpeg), and HLS / DASH
- * streaming sessions whose URLs serve live or on-demand playlists of fMP4 segments (each segment one KVS
- * fragment, video and audio in one segment: the service gives each track its own playlist).
+ * streaming sessions whose URLs serve live or on-demand playlists of fMP4 segments: as the service, each
+ * track (video, audio) has its own init and media segments (one per KVS fragment), HLS a media playlist
+ * per track (audio as an EXT-X-MEDIA rendition), DASH an AdaptationSet per track.
  */
 export class LocalArchive {
   private readonly sessions = new Map<string, Session>();
+  /** The image decoders of GetImages calls running now. */
+  private readonly decoders = new Set<ImageDecoder>();
 
   /** An archive answering for the endpoint at `endpoint()`, with the given limits and clock. */
   constructor(
@@ -158,8 +177,12 @@ export class LocalArchive {
     res.end(mp4);
   }
 
-  /** GetImages: one entry per sampled timestamp (NO_MEDIA where nothing was recorded), 25 a page. */
-  async getImages(stream: ArchiveStream, body: Record<string, unknown>): Promise<unknown> {
+  /**
+   * GetImages: one entry per sampled timestamp (NO_MEDIA where nothing was recorded), 25 a page. The
+   * keyframes the page needs go through one ffmpeg process, whose input is then ended: every image comes
+   * out and the process exits (killed instead on error, on `signal` or past a deadline).
+   */
+  async getImages(stream: ArchiveStream, body: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
     let index = 0;
     if (typeof body.NextToken === "string" && body.NextToken) {
       index = Number(Buffer.from(body.NextToken, "base64").toString("utf8"));
@@ -183,42 +206,89 @@ export class LocalArchive {
     const height = body.HeightPixels === undefined ? undefined : Number(body.HeightPixels);
     const timeOf = (f: StoredFragment) => (producer ? f.producerTimestampMs : f.serverTimestampMs);
     // The fragment holding each time, then the newest keyframe at or before it, decoded by ffmpeg.
-    const images: { TimeStamp: number; Error?: string; ImageContent?: string }[] = [];
-    let decoder: ImageDecoder | null = null;
-    const decoded = new Map<string, { at: number; data: Uint8Array }[] | null>();
-    try {
-      for (const t of page) {
-        const f = stream.fragments.find((x) => timeOf(x) <= t && t < timeOf(x) + Math.max(1, mediaOfCached(x).durationMs));
-        if (!f) {
-          images.push({ TimeStamp: t / 1000, Error: "NO_MEDIA" });
-          continue;
-        }
-        let keys = decoded.get(f.fragmentNumber);
-        if (keys === undefined) {
-          const media = mediaOfCached(f);
-          if (!media.tracks.some((x) => x.kind === "video")) keys = null;
-          else {
-            try {
-              decoder ??= new ImageDecoder({ format, keyframesOnly: true, quality, width, height });
-            } catch (e) {
-              if (e instanceof FfmpegNotFoundError) throw new ServiceFailure(500, "InternalFailure", `GetImages needs ffmpeg: ${e.message}`);
-              throw e;
-            }
-            const imgs = await decoder.keyframeImages({ fragment: { tracks: media.tracks }, frames: media.frames });
-            const first = media.frames[0]?.timestampMs ?? 0;
-            keys = imgs.map((i) => ({ at: timeOf(f) + (i.timestampMs - first), data: i.data }));
-          }
-          decoded.set(f.fragmentNumber, keys);
-        }
-        const key = keys?.filter((k) => k.at <= t).at(-1) ?? keys?.[0];
-        if (!key) images.push({ TimeStamp: t / 1000, Error: "MEDIA_ERROR" });
-        else images.push({ TimeStamp: t / 1000, ImageContent: Buffer.from(key.data).toString("base64") });
-      }
-    } finally {
-      decoder?.close();
-    }
+    const holders = page.map((t) => stream.fragments.find((x) => timeOf(x) <= t && t < timeOf(x) + Math.max(1, mediaOfCached(x).durationMs)) ?? null);
+    const withVideo = [...new Set(holders)].filter((f): f is StoredFragment => f !== null && mediaOfCached(f).tracks.some((x) => x.kind === "video"));
+    const keys = await this.keyframeImages(withVideo, timeOf, { format, keyframesOnly: true, quality, width, height }, signal);
+    const images = page.map((t, i) => {
+      const f = holders[i];
+      if (!f) return { TimeStamp: t / 1000, Error: "NO_MEDIA" };
+      const list = keys.get(f.fragmentNumber);
+      const key = list?.filter((k) => k.at <= t).at(-1) ?? list?.[0];
+      return key ? { TimeStamp: t / 1000, ImageContent: Buffer.from(key.data).toString("base64") } : { TimeStamp: t / 1000, Error: "MEDIA_ERROR" };
+    });
     const next = index + pageSize < times.length ? Buffer.from(String(index + pageSize)).toString("base64") : undefined;
     return { Images: images, NextToken: next };
+  }
+
+  /** Kills every ffmpeg process of calls still running (the endpoint is closing) and forgets the sessions. */
+  close(): void {
+    for (const d of this.decoders) d.close();
+    this.decoders.clear();
+    this.sessions.clear();
+  }
+
+  /** The keyframes of the fragments as images (by fragment number, each at its stream time); a fragment that gives none is left out. */
+  private async keyframeImages(
+    fragments: readonly StoredFragment[],
+    timeOf: (f: StoredFragment) => number,
+    options: ImageOptions,
+    signal: AbortSignal | undefined,
+  ): Promise<Map<string, { at: number; data: Uint8Array }[]>> {
+    const out = new Map<string, { at: number; data: Uint8Array }[]>();
+    if (fragments.length === 0) return out;
+    signal?.throwIfAborted();
+    let decoder: ImageDecoder;
+    // Every keyframe goes in before any image is taken: room for all of them, so none is dropped.
+    const keyframes = fragments.reduce((n, f) => n + mediaOfCached(f).frames.filter((x) => x.keyframe).length, 0);
+    try {
+      decoder = new ImageDecoder({ ...options, maxPendingFrames: keyframes + 16 });
+    } catch (e) {
+      if (e instanceof FfmpegNotFoundError) throw new ServiceFailure(500, "InternalFailure", `GetImages needs ffmpeg: ${e.message}`);
+      throw e;
+    }
+    this.decoders.add(decoder);
+    let stopped: string | null = null;
+    const stop = (why: string) => {
+      stopped ??= why;
+      decoder.close();
+    };
+    const onAbort = () => stop("the client went away");
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const timer = setTimeout(() => stop(`image decoding took over ${IMAGES_DEADLINE_MS} ms`), IMAGES_DEADLINE_MS);
+    const byNumber = new Map(fragments.map((f) => [f.fragmentNumber, f]));
+    try {
+      for (const f of fragments) {
+        const media = mediaOfCached(f);
+        decoder.push({ type: "tracks", offset: 0, tracks: media.tracks });
+        for (const frame of media.frames) decoder.push(frame);
+      }
+      // Ending the input makes ffmpeg flush every image and exit; take() returns null after the last one.
+      const ending = decoder.end();
+      for (;;) {
+        let img: DecodedImage | null;
+        try {
+          img = await decoder.take();
+        } catch {
+          break; // the decoder failed: what came out so far stands, the rest is MEDIA_ERROR
+        }
+        if (img === null) break;
+        const f = img.fragmentNumber !== null ? byNumber.get(img.fragmentNumber) : undefined;
+        if (!f) continue;
+        const first = mediaOfCached(f).frames[0]?.timestampMs ?? 0;
+        const list = out.get(f.fragmentNumber) ?? [];
+        list.push({ at: timeOf(f) + (img.timestampMs - first), data: img.data });
+        out.set(f.fragmentNumber, list);
+      }
+      await ending.catch(() => {});
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      decoder.close();
+      this.decoders.delete(decoder);
+    }
+    if (stopped) throw new ServiceFailure(500, "InternalFailure", `GetImages stopped: ${stopped}`);
+    for (const list of out.values()) list.sort((a, b) => a.at - b.at);
+    return out;
   }
 
   /** GetHLSStreamingSessionURL / GetDASHStreamingSessionURL: a session and the URL that serves it. */
@@ -258,14 +328,9 @@ export class LocalArchive {
       maxFragments: Math.max(1, Math.min(5000, max)),
       expiresAt: this.now() + expires * 1000,
       displayTimestamp: body.DisplayFragmentTimestamp === "ALWAYS",
-      remuxer: null,
-      tracks: [],
-      init: null,
-      segments: [],
+      lanes: [],
       lastFed: null,
-      current: null,
       feeding: Promise.resolve(),
-      seq: 0,
     });
     return kind === "hls"
       ? `${this.endpoint()}/hls/v1/getHLSMasterPlaylist.m3u8?SessionToken=${token}`
@@ -286,37 +351,48 @@ export class LocalArchive {
       res.writeHead(200, { "content-type": type, "content-length": Buffer.byteLength(body), "cache-control": "no-cache" });
       res.end(body);
     };
-    const binary = (bytes: Uint8Array) => {
-      res.writeHead(200, { "content-type": "video/mp4", "content-length": bytes.length });
+    const binary = (type: string, bytes: Uint8Array) => {
+      res.writeHead(200, { "content-type": type, "content-length": bytes.length });
       res.end(bytes);
     };
     const fed = session.feeding.then(() => this.feed(session));
     session.feeding = fed.catch(() => {});
     await fed;
-    const q = `SessionToken=${token}&TrackNumber=1`;
+    const q = (lane: Lane) => `SessionToken=${token}&TrackNumber=${lane.track.number}`;
+    /** The lane a TrackNumber names (the first, video, when none is given). */
+    const lane = (): Lane => {
+      const n = url.searchParams.get("TrackNumber");
+      const found = n === null ? session.lanes[0] : session.lanes.find((l) => String(l.track.number) === n);
+      if (!found) throw new ServiceFailure(404, "ResourceNotFoundException", n === null ? "no media in the session yet" : `no track ${n} in the session`);
+      return found;
+    };
+    const mime = (l: Lane) => (l.track.kind === "audio" ? "audio/mp4" : "video/mp4");
     switch (action) {
-      case "getHLSMasterPlaylist.m3u8": {
-        const video = session.tracks.find((t) => t.kind === "video")?.video;
-        const codecs = /codecs="([^"]*)"/.exec(mp4MimeType(session.tracks) ?? "")?.[1] ?? "";
-        const resolution = video?.pixelWidth && video.pixelHeight ? `,RESOLUTION=${video.pixelWidth}x${video.pixelHeight}` : "";
-        return text(
-          "application/vnd.apple.mpegurl",
-          `#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH=${this.bandwidth(session)},CODECS="${codecs.replace(/ /g, "")}"${resolution}\ngetHLSMediaPlaylist.m3u8?${q}\n`,
-        );
+      case "getHLSMasterPlaylist.m3u8":
+        return text("application/vnd.apple.mpegurl", this.masterPlaylist(session, q));
+      case "getHLSMediaPlaylist.m3u8": {
+        const l = lane();
+        return text("application/vnd.apple.mpegurl", this.mediaPlaylist(session, l, q(l)));
       }
-      case "getHLSMediaPlaylist.m3u8":
-        return text("application/vnd.apple.mpegurl", this.mediaPlaylist(session, q));
       case "getDASHManifest.mpd":
         return text("application/dash+xml", this.manifest(session, q));
-      case "getMP4InitFragment.mp4":
-        if (!session.init) throw new ServiceFailure(404, "ResourceNotFoundException", "no media in the session yet");
-        return binary(session.init);
+      case "getMP4InitFragment.mp4": {
+        const l = lane();
+        if (!l.init) throw new ServiceFailure(404, "ResourceNotFoundException", "no media in the session yet");
+        return binary(mime(l), l.init);
+      }
       case "getMP4MediaFragment.mp4": {
+        const l = lane();
         const n = url.searchParams.get("FragmentNumber");
         const seq = url.searchParams.get("SequenceNumber");
-        const seg = session.segments.find((x) => (seq !== null ? String(x.seq) === seq : x.fragmentNumber === n));
-        if (!seg) throw new ServiceFailure(404, "ResourceNotFoundException", `fragment ${n} is not in the session`);
-        return binary(seg.bytes);
+        const seg = l.segments.find((x) => (seq !== null ? String(x.seq) === seq : x.fragmentNumber === n));
+        if (!seg)
+          throw new ServiceFailure(
+            404,
+            "ResourceNotFoundException",
+            `fragment ${seq !== null ? `#${seq}` : n} of track ${l.track.number} is not in the session`,
+          );
+        return binary(mime(l), seg.bytes);
       }
       default:
         throw new ServiceFailure(404, "ResourceNotFoundException", `unknown resource ${action}`);
@@ -330,7 +406,10 @@ export class LocalArchive {
     });
   }
 
-  /** Remuxes the session's fragments not yet made into segments: one fMP4 segment per fragment. */
+  /**
+   * Remuxes the session's fragments not yet made into segments: per track (video, audio) its own fMP4,
+   * one segment per fragment, all on one timeline (time 0 is the first fragment's earliest frame).
+   */
   private async feed(s: Session): Promise<void> {
     const all = s.stream.fragments;
     let from: number;
@@ -346,82 +425,235 @@ export class LocalArchive {
       if (t > s.endMs) break;
       const media = mediaOfCached(f);
       s.lastFed = f.fragmentNumber;
-      s.current = { fragmentNumber: f.fragmentNumber, durationSec: media.durationMs / 1000 };
-      if (s.remuxer === null) {
-        if (!mp4MimeType(media.tracks)) throw new ServiceFailure(400, "UnsupportedStreamMediaType", "no track fMP4 can hold (H.264/H.265, AAC)");
-        s.tracks = media.tracks;
-        s.remuxer = new Mp4Remuxer(media.tracks, {
-          kind: "fragments",
-          onInit: (b) => (s.init = b),
-          onFragment: (bytes, startSec) => {
-            s.segments.push({ seq: s.seq++, ...s.current!, bytes, startMs: startSec * 1000 });
-            if (s.segments.length > MAX_SEGMENTS_KEPT) s.segments.shift();
-          },
-        });
+      if (s.lanes.length === 0) s.lanes = this.lanes(media);
+      for (const lane of s.lanes) {
+        const frames = media.frames.filter((x) => x.track === lane.track.number);
+        if (frames.length === 0) continue;
+        lane.current = f.fragmentNumber;
+        await lane.remuxer.addFragment(frames);
       }
-      await s.remuxer.addFragment(media.frames);
     }
   }
 
-  private window(s: Session): Segment[] {
-    return s.mode === "ON_DEMAND" ? s.segments.slice(0, s.maxFragments) : s.segments.slice(-s.maxFragments);
+  /** The lanes of a session, from its first fragment's tracks: the first H.264/H.265 video, the first AAC audio. */
+  private lanes(first: FragmentMedia): Lane[] {
+    const { video, audio } = mp4Tracks(first.tracks);
+    const picked = [video, audio].filter((t): t is Track => t !== null && (t.kind === "video" || t.codecId.startsWith("A_AAC")));
+    if (picked.length === 0 || !picked.some((t) => t.kind === "video" || t.number === first.tracks[0]?.number))
+      throw new ServiceFailure(400, "UnsupportedStreamMediaType", "no track fMP4 can hold (H.264/H.265 video, AAC audio)");
+    // One origin for every track, so their segments share one timeline.
+    const numbers = new Set(picked.map((t) => t.number));
+    const originMs = Math.min(...first.frames.filter((x) => numbers.has(x.track)).map((x) => x.timestampMs));
+    return picked.map((track) => {
+      const lane: Lane = {
+        track,
+        codec: /codecs="([^"]*)"/.exec(mp4MimeType([track]) ?? "")?.[1] ?? "",
+        init: null,
+        timescale: 1000,
+        segments: [],
+        seq: 0,
+        current: null,
+        remuxer: new Mp4Remuxer(
+          [track],
+          {
+            kind: "fragments",
+            onInit: (b) => {
+              lane.init = b;
+              lane.timescale = initTimescale(b) ?? 1000;
+            },
+            onFragment: (bytes) => {
+              const { t, d } = segmentTimes(bytes);
+              lane.segments.push({ seq: lane.seq++, fragmentNumber: lane.current!, bytes, t, d });
+              if (lane.segments.length > MAX_SEGMENTS_KEPT) lane.segments.shift();
+            },
+          },
+          { originMs: Number.isFinite(originMs) ? originMs : undefined },
+        ),
+      };
+      return lane;
+    });
   }
 
-  private bandwidth(s: Session): number {
-    const seg = s.segments.slice(-10);
-    const bytes = seg.reduce((n, x) => n + x.bytes.length, 0);
-    const sec = seg.reduce((n, x) => n + x.durationSec, 0);
-    return sec > 0 ? Math.round((bytes * 8) / sec) : 1_000_000;
+  private window(s: Session, lane: Lane): Segment[] {
+    return s.mode === "ON_DEMAND" ? lane.segments.slice(0, s.maxFragments) : lane.segments.slice(-s.maxFragments);
   }
 
-  private mediaPlaylist(s: Session, q: string): string {
-    const segs = this.window(s);
-    const target = Math.max(1, Math.ceil(Math.max(0, ...segs.map((x) => x.durationSec))));
-    const lines = ["#EXTM3U", "#EXT-X-VERSION:7", `#EXT-X-TARGETDURATION:${target}`, `#EXT-X-MEDIA-SEQUENCE:${segs[0]?.seq ?? s.seq}`];
+  /**
+   * The duration of each segment of a window (track timescale): up to the next segment's start, so the
+   * timeline runs on without overlap or gap; the last one its own samples' sum.
+   */
+  private durations(lane: Lane, segs: readonly Segment[]): number[] {
+    return segs.map((x, i) => {
+      const next = segs[i + 1] ?? lane.segments[lane.segments.indexOf(x) + 1];
+      return next ? next.t - x.t : x.d;
+    });
+  }
+
+  private bandwidth(lanes: readonly Lane[]): number {
+    let bits = 0;
+    for (const lane of lanes) {
+      const seg = lane.segments.slice(-10);
+      const sec = seg.reduce((n, x) => n + x.d, 0) / lane.timescale;
+      bits += sec > 0 ? (seg.reduce((n, x) => n + x.bytes.length, 0) * 8) / sec : 500_000;
+    }
+    return Math.round(bits) || 1_000_000;
+  }
+
+  /** The master playlist: the video playlist as the variant, the audio playlist as its AUDIO rendition (as the service). */
+  private masterPlaylist(s: Session, q: (lane: Lane) => string): string {
+    const video = s.lanes.find((l) => l.track.kind === "video");
+    const audio = s.lanes.find((l) => l.track.kind === "audio");
+    const main = video ?? audio;
+    const lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"];
+    if (!main) return `${lines.join("\n")}\n`;
+    const codecs = [video, audio].filter((l): l is Lane => l !== undefined).map((l) => l.codec);
+    const v = video?.track.video;
+    const resolution = v?.pixelWidth && v.pixelHeight ? `,RESOLUTION=${v.pixelWidth}x${v.pixelHeight}` : "";
+    if (video && audio)
+      lines.push(`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="${AUDIO_GROUP}",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,URI="getHLSMediaPlaylist.m3u8?${q(audio)}"`);
+    lines.push(
+      `#EXT-X-STREAM-INF:BANDWIDTH=${this.bandwidth(s.lanes)},CODECS="${codecs.join(",")}"${resolution}${video && audio ? `,AUDIO="${AUDIO_GROUP}"` : ""}`,
+      `getHLSMediaPlaylist.m3u8?${q(main)}`,
+    );
+    return `${lines.join("\n")}\n`;
+  }
+
+  private mediaPlaylist(s: Session, lane: Lane, q: string): string {
+    const segs = this.window(s, lane);
+    const durations = this.durations(lane, segs).map((d) => d / lane.timescale);
+    const target = Math.max(1, Math.ceil(Math.max(0, ...durations)));
+    const lines = ["#EXTM3U", "#EXT-X-VERSION:7", `#EXT-X-TARGETDURATION:${target}`, `#EXT-X-MEDIA-SEQUENCE:${segs[0]?.seq ?? lane.seq}`];
     if (s.mode === "ON_DEMAND") lines.push("#EXT-X-PLAYLIST-TYPE:VOD");
     lines.push(`#EXT-X-MAP:URI="getMP4InitFragment.mp4?${q}"`);
     const byNumber = new Map(s.stream.fragments.map((f) => [f.fragmentNumber, f]));
-    for (const seg of segs) {
+    segs.forEach((seg, i) => {
       const f = byNumber.get(seg.fragmentNumber);
       if (s.displayTimestamp && f) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.producer ? f.producerTimestampMs : f.serverTimestampMs).toISOString()}`);
-      lines.push(`#EXTINF:${seg.durationSec.toFixed(3)},`, `getMP4MediaFragment.mp4?FragmentNumber=${seg.fragmentNumber}&${q}`);
-    }
+      lines.push(`#EXTINF:${durations[i]!.toFixed(6)},`, `getMP4MediaFragment.mp4?FragmentNumber=${seg.fragmentNumber}&${q}`);
+    });
     if (s.mode === "ON_DEMAND") lines.push("#EXT-X-ENDLIST");
     return `${lines.join("\n")}\n`;
   }
 
-  private manifest(s: Session, q: string): string {
-    const segs = this.window(s);
+  /** The MPD: one AdaptationSet per track (video, audio), each with its own init and media segments and a gapless SegmentTimeline. */
+  private manifest(s: Session, q: (lane: Lane) => string): string {
     const esc = (x: string) => x.replace(/&/g, "&amp;");
-    const video = s.tracks.find((t) => t.kind === "video")?.video;
-    const codecs = /codecs="([^"]*)"/.exec(mp4MimeType(s.tracks) ?? "")?.[1]?.replace(/ /g, "") ?? "";
-    const total = segs.reduce((n, x) => n + x.durationSec, 0);
     const live = s.mode !== "ON_DEMAND";
-    const first = segs[0];
+    const windows = s.lanes.map((lane) => {
+      const segs = this.window(s, lane);
+      const d = this.durations(lane, segs);
+      const startSec = (segs[0]?.t ?? 0) / lane.timescale;
+      const totalSec = d.reduce((n, x) => n + x, 0) / lane.timescale;
+      return { lane, segs, d, startSec, totalSec };
+    });
+    const main = windows[0];
+    const endSec = Math.max(0, ...windows.map((w) => w.startSec + w.totalSec));
+    const total = main?.totalSec ?? 0;
+    const sets = windows.flatMap(({ lane, segs, d }, i) => {
+      const v = lane.track.video;
+      const a = lane.track.audio;
+      const attrs =
+        lane.track.kind === "video"
+          ? `${v?.pixelWidth ? ` width="${v.pixelWidth}" height="${v.pixelHeight}"` : ""}`
+          : ` audioSamplingRate="${a?.samplingFrequency ?? 48000}"`;
+      return [
+        `<AdaptationSet id="${i}" contentType="${lane.track.kind}" mimeType="${lane.track.kind}/mp4" segmentAlignment="true" startWithSAP="1">`,
+        `<Representation id="${lane.track.number}" codecs="${lane.codec}" bandwidth="${this.bandwidth([lane])}"${attrs}>`,
+        ...(lane.track.kind === "audio"
+          ? [`<AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${a?.channels ?? 2}"/>`]
+          : []),
+        `<SegmentTemplate timescale="${lane.timescale}" initialization="${esc(`getMP4InitFragment.mp4?${q(lane)}`)}" media="${esc(`getMP4MediaFragment.mp4?SequenceNumber=$Number$&${q(lane)}`)}" startNumber="${segs[0]?.seq ?? lane.seq}">`,
+        "<SegmentTimeline>",
+        ...segs.map((x, k) => `<S t="${x.t}" d="${d[k]}"${s.displayTimestamp ? ` kvs:fn="${x.fragmentNumber}"` : ""}/>`),
+        "</SegmentTimeline>",
+        "</SegmentTemplate>",
+        "</Representation>",
+        "</AdaptationSet>",
+      ];
+    });
     return [
       `<?xml version="1.0" encoding="UTF-8"?>`,
       `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" xmlns:kvs="https://kinesisvideo.amazonaws.com/mpd" profiles="urn:mpeg:dash:profile:isoff-live:2011" minBufferTime="PT2S" ${
         live
-          ? `type="dynamic" availabilityStartTime="${new Date(this.now() - ((first?.startMs ?? 0) + total * 1000)).toISOString()}" minimumUpdatePeriod="PT1S" timeShiftBufferDepth="PT${Math.ceil(total) + 10}S"`
-          : `type="static" mediaPresentationDuration="PT${total.toFixed(3)}S"`
+          ? `type="dynamic" availabilityStartTime="${new Date(this.now() - endSec * 1000).toISOString()}" minimumUpdatePeriod="PT1S" timeShiftBufferDepth="PT${Math.ceil(total) + 10}S"`
+          : `type="static" mediaPresentationDuration="PT${endSec.toFixed(3)}S"`
       }>`,
       `<Period id="0" start="PT0S">`,
-      `<AdaptationSet mimeType="video/mp4" segmentAlignment="true">`,
-      `<Representation id="1" codecs="${codecs}" bandwidth="${this.bandwidth(s)}"${video?.pixelWidth ? ` width="${video.pixelWidth}" height="${video.pixelHeight}"` : ""}>`,
-      `<SegmentTemplate timescale="1000" initialization="${esc(`getMP4InitFragment.mp4?${q}`)}" media="${esc(`getMP4MediaFragment.mp4?SequenceNumber=$Number$&${q}`)}" startNumber="${first?.seq ?? 0}">`,
-      "<SegmentTimeline>",
-      ...segs.map(
-        (x) => `<S t="${Math.round(x.startMs)}" d="${Math.round(x.durationSec * 1000)}"${s.displayTimestamp ? ` kvs:fn="${x.fragmentNumber}"` : ""}/>`,
-      ),
-      "</SegmentTimeline>",
-      "</SegmentTemplate>",
-      "</Representation>",
-      "</AdaptationSet>",
+      ...sets,
       "</Period>",
       "</MPD>",
       "",
     ].join("\n");
   }
+}
+
+/** The GROUP-ID of the audio rendition in HLS master playlists. */
+const AUDIO_GROUP = "audio";
+
+/** The boxes directly inside bytes [start, end) of an ISO BMFF file. */
+function boxesIn(b: Uint8Array, start: number, end: number): { type: string; body: number; end: number }[] {
+  const v = new DataView(b.buffer, b.byteOffset, b.length);
+  const out: { type: string; body: number; end: number }[] = [];
+  let p = start;
+  while (p + 8 <= end) {
+    let size = v.getUint32(p);
+    let header = 8;
+    if (size === 1) {
+      size = Number(v.getBigUint64(p + 8));
+      header = 16;
+    } else if (size === 0) size = end - p;
+    if (size < header || p + size > end) break;
+    out.push({ type: String.fromCharCode(b[p + 4]!, b[p + 5]!, b[p + 6]!, b[p + 7]!), body: p + header, end: p + size });
+    p += size;
+  }
+  return out;
+}
+
+/** The first box of a path of types (`["moov", "trak", "mdia", "mdhd"]`). */
+function boxAt(b: Uint8Array, path: readonly string[]): { body: number; end: number } | null {
+  let range = { body: 0, end: b.length };
+  for (const type of path) {
+    const next = boxesIn(b, range.body, range.end).find((x) => x.type === type);
+    if (!next) return null;
+    range = next;
+  }
+  return range;
+}
+
+/** The timescale of an init segment's (only) track. */
+function initTimescale(init: Uint8Array): number | null {
+  const mdhd = boxAt(init, ["moov", "trak", "mdia", "mdhd"]);
+  if (!mdhd) return null;
+  const v = new DataView(init.buffer, init.byteOffset, init.length);
+  return v.getUint32(mdhd.body + (init[mdhd.body] === 1 ? 20 : 12));
+}
+
+/** A media segment's start (tfdt) and the sum of its samples' durations (trun, else tfhd's default), in its track's timescale. */
+function segmentTimes(seg: Uint8Array): { t: number; d: number } {
+  const v = new DataView(seg.buffer, seg.byteOffset, seg.length);
+  const traf = boxAt(seg, ["moof", "traf"]);
+  if (!traf) return { t: 0, d: 0 };
+  let t = 0;
+  let d = 0;
+  let defaultDuration = 0;
+  for (const box of boxesIn(seg, traf.body, traf.end)) {
+    const version = seg[box.body]!;
+    const flags = v.getUint32(box.body) & 0xffffff;
+    if (box.type === "tfhd") {
+      let p = box.body + 8;
+      if (flags & 0x01) p += 8;
+      if (flags & 0x02) p += 4;
+      if (flags & 0x08) defaultDuration = v.getUint32(p);
+    } else if (box.type === "tfdt") {
+      t = version === 1 ? Number(v.getBigUint64(box.body + 4)) : v.getUint32(box.body + 4);
+    } else if (box.type === "trun") {
+      const count = v.getUint32(box.body + 4);
+      let p = box.body + 8 + (flags & 0x01 ? 4 : 0) + (flags & 0x04 ? 4 : 0);
+      const stride = [0x100, 0x200, 0x400, 0x800].filter((f) => flags & f).length * 4;
+      for (let i = 0; i < count; i++, p += stride) d += flags & 0x100 ? v.getUint32(p) : defaultDuration;
+    }
+  }
+  return { t, d };
 }
 
 /** The media of the fragments used last (a few dozen: sessions and image requests read the newest again and again). */

@@ -89,6 +89,25 @@ describe("images(): frames to pictures through one long-lived ffmpeg process", (
     for (const g of got) expect([g.width, g.height, g.data[1]]).toEqual([320, 180, 0x50]);
   });
 
+  it("keyframeImages() as PNG gives a fragment's keyframes at once, its input still open (the PNG encoder's threads held them back)", async () => {
+    const events = parseChunked(readFixture("output_get_media.mkv")).events;
+    const tracks = events.find((e) => e.type === "tracks")!;
+    const frames = events.filter((e): e is Frame => e.type === "frame");
+    const video = tracks.type === "tracks" ? tracks.tracks.find((t) => t.kind === "video")! : null;
+    const first = frames.filter((f) => f.fragmentNumber === frames[0]!.fragmentNumber);
+    const decoder = new ImageDecoder({ format: "png", keyframesOnly: true });
+    try {
+      const got = await Promise.race([
+        decoder.keyframeImages({ fragment: { tracks: tracks.type === "tracks" ? tracks.tracks : [] }, frames: first }),
+        new Promise<null>((r) => setTimeout(() => r(null), 10_000)),
+      ]);
+      expect(got?.map((g) => g.timestampMs)).toEqual(first.filter((f) => f.keyframe && f.track === video?.number).map((f) => f.timestampMs));
+      for (const g of got ?? []) expect([...g.data.subarray(0, 4), g.width, g.height]).toEqual([0x89, 0x50, 0x4e, 0x47, 640, 360]);
+    } finally {
+      decoder.close();
+    }
+  });
+
   it("a new CodecPrivate mid-stream (a producer restart) restarts the decoder with the new parameters", async () => {
     const stream = concatBytes([readFixture("output_get_media.mkv"), toGetMediaForm(readFixture("generated/h264_aac.mkv"))]);
     const decoder = new ImageDecoder({ format: "jpeg", keyframesOnly: true });
