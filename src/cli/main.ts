@@ -7,6 +7,7 @@ import { InputError } from "./input.js";
 import { inspectCommand } from "./inspect.js";
 import { putCommand } from "./put.js";
 import { recordCommand } from "./record.js";
+import { serveCommand } from "./serve.js";
 import { tailCommand } from "./tail.js";
 import { viewCommand } from "./view.js";
 
@@ -29,7 +30,7 @@ the stream (kvs-parser view); at the end the stream is recorded to MKV files and
   },
 };
 
-const COMMANDS: readonly Command[] = [inspectCommand, tailCommand, recordCommand, imagesCommand, viewCommand, putCommand, demoCommand];
+const COMMANDS: readonly Command[] = [inspectCommand, tailCommand, recordCommand, imagesCommand, viewCommand, putCommand, serveCommand, demoCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

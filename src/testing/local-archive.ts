@@ -159,8 +159,8 @@ export class LocalArchive {
     const first = mediaOfCached(chosen[0]!);
     const video = first.tracks.find((t) => t.kind === "video");
     if (!video || (video.codecId !== "V_MPEG4/ISO/AVC" && video.codecId !== "V_MPEGH/ISO/HEVC"))
-      throw new ServiceFailure(400, "UnsupportedStreamMediaType", "GetClip needs H.264 or H.265 video on the stream");
-    if (!video.codecPrivate) throw new ServiceFailure(400, "MissingCodecPrivateData", "the video track has no codec private data");
+      throw new ServiceFailure(400, "UnsupportedStreamMediaTypeException", "GetClip needs H.264 or H.265 video on the stream");
+    if (!video.codecPrivate) throw new ServiceFailure(400, "MissingCodecPrivateDataException", "the video track has no codec private data");
     const key = (tracks: readonly Track[]) => tracks.map((t) => `${t.codecId}:${Buffer.from(t.codecPrivate ?? []).toString("hex")}`).join("|");
     if (chosen.some((f) => key(mediaOfCached(f).tracks) !== key(first.tracks)))
       throw new ServiceFailure(
@@ -313,6 +313,9 @@ export class LocalArchive {
       if (!newest || newest.serverTimestampMs < this.now() - 30_000)
         throw new ServiceFailure(404, "ResourceNotFoundException", "No fragments in the last 30 seconds");
     }
+    // API_reader_GetHLSStreamingSessionURL, Errors: UnsupportedStreamMediaTypeException at the call, from the tracks.
+    const first = mode === "LIVE" ? stream.fragments.at(-1) : this.select(stream, producer, startMs, endMs)[0];
+    if (first) this.lanes(mediaOf(first));
     const expires = Number(body.Expires ?? 300);
     if (!Number.isInteger(expires) || expires < 300 || expires > 43200)
       throw new ServiceFailure(400, "InvalidArgumentException", "Expires is 300 to 43200 seconds");
@@ -440,7 +443,7 @@ export class LocalArchive {
     const { video, audio } = mp4Tracks(first.tracks);
     const picked = [video, audio].filter((t): t is Track => t !== null && (t.kind === "video" || t.codecId.startsWith("A_AAC")));
     if (picked.length === 0 || !picked.some((t) => t.kind === "video" || t.number === first.tracks[0]?.number))
-      throw new ServiceFailure(400, "UnsupportedStreamMediaType", "no track fMP4 can hold (H.264/H.265 video, AAC audio)");
+      throw new ServiceFailure(400, "UnsupportedStreamMediaTypeException", "no track fMP4 can hold (H.264/H.265 video, AAC audio)");
     // One origin for every track, so their segments share one timeline.
     const numbers = new Set(picked.map((t) => t.number));
     const originMs = Math.min(...first.frames.filter((x) => numbers.has(x.track)).map((x) => x.timestampMs));

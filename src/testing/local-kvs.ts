@@ -5,6 +5,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { concatBytes } from "../ebml/writer.js";
 import { LocalArchive, type LocalArchiveLimits } from "./local-archive.js";
 import { ingestPutMedia, type PutFault } from "./put-media-ingest.js";
+import { DataDir, type StoredStream } from "./data-dir.js";
 import { FragmentNumbers } from "./fragment-numbers.js";
 import { ServiceFailure } from "./service-failure.js";
 import { EMPTY_PAYLOAD_HASH, type LocalCredentials, verifySigV4 } from "./sigv4-verify.js";
@@ -103,6 +104,12 @@ export interface LocalKvsOptions extends LocalArchiveLimits {
    * accepts every request unchecked, for quick local use.
    */
   readonly credentials?: readonly LocalCredentials[] | "any";
+  /**
+   * Keep streams and fragments in this directory (created if missing): a restart finds them again, a
+   * fragment is on disk before its PERSISTED acknowledgement, and a server killed at any moment leaves
+   * no partial fragment. Without it everything is in memory.
+   */
+  readonly dataDir?: string;
 }
 
 interface StreamState {
@@ -216,7 +223,8 @@ export class LocalKvs extends EventEmitter {
   private closed = false;
   private readonly archive: LocalArchive;
   private randomTimer: ReturnType<typeof setInterval> | null = null;
-  private readonly numbers = new FragmentNumbers();
+  private readonly numbers: FragmentNumbers;
+  private readonly disk: DataDir | null;
 
   /** Use {@link startLocalKvs}. */
   constructor(private readonly options: LocalKvsOptions = {}) {
@@ -228,7 +236,16 @@ export class LocalKvs extends EventEmitter {
       this.sockets.add(s);
       s.on("close", () => this.sockets.delete(s));
     });
+    this.disk = options.dataDir === undefined ? null : new DataDir(options.dataDir);
+    let newest: string | null = null;
+    for (const { stream, fragments } of this.disk?.load() ?? []) {
+      this.streams.set(stream.name, this.restore(stream, fragments));
+      const last = fragments.at(-1)?.fragmentNumber;
+      if (last !== undefined && (newest === null || compareFragmentNumbers(last, newest) > 0)) newest = last;
+    }
+    this.numbers = new FragmentNumbers(newest);
     for (const [name, s] of Object.entries(options.streams ?? {})) {
+      if (this.streams.has(name)) continue; // kept from an earlier run
       this.createStream(name, s.tags, s);
       if (s.mkv) {
         // A stream's starting media is its history: received over the media's span, ending now.
@@ -240,13 +257,14 @@ export class LocalKvs extends EventEmitter {
     for (const [name, faults] of Object.entries(options.faults ?? {})) for (const f of faults) this.injectFault(name, f);
   }
 
-  /** Starts listening on a free loopback port. */
-  async listen(): Promise<this> {
+  /** Starts listening on `port` of `host` (default: a free port of 127.0.0.1). */
+  async listen(port = 0, host = "127.0.0.1"): Promise<this> {
     await new Promise<void>((resolve, reject) => {
       this.server.once("error", reject);
-      this.server.listen(0, "127.0.0.1", () => resolve());
+      this.server.listen(port, host, () => resolve());
     });
-    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const address = this.server.address() as AddressInfo;
+    this.endpoint = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
     return this;
   }
 
@@ -277,6 +295,51 @@ export class LocalKvs extends EventEmitter {
       putOpen: false,
       putFaults: [],
     });
+    this.saveStreams();
+  }
+
+  /** A stream as kept on disk, with its fragments (lengths reckoned again from the producer times). */
+  private restore(stream: StoredStream, fragments: StoredFragment[]): StreamState {
+    for (let i = 0; i + 1 < fragments.length; i++) {
+      const gap = fragments[i + 1]!.producerTimestampMs - fragments[i]!.producerTimestampMs;
+      if (gap > 0) fragments[i] = { ...fragments[i]!, lengthMs: gap };
+    }
+    return {
+      name: stream.name,
+      arn: stream.arn,
+      created: new Date(stream.createdMs),
+      tags: { ...stream.tags },
+      version: stream.version,
+      retentionHours: stream.retentionHours,
+      mediaType: stream.mediaType,
+      deviceName: stream.deviceName,
+      kmsKeyId: stream.kmsKeyId,
+      fragments,
+      faults: [],
+      calls: [],
+      open: 0,
+      wakers: new Set(),
+      dropped: 0,
+      putOpen: false,
+      putFaults: [],
+    };
+  }
+
+  /** Writes every stream's settings to the data directory, if any. */
+  private saveStreams(): void {
+    this.disk?.saveStreams(
+      [...this.streams.values()].map((s) => ({
+        name: s.name,
+        arn: s.arn,
+        createdMs: s.created.getTime(),
+        tags: s.tags,
+        version: s.version,
+        retentionHours: s.retentionHours,
+        mediaType: s.mediaType,
+        deviceName: s.deviceName,
+        kmsKeyId: s.kmsKeyId,
+      })),
+    );
   }
 
   /** Queues a fault for the stream's next PutMedia upload. */
@@ -316,9 +379,11 @@ export class LocalKvs extends EventEmitter {
         serverTimestampMs,
         producerTimestampMs: c.timestampMs < RELATIVE_BEFORE_MS ? start - first + c.timestampMs : c.timestampMs,
         lengthMs: next ? Math.max(0, next.timestampMs - c.timestampMs) : 1000,
+        receivedAtMs: now,
         cluster: c,
         sizeBytes: c.clusterBody.length + c.tracks.length + c.info.length + c.ebmlHeader.length,
       };
+      this.disk?.saveFragment(s.arn, f);
       s.fragments.push(f);
       added.push(f);
     }
@@ -328,19 +393,26 @@ export class LocalKvs extends EventEmitter {
 
   /** Drops the stream's oldest `count` fragments, as retention expiry does. */
   expire(stream: string, count: number): void {
-    const s = this.stream(stream);
+    this.dropOldest(this.stream(stream), count);
+  }
+
+  private dropOldest(s: StreamState, count: number): void {
     const n = Math.min(count, s.fragments.length);
-    s.fragments.splice(0, n);
+    this.disk?.deleteFragments(s.arn, s.fragments.splice(0, n));
     s.dropped += n;
   }
 
-  /** Drops the fragments older than the stream's retention (none with 0 hours: the stream keeps what it has). */
+  /**
+   * Drops the fragments kept longer than the stream's retention since they arrived (none with 0 hours:
+   * the stream keeps what it has). Arrival is the server timestamp on the service; here a test may also
+   * give a stream a history with earlier server times, which stays until its own retention passes.
+   */
   private trim(s: StreamState): void {
     if (s.retentionHours <= 0) return;
     const oldest = this.now() - s.retentionHours * 3_600_000;
     let n = 0;
-    while (n < s.fragments.length && s.fragments[n]!.serverTimestampMs < oldest) n++;
-    if (n > 0) this.expire(s.name, n);
+    while (n < s.fragments.length && s.fragments[n]!.receivedAtMs < oldest) n++;
+    if (n > 0) this.dropOldest(s, n);
   }
 
   /** The stream's ARN, as DescribeStream gives it. */
@@ -399,6 +471,7 @@ export class LocalKvs extends EventEmitter {
     for (const s of this.streams.values()) for (const w of [...s.wakers]) w();
     for (const r of this.responses) r.destroy();
     for (const s of this.sockets) s.destroy();
+    this.archive.close();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
@@ -453,7 +526,15 @@ export class LocalKvs extends EventEmitter {
           if (!API_NAMES.has(String(body.APIName)))
             throw invalid(body.APIName, "aPIName", `Member must satisfy enum value set: [${[...API_NAMES].join(", ")}]`);
           this.streamOf(body);
-          return this.json(res, { DataEndpoint: this.endpoint });
+          // The address the caller reached (a server bound to 0.0.0.0 answers with the name it was asked by).
+          return this.json(res, { DataEndpoint: req.headers.host ? `http://${req.headers.host}` : this.endpoint });
+        case "_local/fault":
+          // Fault controls for a standalone server (signed like any call): the next GetMedia or PutMedia of a stream fails so.
+          this.injectFault(String(body.stream), body.fault as Fault);
+          return this.json(res, {});
+        case "_local/putFault":
+          this.injectPutFault(String(body.stream), body.fault as PutFault);
+          return this.json(res, {});
         case "describeStream":
           return this.json(res, { StreamInfo: this.streamInfo(this.streamOf(body)) });
         case "listStreams":
@@ -470,6 +551,7 @@ export class LocalKvs extends EventEmitter {
           const st = this.versioned(body);
           if (typeof body.DeviceName === "string") st.deviceName = body.DeviceName;
           if (typeof body.MediaType === "string") st.mediaType = body.MediaType;
+          this.saveStreams();
           return this.json(res, {});
         }
         case "listTagsForStream":
@@ -501,8 +583,14 @@ export class LocalKvs extends EventEmitter {
           return await this.getMediaForFragmentList(body, res);
         case "getClip":
           return await this.archive.getClip(this.streamOf(body), body, res);
-        case "getImages":
-          return this.json(res, await this.archive.getImages(this.streamOf(body), body));
+        case "getImages": {
+          // A caller that leaves stops its decode.
+          const gone = new AbortController();
+          res.on("close", () => {
+            if (!res.writableFinished) gone.abort();
+          });
+          return this.json(res, await this.archive.getImages(this.streamOf(body), body, gone.signal));
+        }
         case "getHLSStreamingSessionURL":
           return this.json(res, { HLSStreamingSessionURL: this.archive.createSession("hls", this.streamOf(body), body) });
         case "getDASHStreamingSessionURL":
@@ -567,12 +655,14 @@ export class LocalKvs extends EventEmitter {
       serverTimestampMs,
       producerTimestampMs,
       lengthMs: 1000,
+      receivedAtMs: serverTimestampMs,
       cluster,
       sizeBytes: cluster.clusterBody.length + cluster.tracks.length + cluster.info.length + cluster.ebmlHeader.length,
     };
     const previous = s.fragments.at(-1);
     if (previous && previous.producerTimestampMs < producerTimestampMs)
       (previous as { lengthMs: number }).lengthMs = producerTimestampMs - previous.producerTimestampMs;
+    this.disk?.saveFragment(s.arn, f); // on disk before PERSISTED is acknowledged
     s.fragments.push(f);
     for (const wake of [...s.wakers]) wake();
     return f.fragmentNumber;
@@ -594,6 +684,8 @@ export class LocalKvs extends EventEmitter {
         return 0;
       case "FRAGMENT_NUMBER": {
         const n = String(sel?.AfterFragmentNumber ?? "");
+        if (!/^[0-9]{1,128}$/.test(n))
+          throw invalid(sel?.AfterFragmentNumber, "startSelector.afterFragmentNumber", "Member must satisfy regular expression pattern: ^[0-9]+$");
         const i = list.findIndex((f) => f.fragmentNumber === n);
         if (i < 0) return NOT_FOUND; // reported inside the body (ERROR_ID 4000), as GetMedia does
         return (this.options.fragmentNumberStart ?? "after") === "after" ? i + 1 : i;
@@ -839,6 +931,8 @@ export class LocalKvs extends EventEmitter {
     if (typeof body.StreamARN !== "string") throw invalid(undefined, "streamARN", "Member must not be null");
     const s = this.versioned(body, false);
     this.streams.delete(s.name);
+    this.disk?.deleteStream(s.arn);
+    this.saveStreams();
     for (const wake of [...s.wakers]) wake();
   }
 
@@ -854,6 +948,7 @@ export class LocalKvs extends EventEmitter {
     const hours = s.retentionHours + (operation === "INCREASE_DATA_RETENTION" ? change : -change);
     if (hours < 0) throw new ServiceFailure(400, "InvalidArgumentException", `The retention period cannot go below 0 hours (it is ${s.retentionHours}).`);
     this.versioned(body).retentionHours = hours;
+    this.saveStreams();
   }
 
   private addTags(s: StreamState, tags: Record<string, string> | undefined): void {
@@ -862,11 +957,13 @@ export class LocalKvs extends EventEmitter {
     const merged = { ...s.tags, ...tags };
     if (Object.keys(merged).length > 50) throw new ServiceFailure(400, "TagsPerResourceExceededLimitException", "A stream can have at most 50 tags.");
     s.tags = merged;
+    this.saveStreams();
   }
 
   private removeTags(s: StreamState, keys: unknown): void {
     if (!Array.isArray(keys) || keys.length === 0) throw invalid(undefined, "tagKeyList", "Member must have length greater than or equal to 1");
     for (const k of keys) delete s.tags[String(k)];
+    this.saveStreams();
   }
 
   private listStreams(body: Record<string, unknown>, res: ServerResponse): void {
