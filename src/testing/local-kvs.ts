@@ -398,7 +398,8 @@ export class LocalKvs extends EventEmitter {
 
   private dropOldest(s: StreamState, count: number): void {
     const n = Math.min(count, s.fragments.length);
-    this.disk?.deleteFragments(s.arn, s.fragments.splice(0, n));
+    const gone = s.fragments.splice(0, n);
+    this.disk?.deleteFragments(s.arn, gone);
     s.dropped += n;
   }
 

@@ -3,7 +3,7 @@
  * the AWS CLI and checks every response against botocore's service models and the API reference.
  * One `it` per case of the script; a failing case names what is wrong and where that is documented.
  */
-import { execFile } from "node:child_process";
+import { findPython, run } from "../helpers/python.js";
 import { fileURLToPath } from "node:url";
 import { afterAll, assert, beforeAll, describe, expect, it } from "vitest";
 import { shiftCluster, splitClusters } from "../../src/kvs/fragment-writer.js";
@@ -26,36 +26,6 @@ const CONFIG = {
   prefixed: ["conf-x-1", "conf-x-2", "conf-x-3"],
 };
 const MANY_FRAGMENTS = 320;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  error: Error | null;
-}
-
-/** execFile as a promise (never the sync form: the endpoint runs in this process and must keep serving). */
-function run(file: string, args: readonly string[], options: { timeout: number; env?: NodeJS.ProcessEnv }): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(file, args, { timeout: options.timeout, killSignal: "SIGKILL", maxBuffer: 32 * 1024 * 1024, env: options.env }, (error, stdout, stderr) => {
-      const code = error && typeof (error as { code?: unknown }).code === "number" ? ((error as { code: number }).code as number) : error ? null : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr), error });
-    });
-  });
-}
-
-/**
- * The first Python that imports boto3: $KVS_CONFORMANCE_PYTHON if set, Debian's /usr/bin/python3
- * (python3-boto3), then python3 on PATH.
- */
-async function findPython(): Promise<string | null> {
-  const preferred = process.env.KVS_CONFORMANCE_PYTHON;
-  for (const candidate of [...(preferred ? [preferred] : []), "/usr/bin/python3", "python3"]) {
-    const r = await run(candidate, ["-c", "import boto3, botocore"], { timeout: 30_000 });
-    if (r.code === 0) return candidate;
-  }
-  return null;
-}
 
 async function hasAwsCli(): Promise<boolean> {
   return (await run("aws", ["--version"], { timeout: 30_000 })).code === 0;
