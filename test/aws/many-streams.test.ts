@@ -47,7 +47,7 @@ describe("a local limit shows up as a status, never as silent starvation", () =>
     const capped = new KvsClients({
       region: "us-east-1",
       endpoint: h.kvs.endpoint,
-      credentials: { accessKeyId: "x", secretAccessKey: "y" },
+      credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local" }, // the harness checks signatures
       requestHandler: { httpAgent: { maxSockets: 2 } },
     });
     const statuses = new Map<string, LiveStatus[]>();
