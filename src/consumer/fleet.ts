@@ -137,6 +137,9 @@ function costOf(busyMs: number, bytes: number, seconds: number): number {
   return 1 + (busyMs + bytes / 1e6) / seconds;
 }
 
+/** Seconds of a newly held stream whose cost is not measured (a backlog burst would look like load and move it again). */
+const WARMUP_WINDOWS = 3;
+
 /**
  * One worker of an app that reads a set of streams with any number of other workers (the Kinesis Client
  * Library's scheme, on a DynamoDB lease table; no coordinator of its own). The parts: the stream
@@ -295,8 +298,9 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
     const seconds = (now - e.measuredAt) / 1000;
     if (seconds >= 1) {
       const cost = costOf(e.busyMs, e.bytes, seconds);
-      // The first second of a stream (its reader connecting, a fresh process warming up) is not its cost.
-      if (e.windows++ > 0) e.load = e.load === null ? cost : 0.8 * e.load + 0.2 * cost;
+      // The first seconds of a stream here (its reader connecting, catching up from the checkpoint, a fresh
+      // process warming up) are not its cost: until then it keeps the previous holder's measure.
+      if (e.windows++ >= WARMUP_WINDOWS) e.load = e.load === null ? cost : 0.9 * e.load + 0.1 * cost;
       e.busyMs = 0;
       e.bytes = 0;
       e.measuredAt = now;
