@@ -275,30 +275,23 @@ export class LocalKvs extends EventEmitter {
     settings: Pick<LocalStreamOptions, "dataRetentionInHours" | "mediaType"> & { deviceName?: string; kmsKeyId?: string } = {},
   ): void {
     if (this.streams.has(name)) return;
-    const created = new Date(this.now());
-    this.streams.set(name, {
+    const createdMs = this.now();
+    const stored: StoredStream = {
       name,
-      arn: `arn:aws:kinesisvideo:us-east-1:000000000000:stream/${name}/${created.getTime()}`,
-      created,
-      tags: { ...tags },
+      arn: `arn:aws:kinesisvideo:us-east-1:000000000000:stream/${name}/${createdMs}`,
+      createdMs,
+      tags,
       version: "1",
       retentionHours: settings.dataRetentionInHours ?? 24,
       mediaType: settings.mediaType ?? null,
       deviceName: settings.deviceName ?? null,
       kmsKeyId: settings.kmsKeyId ?? "arn:aws:kms:us-east-1:000000000000:alias/aws/kinesisvideo",
-      fragments: [],
-      faults: [],
-      calls: [],
-      open: 0,
-      wakers: new Set(),
-      dropped: 0,
-      putOpen: false,
-      putFaults: [],
-    });
+    };
+    this.streams.set(name, this.restore(stored, []));
     this.saveStreams();
   }
 
-  /** A stream as kept on disk, with its fragments (lengths reckoned again from the producer times). */
+  /** A stream's state from its settings and fragments (a loaded fragment's length reckoned again from the producer times). */
   private restore(stream: StoredStream, fragments: StoredFragment[]): StreamState {
     for (let i = 0; i + 1 < fragments.length; i++) {
       const gap = fragments[i + 1]!.producerTimestampMs - fragments[i]!.producerTimestampMs;
