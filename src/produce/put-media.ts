@@ -1,4 +1,3 @@
-import { createHash, createHmac } from "node:crypto";
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { SignatureV4 } from "@smithy/signature-v4";

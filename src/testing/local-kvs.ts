@@ -356,7 +356,6 @@ export class LocalKvs extends EventEmitter {
     const added: StoredFragment[] = [];
     if (clusters.length === 0) return added;
     const first = clusters[0]!.timestampMs;
-    const span = Math.max(0, clusters.at(-1)!.timestampMs - first);
     const now = this.now();
     const start = options.serverStartMs ?? now;
     let previous = s.fragments.at(-1)?.serverTimestampMs ?? Number.NEGATIVE_INFINITY;

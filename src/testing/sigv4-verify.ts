@@ -98,7 +98,7 @@ export function verifySigV4(req: SignedRequest, keys: readonly LocalCredentials[
   const canonicalHeaders = names.map((n) => `${n}:${(header(n) ?? "").trim().replace(/\s+/g, " ")}\n`).join("");
   const canonicalQuery = query
     .filter(([k]) => k !== "X-Amz-Signature")
-    .map(([k, v]) => [escape(k), escape(v)] as const)
+    .map(([k, v]) => [escapeQueryPart(k), escapeQueryPart(v)] as const)
     .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))
     .map(([k, v]) => `${k}=${v}`)
     .join("&");
@@ -121,7 +121,7 @@ function hmac(key: Buffer, data: string): Buffer {
 }
 
 /** A query key or value as sent, decoded, then escaped as SigV4 wants it. */
-function escape(raw: string): string {
+function escapeQueryPart(raw: string): string {
   return escapeValue(safeDecode(raw));
 }
 

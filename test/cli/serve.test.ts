@@ -36,7 +36,12 @@ function serve(args: string[]): Promise<{ endpoint: string; proc: ChildProcess; 
   const proc = spawn(process.execPath, [MAIN, "serve", "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"], env: localAwsEnv("") });
   procs.add(proc);
   let out = "";
-  const exited = new Promise<number | null>((r) => proc.once("exit", (code) => (procs.delete(proc), r(code))));
+  const exited = new Promise<number | null>((r) =>
+    proc.once("exit", (code) => {
+      procs.delete(proc);
+      r(code);
+    }),
+  );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no endpoint printed: ${out}`)), 10_000);
     const onData = (d: Buffer) => {
