@@ -2,6 +2,7 @@
 // helpers. Loads no AWS SDK and starts no process (see kvs-parser/aws, /consumer, /decode, /record).
 export { MkvParseError, type MkvParseErrorCode } from "./ebml/errors.js";
 export { Frame, type FrameEncryption } from "./matroska/frame.js";
+export { BlockLayout, Lacing } from "./matroska/block.js";
 export type * from "./matroska/model.js";
 export { KvsParser, type KvsEvent, type KvsParserOptions } from "./kvs/parser.js";
 export type { FragmentEvent, FragmentError, FragmentDiscardedEvent, FragmentSkippedEvent, MissingFragmentEvent } from "./kvs/fragment.js";

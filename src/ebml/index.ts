@@ -1,4 +1,4 @@
-// kvs-parser/ebml: the low-level EBML push reader and writer, the Matroska element table and block layout.
+// kvs-parser/ebml: the low-level EBML push reader and writer, and the Matroska element table.
 export { MkvParseError, type MkvParseErrorCode } from "./errors.js";
 export { EbmlReader, type EbmlReaderOptions, type EbmlSink } from "./reader.js";
 export { EbmlSchema, matroskaSchema, ID, type ElementInfo, type EbmlType, type SchemaRow } from "./schema.js";
@@ -16,4 +16,3 @@ export {
   stringElement,
   type EbmlPayload,
 } from "./writer.js";
-export { BlockLayout, Lacing } from "../matroska/block.js";
