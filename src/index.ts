@@ -1,5 +1,6 @@
 // kvs-parser: the streaming Matroska/EBML parser, KVS fragments and frames, RxJS operators and codec
 // helpers. Loads no AWS SDK and starts no process (see kvs-parser/aws, /consumer, /decode, /record).
+export { KvsParserError, type KvsParserErrorOptions } from "./ebml/kvs-parser-error.js";
 export { MkvParseError, type MkvParseErrorCode } from "./ebml/errors.js";
 export { Frame, type FrameEncryption } from "./matroska/frame.js";
 export { BlockLayout, Lacing } from "./matroska/block.js";

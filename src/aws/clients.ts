@@ -3,7 +3,7 @@ import { KinesisVideoArchivedMediaClient } from "@aws-sdk/client-kinesis-video-a
 import { KinesisVideoMediaClient } from "@aws-sdk/client-kinesis-video-media";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { raceAbort } from "./abort.js";
-import { toKvsServiceError } from "./errors.js";
+import { KvsServiceError, toKvsServiceError } from "./errors.js";
 import { CallPacer, type PacerOptions } from "./pacer.js";
 
 /** A stream, by name or ARN ("arn:aws:kinesisvideo:…" strings are taken as ARNs). */
@@ -92,7 +92,7 @@ export class KvsClients {
       p = this.control
         .send(new GetDataEndpointCommand({ ...streamParams(stream), APIName: api }))
         .then((r) => {
-          if (!r.DataEndpoint) throw new Error("GetDataEndpoint returned no DataEndpoint");
+          if (!r.DataEndpoint) throw new KvsServiceError("ServiceError", "GetDataEndpoint", `the answer for ${streamKey(stream)} (${api}) has no DataEndpoint`);
           return r.DataEndpoint;
         })
         .catch((e: unknown) => {

@@ -1,4 +1,5 @@
 import { MkvParseError } from "../ebml/errors.js";
+import { KvsParserError } from "../ebml/kvs-parser-error.js";
 import { compareFragmentNumbers, isFragmentNumber } from "../kvs/fragment-number.js";
 import type { KvsEvent } from "../kvs/parser.js";
 import { KvsTag, parseKvsTimestamp } from "../kvs/tags.js";
@@ -33,24 +34,34 @@ export class ReadPosition {
 }
 
 /** A fragment the reader needed could not be read (an exception in its place, or absent from the response). */
-export class FragmentUnavailable extends Error {
+export class FragmentUnavailable extends KvsParserError {
   override readonly name = "FragmentUnavailable";
+  /** Always "FRAGMENT_UNAVAILABLE". */
+  declare readonly code: "FRAGMENT_UNAVAILABLE";
+  /** Fragment `fragmentNumber` could not be read, for `reason`. */
   constructor(
     readonly fragmentNumber: string,
     readonly reason: string,
   ) {
-    super(`fragment ${fragmentNumber} is not available: ${reason}`);
+    super("FRAGMENT_UNAVAILABLE", `fragment ${fragmentNumber} is not available: ${reason}`, {
+      action: "read it again, or go on from the next fragment (it may have expired)",
+    });
   }
 }
 
 /** The service started after the fragment the reader must deliver first (the "after" reading of FRAGMENT_NUMBER). */
-export class MissedStartFragment extends Error {
+export class MissedStartFragment extends KvsParserError {
   override readonly name = "MissedStartFragment";
+  /** Always "MISSED_START_FRAGMENT". */
+  declare readonly code: "MISSED_START_FRAGMENT";
+  /** The reader `wanted` to start at one fragment and the service started at another (`got`). */
   constructor(
     readonly wanted: string,
     readonly got: string,
   ) {
-    super(`asked to start at fragment ${wanted}, the service started at ${got}`);
+    super("MISSED_START_FRAGMENT", `asked to start at fragment ${wanted}, the service started at ${got}`, {
+      action: "read the wanted fragment with GetMediaForFragmentList, then go on with GetMedia (liveMedia does this itself)",
+    });
   }
 }
 

@@ -1,4 +1,5 @@
 import { MkvParseError } from "../ebml/errors.js";
+import { KvsParserError } from "../ebml/kvs-parser-error.js";
 
 /** Why a KVS call failed, as far as a program needs to know. */
 export type KvsServiceErrorCode =
@@ -48,14 +49,12 @@ const ADVICE: Record<KvsServiceErrorCode, Advice> = {
 };
 
 /** A failed Kinesis Video Streams call, with whether retrying can help and what to do. */
-export class KvsServiceError extends Error {
+export class KvsServiceError extends KvsParserError {
   override readonly name = "KvsServiceError";
   /** The error type (the service's exception name, or NetworkError / IdleTimeout). */
-  readonly code: KvsServiceErrorCode;
-  /** True when the same call may succeed later (after backoff). */
-  readonly retryable: boolean;
+  declare readonly code: KvsServiceErrorCode;
   /** What the caller should do about it. */
-  readonly action: string;
+  declare readonly action: string;
   /** HTTP status, when the service answered. */
   readonly statusCode: number | undefined;
   /** The KVS operation that failed. */
@@ -67,6 +66,7 @@ export class KvsServiceError extends Error {
   /** The fragment the failure is about, when known (CorruptMedia: the fragment that would not parse). */
   readonly fragmentNumber: string | null;
 
+  /** A failed `operation` of type `code`; `options` overrides the advice that goes with the code. */
   constructor(
     code: KvsServiceErrorCode,
     operation: string,
@@ -75,10 +75,7 @@ export class KvsServiceError extends Error {
   ) {
     const advice = ADVICE[code];
     const action = options.action ?? advice.action;
-    super(`${operation}: ${code}: ${message} (${action})`, { cause: options.cause });
-    this.code = code;
-    this.retryable = options.retryable ?? advice.retryable;
-    this.action = action;
+    super(code, `${operation}: ${code}: ${message} (${action})`, { cause: options.cause, retryable: options.retryable ?? advice.retryable, action });
     this.statusCode = options.statusCode;
     this.operation = operation;
     this.errorId = options.errorId ?? null;

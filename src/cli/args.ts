@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { KvsParserError } from "../ebml/kvs-parser-error.js";
 
 /** A command-line verb: its usage text, its options (strict: an unknown flag is an error) and what it does. */
 export interface Command {
@@ -25,8 +26,14 @@ export interface CliIo {
 }
 
 /** A usage error: printed with the command's usage, exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends KvsParserError {
   override readonly name = "UsageError";
+  /** Always "INVALID_USAGE". */
+  declare readonly code: "INVALID_USAGE";
+  /** Says what is wrong with the command line (`message`). */
+  constructor(message: string, options?: ErrorOptions) {
+    super("INVALID_USAGE", message, options);
+  }
 }
 
 /** Parses argv for `command` strictly; `--help` anywhere prints its usage. */

@@ -18,6 +18,7 @@ import { archivedMedia } from "../aws/archive.js";
 import { getClip } from "../aws/clip.js";
 import { Recorder, type RecordingFile } from "../record/recorder.js";
 import { startViewer, type Viewer } from "./view.js";
+import { KvsParserError } from "../ebml/kvs-parser-error.js";
 
 /** Options of the demo. */
 export interface DemoOptions {
@@ -41,7 +42,13 @@ interface AppReport {
   detail: string;
 }
 
-class SimulatedCrash extends Error {}
+/** The demo's stand-in for a process killed mid-stream. */
+class SimulatedCrash extends KvsParserError {
+  override readonly name = "SimulatedCrash";
+  constructor(message: string) {
+    super("SIMULATED_CRASH", message);
+  }
+}
 
 /**
  * The main job, end to end and offline: a local KVS endpoint fed live from the captures, three

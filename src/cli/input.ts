@@ -1,9 +1,16 @@
 import { createReadStream, statSync } from "node:fs";
 import type { Readable } from "node:stream";
+import { KvsParserError } from "../ebml/kvs-parser-error.js";
 
 /** A file the user named that cannot be read (missing, a directory, empty): exit code 1, no usage text. */
-export class InputError extends Error {
+export class InputError extends KvsParserError {
   override readonly name = "InputError";
+  /** Always "INPUT_UNREADABLE". */
+  declare readonly code: "INPUT_UNREADABLE";
+  /** Says which file cannot be read and why (`message`). */
+  constructor(message: string, options?: ErrorOptions) {
+    super("INPUT_UNREADABLE", message, options);
+  }
 }
 
 /** Extensions that name a media file rather than a KVS stream (stream names cannot hold "/"). */

@@ -27,8 +27,8 @@ new EventSource("events").onmessage = (m) => {
 async function play() {
   const res = await fetch("info");
   const info = await res.json();
-  if (!res.ok) throw new Error(info.error || "the server has no media for this stream");
-  if (!MediaSource.isTypeSupported(info.mimeType)) throw new Error("this browser cannot play " + info.mimeType);
+  if (!res.ok) throw new DOMException(info.error || "the server has no media for this stream", "NotFoundError");
+  if (!MediaSource.isTypeSupported(info.mimeType)) throw new DOMException("this browser cannot play " + info.mimeType, "NotSupportedError");
   const ms = new MediaSource();
   video.src = URL.createObjectURL(ms);
   await new Promise((r) => ms.addEventListener("sourceopen", r, { once: true }));

@@ -9,6 +9,7 @@ import { intOption, UsageError, type Command } from "./args.js";
 import { errorLines } from "./errors.js";
 import { clientsFor, endpointOf, parseFrom, reportStatus, STREAM_HELP, STREAM_OPTIONS } from "./stream-args.js";
 import { viewerPage } from "./view-page.js";
+import { asError } from "../ebml/kvs-parser-error.js";
 
 /** How long `view` keeps serving a page that shows the reader's error before it exits. */
 const VIEW_ERROR_GRACE_MS = 5000;
@@ -116,7 +117,7 @@ export async function startViewer(clients: KvsClients, stream: string, options: 
     },
     error(e: unknown) {
       failure = e;
-      options.onError?.(e instanceof Error ? e : new Error(String(e)));
+      options.onError?.(asError(e));
       for (const w of waitingForInit) w();
     },
   });

@@ -1,4 +1,5 @@
 import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { KvsParserError } from "../ebml/kvs-parser-error.js";
 import { sleep } from "../aws/backoff.js";
 import type { FleetLease, FleetLeaseTable, Heartbeat, LeaseState } from "./lease.js";
 import { CheckpointConflictError, checkpointKey, validateCheckpoint, type Checkpoint, type CheckpointStore, type PutOptions } from "./store.js";
@@ -42,7 +43,26 @@ export async function ensureCheckpointTable(client: DynamoDBClient, tableName: s
     if (d.Table?.TableStatus === "ACTIVE") return;
     await sleep(100);
   }
-  throw new Error(`table ${tableName} not active after ${timeoutMs} ms`);
+  throw new TableNotActiveError(tableName, timeoutMs);
+}
+
+/** A DynamoDB table {@link ensureCheckpointTable} created (or found) did not become ACTIVE in time. */
+export class TableNotActiveError extends KvsParserError {
+  override readonly name = "TableNotActiveError";
+  /** Always "TABLE_NOT_ACTIVE". */
+  declare readonly code: "TABLE_NOT_ACTIVE";
+  /** The table `tableName` was not ACTIVE after `timeoutMs`. */
+  constructor(
+    /** The table that is not ACTIVE. */
+    readonly tableName: string,
+    /** How long ensureCheckpointTable waited. */
+    readonly timeoutMs: number,
+  ) {
+    super("TABLE_NOT_ACTIVE", `DynamoDB table ${tableName} not active after ${timeoutMs} ms`, {
+      retryable: true,
+      action: "call ensureCheckpointTable again (a new table can take a while), or check the table in DynamoDB",
+    });
+  }
 }
 
 /**

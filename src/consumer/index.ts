@@ -1,7 +1,7 @@
 // kvs-parser/consumer: checkpointed apps on KVS streams: stores, consume(), leases, in-process fan-out.
 export { CheckpointConflictError, MemoryCheckpointStore, type Checkpoint, type CheckpointStore, type PutOptions } from "./store.js";
 export { FileCheckpointStore, type BeforeRenameHook } from "./file-store.js";
-export { DynamoDbCheckpointStore, DynamoDbLeaseTable, ensureCheckpointTable } from "./dynamodb-store.js";
+export { DynamoDbCheckpointStore, DynamoDbLeaseTable, ensureCheckpointTable, TableNotActiveError } from "./dynamodb-store.js";
 export { MemoryLeaseTable, LeaseLostError, type FleetLease, type FleetLeaseTable, type LeaseOptions, type LeaseState, type LeaseTable } from "./lease.js";
 export { consume, type ConsumeOptions, type Consumer, type ConsumerSummary, type Lag } from "./consume.js";
 export type { CheckpointEvery } from "./checkpoint-policy.js";

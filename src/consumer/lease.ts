@@ -1,4 +1,5 @@
 import { sleep } from "../aws/backoff.js";
+import { KvsParserError } from "../ebml/kvs-parser-error.js";
 
 /** The lease record of one (stream, app): who holds it and its heartbeat counter. */
 export interface LeaseState {
@@ -61,17 +62,21 @@ export interface LeaseOptions {
 }
 
 /** A lease this worker held is gone: another worker took it, or it could not be renewed in time (see `cause`). */
-export class LeaseLostError extends Error {
+export class LeaseLostError extends KvsParserError {
   override readonly name = "LeaseLostError";
   /** Always "LEASE_LOST". */
-  readonly code = "LEASE_LOST" as const;
+  declare readonly code: "LEASE_LOST";
+  /** The lease `key` held by `owner` is gone, for the reason in `message` (and `cause`). */
   constructor(
     readonly key: string,
     readonly owner: string,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(`lease ${key} lost by ${owner}: ${message}`, options);
+    super("LEASE_LOST", `lease ${key} lost by ${owner}: ${message}`, {
+      ...options,
+      action: "stop working on what the lease covered (another worker has it now); acquire it again to resume",
+    });
   }
 }
 

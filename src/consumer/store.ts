@@ -1,4 +1,5 @@
 import { compareFragmentNumbers, isFragmentNumber } from "../kvs/fragment-number.js";
+import { KvsParserError } from "../ebml/kvs-parser-error.js";
 
 /** Where an app stands on a stream. */
 export interface Checkpoint {
@@ -33,17 +34,20 @@ export interface CheckpointStore {
 }
 
 /** A checkpoint write refused because it would move backwards or the writer no longer owns the app. */
-export class CheckpointConflictError extends Error {
+export class CheckpointConflictError extends KvsParserError {
   override readonly name = "CheckpointConflictError";
   /** Always "CHECKPOINT_CONFLICT". */
-  readonly code = "CHECKPOINT_CONFLICT" as const;
+  declare readonly code: "CHECKPOINT_CONFLICT";
   /** The checkpoint in the store when the write was refused. */
   readonly current: Checkpoint | null;
   /** What the refused write tried to store. */
   readonly attempted: Checkpoint;
 
+  /** The write of `attempted` was refused; `current` is what the store holds. */
   constructor(message: string, attempted: Checkpoint, current: Checkpoint | null) {
-    super(message);
+    super("CHECKPOINT_CONFLICT", message, {
+      action: "stop processing this stream for this app: another worker owns it or has checkpointed past this one",
+    });
     this.attempted = attempted;
     this.current = current;
   }

@@ -3,16 +3,20 @@ import { accessSync, constants } from "node:fs";
 import { createRequire } from "node:module";
 import { delimiter, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
+import { KvsParserError } from "../ebml/kvs-parser-error.js";
 
 /** No ffmpeg binary was found in any of the four places kvs-parser looks. */
-export class FfmpegNotFoundError extends Error {
+export class FfmpegNotFoundError extends KvsParserError {
   override readonly name = "FfmpegNotFoundError";
   /** Always "FFMPEG_NOT_FOUND". */
-  readonly code = "FFMPEG_NOT_FOUND" as const;
+  declare readonly code: "FFMPEG_NOT_FOUND";
+  /** Names the places looked in (`tried`). */
   constructor(tried: readonly string[]) {
     super(
+      "FFMPEG_NOT_FOUND",
       `no ffmpeg binary found. Give one in any of these ways: the ffmpegPath option; the FFMPEG_PATH environment variable; ` +
         `npm install @ffmpeg-installer/ffmpeg (its binary is used when installed); or an ffmpeg on PATH (apt-get install ffmpeg). Tried: ${tried.join("; ")}`,
+      { action: "give the ffmpegPath option, set FFMPEG_PATH, npm install @ffmpeg-installer/ffmpeg, or put ffmpeg on PATH" },
     );
   }
 }
@@ -64,10 +68,11 @@ export interface StreamPosition {
 }
 
 /** The decoder process failed (it exited, crashed or could not be written to); says where in the stream. */
-export class DecoderError extends Error {
+export class DecoderError extends KvsParserError {
   override readonly name = "DecoderError";
   /** Always "DECODER_FAILED". */
-  readonly code = "DECODER_FAILED" as const;
+  declare readonly code: "DECODER_FAILED";
+  /** The decoder failed with `message` at `position`; `exit` and `stderr` are ffmpeg's. */
   constructor(
     message: string,
     /** The last frame given to the decoder when it failed. */
@@ -79,7 +84,21 @@ export class DecoderError extends Error {
     options?: { cause?: unknown },
   ) {
     const at = `track ${position.track}${position.fragmentNumber ? `, fragment ${position.fragmentNumber}` : ""}${position.timestampMs !== null ? `, frame at ${position.timestampMs} ms` : ""}`;
-    super(`decoder failed at ${at}: ${message}${stderr ? ` (ffmpeg: ${stderr.trim().split("\n").slice(-3).join(" | ")})` : ""}`, options);
+    super("DECODER_FAILED", `decoder failed at ${at}: ${message}${stderr ? ` (ffmpeg: ${stderr.trim().split("\n").slice(-3).join(" | ")})` : ""}`, options);
+  }
+}
+
+/** ffmpeg's input cannot be written: the process exited or closed its stdin. */
+export class FfmpegInputClosedError extends KvsParserError {
+  override readonly name = "FfmpegInputClosedError";
+  /** Always "FFMPEG_INPUT_CLOSED". */
+  declare readonly code: "FFMPEG_INPUT_CLOSED";
+  /** ffmpeg's input is gone (`message`); `exit` is its exit code or signal, when it exited. */
+  constructor(
+    message: string,
+    readonly exit: number | string | null,
+  ) {
+    super("FFMPEG_INPUT_CLOSED", `${message}${exit !== null ? ` (exit ${exit})` : ""}`, { action: "see ffmpeg's stderr for why it stopped" });
   }
 }
 
@@ -145,7 +164,8 @@ export class FfmpegProcess {
 
   /** Writes to ffmpeg's stdin; resolves once the pipe takes more (its backpressure); rejects if ffmpeg is gone. */
   async write(bytes: Uint8Array): Promise<void> {
-    if (this.stdinError || this.exited || this.child.stdin.destroyed) throw this.stdinError ?? new Error("ffmpeg has exited");
+    if (this.stdinError || this.exited || this.child.stdin.destroyed)
+      throw this.stdinError ?? new FfmpegInputClosedError("ffmpeg has exited", this.exitStatus());
     if (this.child.stdin.write(bytes)) return;
     await new Promise<void>((resolve, reject) => {
       const onDrain = () => {
@@ -154,11 +174,15 @@ export class FfmpegProcess {
       };
       const onClose = () => {
         this.child.stdin.off("drain", onDrain);
-        reject(this.stdinError ?? new Error("ffmpeg closed its input"));
+        reject(this.stdinError ?? new FfmpegInputClosedError("ffmpeg closed its input", this.exitStatus()));
       };
       this.child.stdin.once("drain", onDrain);
       this.child.stdin.once("close", onClose);
     });
+  }
+
+  private exitStatus(): number | string | null {
+    return this.exited ? (this.exited.code ?? this.exited.signal) : null;
   }
 
   /** Ends ffmpeg's input (it then flushes its output and exits). */

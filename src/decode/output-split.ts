@@ -1,3 +1,19 @@
+import { KvsParserError } from "../ebml/kvs-parser-error.js";
+
+/** A decoder's output is not the image format asked for (its bytes do not split into images). */
+export class DecoderOutputError extends KvsParserError {
+  override readonly name = "DecoderOutputError";
+  /** Always "INVALID_DECODER_OUTPUT". */
+  declare readonly code: "INVALID_DECODER_OUTPUT";
+  /** What is wrong (`message`) at byte `offset` of the decoder's output. */
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super("INVALID_DECODER_OUTPUT", `${message} at byte ${offset} of the decoder output`);
+  }
+}
+
 /** Cuts a decoder's output byte stream into whole units (images of one format, or fixed-size raw frames). */
 export interface OutputSplitter {
   /** Takes the next chunk; returns the units it completed (fresh buffers). */
@@ -8,12 +24,14 @@ export interface OutputSplitter {
   flush(): Uint8Array[];
 }
 
-/** Accumulates bytes and cuts units where `unitEnd` says one ends. */
+/** Accumulates bytes and cuts units where `unitEnd` says one ends (`base`: bytes of output before `buf[0]`). */
 class Accumulator implements OutputSplitter {
   private buf = new Uint8Array(1 << 16);
   private len = 0;
+  /** Bytes of output before `buf[0]`. */
+  private base = 0;
   constructor(
-    private readonly unitEnd: (buf: Uint8Array, len: number) => number,
+    private readonly unitEnd: (buf: Uint8Array, len: number, base: number) => number,
     /** Leftover bytes at the end make a last unit in whole multiples of this (0: never). */
     private readonly tailAlign = 0,
   ) {}
@@ -21,6 +39,7 @@ class Accumulator implements OutputSplitter {
   flush(): Uint8Array[] {
     const keep = this.tailAlign > 0 ? this.len - (this.len % this.tailAlign) : 0;
     const out = keep > 0 ? [this.buf.slice(0, keep)] : [];
+    this.base += this.len;
     this.len = 0;
     return out;
   }
@@ -39,11 +58,12 @@ class Accumulator implements OutputSplitter {
     this.len += chunk.length;
     const out: Uint8Array[] = [];
     for (;;) {
-      const end = this.unitEnd(this.buf, this.len);
+      const end = this.unitEnd(this.buf, this.len, this.base);
       if (end <= 0) break;
       out.push(this.buf.slice(0, end));
       this.buf.copyWithin(0, end, this.len);
       this.len -= end;
+      this.base += end;
     }
     return out;
   }
@@ -59,13 +79,13 @@ export function rawSplitter(unitBytes: number, tailAlign = 0): OutputSplitter {
  * whose entropy-coded data (where 0xFF is stuffed) runs to the EOI marker.
  */
 export function jpegSplitter(): OutputSplitter {
-  return new Accumulator((b, len) => {
+  return new Accumulator((b, len, base) => {
     if (len < 4) return -1;
-    if (b[0] !== 0xff || b[1] !== 0xd8) throw new Error("decoder output is not a JPEG (no SOI)");
+    if (b[0] !== 0xff || b[1] !== 0xd8) throw new DecoderOutputError("not a JPEG (no SOI marker)", base);
     let p = 2;
     for (;;) {
       if (p + 4 > len) return -1;
-      if (b[p] !== 0xff) throw new Error(`JPEG marker expected at ${p}`);
+      if (b[p] !== 0xff) throw new DecoderOutputError("JPEG marker expected", base + p);
       const marker = b[p + 1]!;
       if (marker === 0xd9) return p + 2;
       const size = (b[p + 2]! << 8) | b[p + 3]!;
@@ -89,9 +109,9 @@ export function jpegSplitter(): OutputSplitter {
 
 /** PNG images back to back: chunks walked by their lengths up to IEND. */
 export function pngSplitter(): OutputSplitter {
-  return new Accumulator((b, len) => {
+  return new Accumulator((b, len, base) => {
     if (len < 8) return -1;
-    if (b[0] !== 0x89 || b[1] !== 0x50 || b[2] !== 0x4e || b[3] !== 0x47) throw new Error("decoder output is not a PNG");
+    if (b[0] !== 0x89 || b[1] !== 0x50 || b[2] !== 0x4e || b[3] !== 0x47) throw new DecoderOutputError("not a PNG (no PNG signature)", base);
     let p = 8;
     for (;;) {
       if (p + 8 > len) return -1;

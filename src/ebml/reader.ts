@@ -1,4 +1,5 @@
 import { MkvParseError, type MkvParseErrorCode } from "./errors.js";
+import { asError } from "./kvs-parser-error.js";
 import { type EbmlSchema, ID, matroskaSchema, type ElementInfo } from "./schema.js";
 import { DocumentScanner } from "./document-boundary.js";
 import { describeNonEbml } from "./sniff.js";
@@ -344,7 +345,7 @@ export class EbmlReader {
 
   private fail(e: unknown): void {
     this.mode = FAILED;
-    this.failure = e instanceof Error ? e : new Error(String(e));
+    this.failure = asError(e);
   }
 
   private error(code: MkvParseErrorCode, message: string, offset: number): MkvParseError {
@@ -418,7 +419,7 @@ export class EbmlReader {
       case RESYNC:
         return this.scan(chunk, i, n, base);
       default:
-        throw this.failure ?? new Error("reader in bad state");
+        throw this.failure ?? this.error("ENDED", "the reader was ended while a chunk was being read", base + i);
     }
   }
 

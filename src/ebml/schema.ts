@@ -1,3 +1,5 @@
+import { EbmlSchemaError } from "./errors.js";
+
 /** The kind of payload an EBML element holds. */
 export type EbmlType = "master" | "uint" | "int" | "float" | "string" | "utf8" | "date" | "binary";
 
@@ -320,11 +322,11 @@ export class EbmlSchema {
           ? []
           : parents.split(" ").map((p) => {
               const pid = idOf.get(p);
-              if (pid === undefined) throw new Error(`schema: unknown parent ${p} of ${name}`);
+              if (pid === undefined) throw new EbmlSchemaError("UNKNOWN_PARENT", name, `unknown parent ${p} of ${name}`);
               return pid;
             });
       const type = T[t];
-      if (type === undefined) throw new Error(`schema: bad type ${t}`);
+      if (type === undefined) throw new EbmlSchemaError("INVALID_TYPE", name, `bad type ${t} of ${name}`);
       const info: ElementInfo = { id, name, type, parents: parentIds, global };
       this.byId.set(id, info);
       if (id < 0x8000) this.short[id] = info;
@@ -347,7 +349,7 @@ export class EbmlSchema {
   /** The ID of a named element; throws for a name the schema does not hold. */
   id(name: string): number {
     const info = this.byName.get(name);
-    if (!info) throw new Error(`schema: no element named ${name}`);
+    if (!info) throw new EbmlSchemaError("UNKNOWN_ELEMENT", name, `no element named ${name}`);
     return info.id;
   }
 

@@ -1,3 +1,5 @@
+import { KvsParserError } from "../ebml/kvs-parser-error.js";
+
 /** What the service says about a fragment of a PutMedia upload (the API reference's AckEvent). */
 export type AckEventType = "BUFFERING" | "RECEIVED" | "PERSISTED" | "ERROR" | "IDLE";
 
@@ -51,30 +53,26 @@ const ERRORS: Record<number, ErrorInfo> = {
 };
 
 /** A PutMedia upload failed (an ERROR acknowledgement, or the connection), with whether it can be retried. */
-export class PutMediaError extends Error {
+export class PutMediaError extends KvsParserError {
   override readonly name = "PutMediaError";
   /** The ErrorCode name (e.g. FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS), or a connection error's code. */
-  readonly code: string;
+  declare readonly code: string;
   /** The ErrorId the service sent, when it came as an acknowledgement. */
   readonly errorId: number | null;
-  /** True when sending again (after a reconnect) can succeed. */
-  readonly retryable: boolean;
   /** What the caller should do about it. */
-  readonly action: string;
+  declare readonly action: string;
   /** The fragment it is about, when known: its timecode as sent, and its number. */
   readonly fragmentTimecode: number | null;
   readonly fragmentNumber: string | null;
 
+  /** An upload failure `code`; `options` says whether it is retryable and what to do. */
   constructor(
     code: string,
     message: string,
     options: { errorId?: number | null; retryable: boolean; action: string; fragmentTimecode?: number | null; fragmentNumber?: string | null; cause?: unknown },
   ) {
-    super(`${code}: ${message} (${options.action})`, { cause: options.cause });
-    this.code = code;
+    super(code, `${code}: ${message} (${options.action})`, { cause: options.cause, retryable: options.retryable, action: options.action });
     this.errorId = options.errorId ?? null;
-    this.retryable = options.retryable;
-    this.action = options.action;
     this.fragmentTimecode = options.fragmentTimecode ?? null;
     this.fragmentNumber = options.fragmentNumber ?? null;
   }

@@ -7,6 +7,7 @@ import { linkedAbort } from "../aws/abort.js";
 import { backoffDelay, sleep, type RetryPolicy } from "../aws/backoff.js";
 import { streamParams, type KvsClients, type StreamRef } from "../aws/clients.js";
 import { KvsServiceError, toKvsServiceError } from "../aws/errors.js";
+import { asError } from "../ebml/kvs-parser-error.js";
 import { AckParser, ackError, type PutMediaAck, PutMediaError } from "./acks.js";
 import type { ProducerFragment } from "./fragmenter.js";
 
@@ -304,7 +305,7 @@ export function putMedia(clients: KvsClients, stream: StreamRef, source: PutMedi
         try {
           outcome = await connect(attempt);
         } catch (e) {
-          outcome = e instanceof Error ? e : new Error(String(e));
+          outcome = asError(e);
         }
         if (sourceError !== null) throw sourceError;
         if (outcome === "done") {
@@ -350,7 +351,8 @@ function httpError(res: IncomingMessage, body: string): KvsServiceError {
   } catch {
     // Not JSON: the body as it is.
   }
-  const err = toKvsServiceError(Object.assign(new Error(message), { name: type, $metadata: { httpStatusCode: res.statusCode } }), "PutMedia");
+  // The HTTP answer in the shape of an SDK exception (name, message, $metadata), mapped like one.
+  const err = toKvsServiceError({ name: type, message, $metadata: { httpStatusCode: res.statusCode } }, "PutMedia");
   if (err.code !== "ConnectionLimitExceededException") return err;
   return new KvsServiceError(err.code, "PutMedia", message, {
     cause: err,

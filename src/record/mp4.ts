@@ -12,6 +12,7 @@ import {
 import { parseAacConfig } from "../codec/adts.js";
 import { concatBytes } from "../ebml/writer.js";
 import type { Track } from "../matroska/model.js";
+import { KvsParserError } from "../ebml/kvs-parser-error.js";
 
 /** What the remuxer needs of a track (a parsed {@link Track} is one). */
 export interface Mp4Track {
@@ -43,10 +44,14 @@ export interface Mp4RemuxerOptions {
 }
 
 /** A track cannot go into MP4 (codec, or missing CodecPrivate). */
-export class Mp4CodecError extends Error {
+export class Mp4CodecError extends KvsParserError {
   override readonly name = "Mp4CodecError";
   /** Always "MP4_CODEC". */
-  readonly code = "MP4_CODEC" as const;
+  declare readonly code: "MP4_CODEC";
+  /** What MP4 cannot hold (`message`). */
+  constructor(message: string, options?: ErrorOptions) {
+    super("MP4_CODEC", message, { ...options, action: "record to .mkv instead (Matroska holds any codec)" });
+  }
 }
 
 /** Where an MP4 goes. */
