@@ -14,6 +14,8 @@ export { parseMkv, type ParseOptions } from "./rx/parse-mkv.js";
 export { type StreamEvent, voidsPendingFrames } from "./rx/stream-event.js";
 export type { ByteSource } from "./rx/source.js";
 export type { ReadGate } from "./rx/read-gate.js";
+export { Demand, heldReader, subscribeHolding, type DemandAccount, type DemandRules } from "./rx/demand.js";
+export { FragmentGrouper, type GrouperEvents } from "./rx/fragment-grouper.js";
 export { frames } from "./rx/frames.js";
 export { fragments } from "./rx/fragments.js";
 export { withFrames, type FragmentWithFrames } from "./rx/with-frames.js";

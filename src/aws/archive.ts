@@ -8,7 +8,8 @@ import { sleep } from "./backoff.js";
 import { streamParams, type KvsClients, type StreamRef } from "./clients.js";
 import { KvsServiceError, toKvsServiceError } from "./errors.js";
 import type { Payload } from "./get-media.js";
-import { gatedReader, type ReadGate } from "../rx/read-gate.js";
+import { heldReader } from "../rx/demand.js";
+import type { ReadGate } from "../rx/read-gate.js";
 
 /** One archived fragment, as ListFragments describes it. */
 export interface FragmentInfo {
@@ -110,7 +111,7 @@ export interface MediaForFragmentsOptions extends KvsParserOptions {
  * set (its EXCEPTION tags); one that is absent altogether as a `missingFragment` event.
  */
 export function mediaForFragments(clients: KvsClients, stream: StreamRef, options: MediaForFragmentsOptions): Observable<ArchiveEvent> {
-  return gatedReader(options, (options) => mediaForFragmentsWith(clients, stream, options));
+  return heldReader(options, (options) => mediaForFragmentsWith(clients, stream, options));
 }
 
 function mediaForFragmentsWith(clients: KvsClients, stream: StreamRef, options: MediaForFragmentsOptions): Observable<ArchiveEvent> {
@@ -198,7 +199,7 @@ export interface ArchivedMediaOptions extends KvsParserOptions {
 
 /** The archive reader: every fragment of a time range, in fragment-number order, with its frames. */
 export function archivedMedia(clients: KvsClients, stream: StreamRef, options: ArchivedMediaOptions): Observable<ArchiveEvent> {
-  return gatedReader(options, (options) => archivedMediaWith(clients, stream, options));
+  return heldReader(options, (options) => archivedMediaWith(clients, stream, options));
 }
 
 function archivedMediaWith(clients: KvsClients, stream: StreamRef, options: ArchivedMediaOptions): Observable<ArchiveEvent> {

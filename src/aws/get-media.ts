@@ -6,7 +6,8 @@ import { linkedAbort } from "./abort.js";
 import { streamKey, streamParams, type KvsClients, type StreamRef } from "./clients.js";
 import { KvsServiceError, mediaError, toKvsServiceError } from "./errors.js";
 import type { PacerWait } from "./pacer.js";
-import { gatedReader, type ReadGate } from "../rx/read-gate.js";
+import { heldReader } from "../rx/demand.js";
+import type { ReadGate } from "../rx/read-gate.js";
 
 /**
  * Where GetMedia starts (the service's StartSelector, with typed fields).
@@ -167,7 +168,7 @@ export function inStreamError(ev: KvsEvent, operation: string): KvsServiceError 
  * reconnects and never loses or repeats a fragment, use liveMedia().
  */
 export function getMedia(clients: KvsClients, stream: StreamRef, options: GetMediaOptions = {}): Observable<KvsEvent> {
-  return gatedReader(options, (options) => getMediaWith(clients, stream, options));
+  return heldReader(options, (options) => getMediaWith(clients, stream, options));
 }
 
 function getMediaWith(clients: KvsClients, stream: StreamRef, options: GetMediaOptions): Observable<KvsEvent> {

@@ -1,4 +1,5 @@
 import type { StreamEvent } from "../rx/stream-event.js";
+import { KvsParserError } from "../ebml/kvs-parser-error.js";
 import { Observable } from "rxjs";
 import { KvsParser, type KvsEvent, type KvsParserOptions } from "../kvs/parser.js";
 import { compareFragmentNumbers } from "../kvs/fragment-number.js";
@@ -10,7 +11,8 @@ import { FragmentDeduper, FragmentUnavailable, MissedStartFragment, ReadPosition
 import { KvsServiceError, toKvsServiceError } from "./errors.js";
 import { inStreamError, pumpGetMedia, type StartFrom } from "./get-media.js";
 import type { PacerWait } from "./pacer.js";
-import { gatedReader, type ReadGate } from "../rx/read-gate.js";
+import { heldReader } from "../rx/demand.js";
+import type { ReadGate } from "../rx/read-gate.js";
 
 /** What the live reader is doing, for logs and metrics. */
 export type LiveStatus =
@@ -80,7 +82,12 @@ export interface LiveMediaOptions extends Omit<KvsParserOptions, "recover"> {
 }
 
 /** Internal: a fragment arrived far behind now; read the backlog another way. */
-class BehindNow extends Error {}
+class BehindNow extends KvsParserError {
+  override readonly name = "BehindNow";
+  constructor() {
+    super("BEHIND_NOW", "the reader is too far behind the live edge", { retryable: true });
+  }
+}
 
 /**
  * The continuous GetMedia reader. Reconnects when a response ends (idle ~3 s, ~45 min), resets, stalls,
@@ -94,7 +101,7 @@ class BehindNow extends Error {}
  * aborts; unsubscribing closes the connection and clears every timer.
  */
 export function liveMedia(clients: KvsClients, stream: StreamRef, options: LiveMediaOptions = {}): Observable<LiveEvent> {
-  return gatedReader(options, (options) => liveMediaWith(clients, stream, options));
+  return heldReader(options, (options) => liveMediaWith(clients, stream, options));
 }
 
 function liveMediaWith(clients: KvsClients, stream: StreamRef, options: LiveMediaOptions): Observable<LiveEvent> {

@@ -1,8 +1,8 @@
-import { type StreamEvent, voidsPendingFrames } from "../rx/stream-event.js";
 import type { FragmentSkippedEvent } from "../kvs/fragment.js";
-import type { Frame } from "../matroska/frame.js";
-import type { FragmentWithFrames } from "../rx/with-frames.js";
+import { Demand, type DemandAccount } from "../rx/demand.js";
+import { FragmentGrouper, type FragmentWithFrames } from "../rx/fragment-grouper.js";
 import type { ReadGate } from "../rx/read-gate.js";
+import type { StreamEvent } from "../rx/stream-event.js";
 
 /** What the queue hands the app, in stream order: a fragment with its frames, or a fragment the reader gave up on. */
 export type QueueItem = FragmentWithFrames | FragmentSkippedEvent;
@@ -12,27 +12,42 @@ const FRAME_OVERHEAD = 96;
 
 /**
  * The bounded queue between a source and an app's handler: groups frames into fragments, counts the
- * bytes it holds, and is the source's {@link ReadGate}: past `maxBytes` (with a whole fragment ready
- * for the handler) the reader waits, so a slow handler slows the reading instead of growing memory.
- * A fragment larger than `maxBytes` still passes, alone.
+ * bytes it holds in a {@link Demand}, and is the source's {@link ReadGate}: past `maxBytes` (with a whole
+ * fragment ready for the handler) the reader waits, so a slow handler slows the reading instead of
+ * growing memory. A fragment larger than `maxBytes` still passes, alone.
  */
 export class FragmentQueue implements ReadGate {
   private readonly ready: QueueItem[] = [];
   private readyBytes: number[] = [];
-  private frames: Frame[] = [];
-  private partialBytes = 0;
-  private bytes = 0;
   private ended = false;
   private failure: { error: unknown } | null = null;
   private taker: (() => void) | null = null;
-  private space: { promise: Promise<void>; resolve: () => void } | null = null;
+  private readonly demand: Demand;
+  /** The reader waits only with a whole fragment ready for the handler (else nothing could free bytes). */
+  private readonly account: DemandAccount;
+  private readonly grouper = new FragmentGrouper({
+    frameBytes: (f) => f.size + FRAME_OVERHEAD,
+    onFragment: (group, bytes) => this.enqueue(group, bytes),
+    onVoid: (ev, bytes) => {
+      // The reader restarts a cut fragment (its frames come again), or gave up on it.
+      this.account.release(bytes);
+      // A skipped fragment goes in order with those around it: the app records it where it would have handled it.
+      if (ev.type === "fragmentSkipped") this.enqueue(ev, 0);
+    },
+  });
 
-  /** A queue that holds about `maxBytes` before it makes the reader wait. */
-  constructor(readonly maxBytes: number) {}
+  /** A queue that holds about `maxBytes` before it makes the reader wait (or its share of `demand`, given one the reader's other sinks use too). */
+  constructor(
+    readonly maxBytes: number,
+    demand?: Demand,
+  ) {
+    this.demand = demand ?? new Demand(maxBytes);
+    this.account = this.demand.account({ drains: () => this.ready.length > 0 });
+  }
 
   /** Bytes held (payloads plus a per-frame overhead). */
   get heldBytes(): number {
-    return this.bytes;
+    return this.account.heldBytes;
   }
 
   /** Whole fragments waiting for the handler. */
@@ -42,29 +57,8 @@ export class FragmentQueue implements ReadGate {
 
   /** Takes the next event from the source. */
   push(ev: StreamEvent): void {
-    if (voidsPendingFrames(ev)) {
-      // The reader restarts a cut fragment (its frames come again), or gave up on it.
-      this.bytes -= this.partialBytes;
-      this.frames = [];
-      this.partialBytes = 0;
-      if (ev.type === "fragmentSkipped") {
-        // In order with the fragments around it: the app records it where it would have handled it.
-        this.ready.push(ev);
-        this.readyBytes.push(0);
-        this.wake();
-      }
-    } else if (ev.type === "frame") {
-      this.frames.push(ev);
-      const n = ev.data.length + FRAME_OVERHEAD;
-      this.partialBytes += n;
-      this.bytes += n;
-    } else if (ev.type === "fragment") {
-      this.ready.push({ fragment: ev, frames: this.frames });
-      this.readyBytes.push(this.partialBytes);
-      this.frames = [];
-      this.partialBytes = 0;
-      this.wake();
-    }
+    if (ev.type === "frame") this.account.hold(ev.size + FRAME_OVERHEAD);
+    this.grouper.push(ev);
   }
 
   /** The source ended (or failed): take() returns what is left, then null (or throws the failure). */
@@ -72,18 +66,12 @@ export class FragmentQueue implements ReadGate {
     this.ended = true;
     if (error !== undefined) this.failure = { error };
     this.wake();
-    this.release();
+    this.account.close();
   }
 
   /** @inheritdoc */
   wait(): Promise<void> | null {
-    if (this.bytes <= this.maxBytes || this.ready.length === 0 || this.ended) return null;
-    if (!this.space) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => (resolve = r));
-      this.space = { promise, resolve };
-    }
-    return this.space.promise;
+    return this.demand.wait();
   }
 
   /** The next whole fragment (or a fragment the reader gave up on); null once the source ended (or `signal` aborted) and nothing is left. */
@@ -91,8 +79,7 @@ export class FragmentQueue implements ReadGate {
     for (;;) {
       const item = this.ready.shift();
       if (item !== undefined) {
-        this.bytes -= this.readyBytes.shift() ?? 0;
-        if (this.bytes <= this.maxBytes || this.ready.length === 0) this.release(); // never wait with nothing ready for the handler
+        this.account.release(this.readyBytes.shift() ?? 0); // never waits with nothing ready for the handler
         return item;
       }
       if (this.failure) throw this.failure.error;
@@ -109,13 +96,13 @@ export class FragmentQueue implements ReadGate {
     }
   }
 
-  private wake(): void {
+  private enqueue(item: QueueItem, bytes: number): void {
+    this.ready.push(item);
+    this.readyBytes.push(bytes);
     this.taker?.();
   }
 
-  private release(): void {
-    const s = this.space;
-    this.space = null;
-    s?.resolve();
+  private wake(): void {
+    this.taker?.();
   }
 }

@@ -1,4 +1,5 @@
 import type { StreamEvent } from "../rx/stream-event.js";
+import { asError } from "../ebml/kvs-parser-error.js";
 import { Observable, type OperatorFunction } from "rxjs";
 import { avccToAnnexB, parseAvcDecoderConfig } from "../codec/h264.js";
 import { sameBytes } from "../ebml/values.js";
@@ -6,7 +7,7 @@ import { concatBytes } from "../ebml/writer.js";
 import { hvccToAnnexB, parseHevcDecoderConfig } from "../codec/h265.js";
 import type { Frame } from "../matroska/frame.js";
 import type { Track } from "../matroska/model.js";
-import { attachGate, type ReadGate } from "../rx/read-gate.js";
+import { Demand, type DemandAccount, subscribeHolding } from "../rx/demand.js";
 import { DecoderError, FfmpegProcess, findFfmpeg, type StreamPosition } from "./ffmpeg.js";
 import { mkvFeedFrame, mkvFeedHeader } from "./mkv-feed.js";
 import type { OutputSplitter } from "./output-split.js";
@@ -64,8 +65,12 @@ export interface TrackDecoderOptions {
   readonly ffmpegPath?: string;
   /** Frames given to ffmpeg and not yet out before the gate holds the reader (default 32, at least 16: ffmpeg keeps frames back to reorder them). */
   readonly maxPendingFrames?: number;
+  /** Bytes of frames given to ffmpeg and not yet out before the gate holds the reader (default 8 MiB). */
+  readonly maxPendingBytes?: number;
   /** Decoded outputs not yet taken before ffmpeg's output is paused (default 8). */
   readonly maxQueued?: number;
+  /** Hold the reader through this Demand, shared with its other sinks (default: one of the decoder's own, its `gate`). */
+  readonly demand?: Demand;
 }
 
 /** One ffmpeg process and the frames it was given that have not come out yet. */
@@ -79,20 +84,25 @@ export interface Session<S> {
   reading: Promise<void>;
 }
 
+/** Frames ffmpeg may hold back before it gives output (to reorder them): below this the reader is never held. */
+const MIN_FRAMES_IN_FFMPEG = 16;
+
 /**
  * A long-lived ffmpeg process per track (never one per frame): frames in on stdin, decoded units out on
  * stdout, each matched to the frames they came from by the subclass. Restarts the process when the
  * track's codec or CodecPrivate changes (a producer restart).
  *
- * Backpressure: {@link gate} holds a reader (parseMkv, getMedia, liveMedia, mediaForFragments,
- * archivedMedia) while ffmpeg is behind (the operator attaches it to the reader up its chain by itself);
- * outputs that nobody takes stop the reading of ffmpeg's stdout, so ffmpeg blocks instead of memory
- * growing. When no reader asks the gate (an Observable of chunks, a Subject), frames beyond
+ * Backpressure: {@link gate}, a Demand (or the one given as `demand`, shared with the reader's other
+ * sinks), holds the reader it is passed to as `gate` (parseMkv, getMedia, liveMedia, mediaForFragments,
+ * archivedMedia) while ffmpeg is behind, through any operators in between; outputs that nobody takes
+ * stop the reading of ffmpeg's stdout, so ffmpeg blocks instead of memory growing. When no reader asks
+ * the gate (it was not passed to one; an Observable of chunks, a Subject), frames beyond
  * `maxPendingFrames` × 2 are dropped up to the next keyframe (counted in {@link dropped}).
  */
 export abstract class TrackDecoder<Out, S> {
-  /** Hold a reader with this while ffmpeg is behind (pass it as parseMkv's or liveMedia's `gate`). */
-  readonly gate: ReadGate;
+  /** Hold a reader with this while ffmpeg is behind (pass it as parseMkv's or liveMedia's `gate`): the bytes of the frames in ffmpeg. */
+  readonly gate: Demand;
+  private readonly account: DemandAccount;
   /** Frames dropped because nobody held the reader back. */
   dropped = 0;
   /** Process ids of the decoders that ran (for tests: each one is gone after close). */
@@ -105,37 +115,31 @@ export abstract class TrackDecoder<Out, S> {
   private session: Session<S> | null = null;
   /** Frames accepted and not out yet (written, or waiting to be). */
   private inFlight = 0;
+  /** Their sizes, oldest first (held in the gate until they are out). */
+  private readonly inFlightBytes: number[] = [];
   private readonly queue: Out[] = [];
   private failure: Error | null = null;
   private closed = false;
   private chain: Promise<void> = Promise.resolve();
   private dropping = false;
-  /** A reader asks the gate: it is held back, so nothing needs dropping (a chunk's burst of frames is bounded by the chunk). */
-  private gated = false;
   private readonly skip = new Map<string, number>();
   private readonly seen = new Map<string, number>();
   private lastPosition: StreamPosition = { track: 0, fragmentNumber: null, timestampMs: null };
   private waiters: (() => void)[] = [];
   private takers: (() => void)[] = [];
-  private space: { promise: Promise<void>; resolve: () => void } | null = null;
 
   constructor(options: TrackDecoderOptions) {
     this.ffmpeg = findFfmpeg(options.ffmpegPath);
     this.maxPending = Math.max(16, options.maxPendingFrames ?? 32);
     this.maxQueued = Math.max(1, options.maxQueued ?? 8);
     this.trackNumber = options.track ?? null;
-    this.gate = {
-      wait: () => {
-        this.gated = true;
-        if ((this.inFlight < this.maxPending && this.queue.length < this.maxQueued) || this.failure || this.closed) return null;
-        if (!this.space) {
-          let resolve!: () => void;
-          const promise = new Promise<void>((r) => (resolve = r));
-          this.space = { promise, resolve };
-        }
-        return this.space.promise;
-      },
-    };
+    // Past maxPendingBytes the reader waits once ffmpeg has enough frames to give output (it keeps up to 16
+    // back to reorder them), and at maxPendingFrames or maxQueued outputs nobody took whatever the bytes.
+    this.gate = options.demand ?? new Demand(options.maxPendingBytes ?? 8 * 1024 * 1024);
+    this.account = this.gate.account({
+      drains: () => this.inFlight >= MIN_FRAMES_IN_FFMPEG,
+      full: () => this.inFlight >= this.maxPending || this.queue.length >= this.maxQueued,
+    });
   }
 
   /** True when the frame is of the track this decoder decodes. */
@@ -157,14 +161,16 @@ export abstract class TrackDecoder<Out, S> {
   /** Hands an output to whoever takes it. */
   protected produce(out: Out): void {
     this.queue.push(out);
-    this.release();
+    this.account.update();
     this.wake();
   }
 
   /** `n` frames given to the decoder are out (or will give no output). */
   protected done(n: number): void {
     this.inFlight -= n;
-    this.release();
+    let bytes = 0;
+    for (let i = 0; i < n; i++) bytes += this.inFlightBytes.shift() ?? 0;
+    this.account.release(bytes);
   }
 
   /** Takes the next event of the stream (tracks, frames, discard markers); other events are ignored. */
@@ -210,7 +216,7 @@ export abstract class TrackDecoder<Out, S> {
     }
     if (!this.accepts(ev)) return;
     // Nobody holds the reader back and ffmpeg is far behind: drop up to a keyframe (decoding restarts clean there).
-    if (!this.gated && this.inFlight >= 2 * this.maxPending) this.dropping = true;
+    if (!this.gate.holdsReader && this.inFlight >= 2 * this.maxPending) this.dropping = true;
     if (this.dropping) {
       if (!(ev.keyframe && this.inFlight < this.maxPending)) {
         this.dropped++;
@@ -219,6 +225,8 @@ export abstract class TrackDecoder<Out, S> {
       this.dropping = false;
     }
     this.inFlight++;
+    this.inFlightBytes.push(ev.size);
+    this.account.hold(ev.size);
     const frame = ev;
     this.chain = this.chain.then(() => this.write(frame));
   }
@@ -239,7 +247,7 @@ export abstract class TrackDecoder<Out, S> {
   close(): void {
     this.closed = true;
     this.session?.process.kill();
-    this.space?.resolve();
+    this.account.close();
     this.wake();
   }
 
@@ -248,7 +256,7 @@ export abstract class TrackDecoder<Out, S> {
     for (;;) {
       const out = this.queue.shift();
       if (out !== undefined) {
-        this.release();
+        this.account.update();
         for (const t of this.takers.splice(0)) t();
         return out;
       }
@@ -272,18 +280,18 @@ export abstract class TrackDecoder<Out, S> {
           () => subscriber.complete(),
           (e: unknown) => subscriber.error(e),
         );
-        // Hold the reader up the chain (parseMkv, liveMedia…) while ffmpeg is behind: nothing is dropped.
-        const detach = this.holdReader(source);
-        const upstream = source.subscribe({
-          next: (ev) => this.push(ev),
-          error: (e: unknown) => {
-            this.close();
-            subscriber.error(e);
-          },
-          complete: () => void this.end(),
-        });
+        // The reader up the chain is held by the gate too, unless it has it already (see subscribeHolding).
+        const upstream = subscribeHolding(this.gate, () =>
+          source.subscribe({
+            next: (ev) => this.push(ev),
+            error: (e: unknown) => {
+              this.close();
+              subscriber.error(e);
+            },
+            complete: () => void this.end(),
+          }),
+        );
         return () => {
-          detach?.();
           upstream.unsubscribe();
           this.close();
         };
@@ -295,12 +303,13 @@ export abstract class TrackDecoder<Out, S> {
    * Breaking out of the loop kills the decoder process.
    */
   async *iterate(source: Observable<StreamEvent>): AsyncGenerator<Out> {
-    const detach = this.holdReader(source);
-    const sub = source.subscribe({
-      next: (ev) => this.push(ev),
-      error: (e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))),
-      complete: () => void this.end(),
-    });
+    const sub = subscribeHolding(this.gate, () =>
+      source.subscribe({
+        next: (ev) => this.push(ev),
+        error: (e: unknown) => this.fail(asError(e)),
+        complete: () => void this.end(),
+      }),
+    );
     try {
       for (;;) {
         const out = await this.take();
@@ -308,17 +317,9 @@ export abstract class TrackDecoder<Out, S> {
         yield out;
       }
     } finally {
-      detach?.();
       sub.unsubscribe();
       this.close();
     }
-  }
-
-  /** Attaches the gate to the reader up the chain; a held reader's bursts are bounded by its chunks, so nothing is dropped. */
-  private holdReader(source: Observable<unknown>): (() => void) | null {
-    const detach = attachGate(source, this.gate);
-    if (detach) this.gated = true;
-    return detach;
   }
 
   /** A new track (or new parameters): the running process finishes what it has, then a new one starts. */
@@ -358,7 +359,7 @@ export abstract class TrackDecoder<Out, S> {
   private async write(frame: Frame): Promise<void> {
     const s = this.session;
     if (!s || this.closed || this.failure) {
-      this.inFlight--;
+      this.done(1);
       return;
     }
     this.lastPosition = { track: frame.track, fragmentNumber: frame.fragmentNumber, timestampMs: frame.timestampMs };
@@ -386,7 +387,7 @@ export abstract class TrackDecoder<Out, S> {
       try {
         units = s.splitter.push(chunk);
       } catch (e) {
-        this.fail(new DecoderError((e as Error).message, this.lastPosition, null, s.process.stderr));
+        this.fail(new DecoderError((e as Error).message, this.lastPosition, null, s.process.stderr, { cause: e }));
         return;
       }
       for (const data of units) this.unit(s, data);
@@ -403,16 +404,8 @@ export abstract class TrackDecoder<Out, S> {
     if (this.failure) return;
     this.failure = e;
     this.session?.process.kill();
-    this.space?.resolve();
+    this.account.close();
     this.wake();
-  }
-
-  private release(): void {
-    if (this.inFlight < this.maxPending && this.queue.length < this.maxQueued) {
-      const s = this.space;
-      this.space = null;
-      s?.resolve();
-    }
   }
 
   private wake(): void {

@@ -426,7 +426,7 @@ export class MatroskaDemuxer implements EbmlSink {
         if (!t) break;
         // GetMedia repeats the same Tracks in every fragment: the last Segment's track state, when equal, is kept.
         const previous = this.previousTracks?.get(t.number);
-        if (previous !== undefined && sameTrack(previous.track, t)) {
+        if (previous !== undefined && sameTrackEntry(previous.track, t)) {
           this.trackList.push(previous.track);
           this.lastTrack = undefined;
           this.tracks.set(t.number, previous);
@@ -881,7 +881,7 @@ export class MatroskaDemuxer implements EbmlSink {
 }
 
 /** True when a parsed TrackEntry is the same as an earlier track (no content encodings, same fields and CodecPrivate bytes). */
-function sameTrack(track: Track, t: TrackBuilder): boolean {
+function sameTrackEntry(track: Track, t: TrackBuilder): boolean {
   if (
     track.contentEncodings.length !== 0 ||
     t.contentEncodings.length !== 0 ||

@@ -15,6 +15,6 @@ export {
   type Mp4Sample,
   type Mp4RemuxerOptions,
 } from "./mp4.js";
-export { fmp4, type Fmp4Part } from "./fmp4.js";
+export { fmp4, type Fmp4Options, type Fmp4Part } from "./fmp4.js";
 export { joinMp4, type Mp4Piece, type JoinedMp4 } from "./mp4-join.js";
 export { writeAudioFiles, connectCallToWav, type AudioFile, type AudioFileOptions } from "./audio-files.js";

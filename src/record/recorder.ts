@@ -1,15 +1,16 @@
-import { type StreamEvent, voidsPendingFrames } from "../rx/stream-event.js";
+import type { StreamEvent } from "../rx/stream-event.js";
 import { type FileHandle, mkdir, open } from "node:fs/promises";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { Observable, type OperatorFunction, Subject } from "rxjs";
-import { sameBytes } from "../ebml/values.js";
 import { concatBytes } from "../ebml/writer.js";
 import type { FragmentEvent } from "../kvs/fragment.js";
 import { FragmentMerger, layoutOf } from "../kvs/merge.js";
 import type { Frame } from "../matroska/frame.js";
 import type { Track } from "../matroska/model.js";
-import type { ReadGate } from "../rx/read-gate.js";
+import { sameCodecSetup } from "../matroska/codec-setup.js";
+import { Demand, type DemandAccount, subscribeHolding } from "../rx/demand.js";
+import { FragmentGrouper } from "../rx/fragment-grouper.js";
 import { Mp4Remuxer } from "./mp4.js";
 import { durationElement, type RecordingInfo, recordingInfo } from "./segment-info.js";
 
@@ -64,8 +65,12 @@ export interface RecorderOptions {
   readonly packClusters?: boolean;
   /** MKV: keep the stream's timestamps (a file starts at its first frame's stream time); default: each file starts at 0. */
   readonly keepStreamTime?: boolean;
-  /** Fragments waiting to be written before the gate holds the reader (default 2). */
+  /** Bytes of fragments waiting to be written before the gate holds the reader (default 16 MiB; one fragment always passes). */
+  readonly maxPendingBytes?: number;
+  /** Fragments waiting to be written before the gate holds the reader, whatever their bytes (default: no count). */
   readonly maxPendingFragments?: number;
+  /** Hold the reader through this Demand, shared with its other sinks (default: one of the recorder's own, its `gate`). */
+  readonly demand?: Demand;
 }
 
 interface OpenFile {
@@ -111,9 +116,6 @@ function sinkOf(target: RecordingSink | Writable): RecordingSink {
   };
 }
 
-const sameTracks = (a: readonly Track[], b: readonly Track[]) =>
-  a.length === b.length && a.every((t, i) => t.number === b[i]!.number && t.codecId === b[i]!.codecId && sameBytes(t.codecPrivate, b[i]!.codecPrivate));
-
 /**
  * Records a live or archived stream to rolling files: every `maxDurationMs` or `maxBytes` a new file
  * starts at the next fragment that begins with a keyframe (KVS fragments do), and a new file starts when
@@ -124,8 +126,9 @@ const sameTracks = (a: readonly Track[], b: readonly Track[]) =>
  * it, so each frame is recorded once.
  */
 export class Recorder {
-  /** Hold a reader with this while writes are behind (liveMedia's or parseMkv's `gate`). */
-  readonly gate: ReadGate;
+  /** Hold a reader with this while writes are behind (liveMedia's or parseMkv's `gate`): the bytes of the fragments not yet written. */
+  readonly gate: Demand;
+  private readonly account: DemandAccount;
   /** Each file as it is closed. */
   readonly files$: Observable<RecordingFile>;
   private readonly files = new Subject<RecordingFile>();
@@ -133,7 +136,10 @@ export class Recorder {
   private readonly format: "mkv" | "mp4";
   private file: OpenFile | null = null;
   private index = 0;
-  private frames: Frame[] = [];
+  private readonly grouper = new FragmentGrouper({
+    onFragment: ({ fragment, frames }) => this.fragmentDone(fragment, frames),
+    onVoid: () => this.firstKey.clear(),
+  });
   /** Whether each track's first frame in the current fragment is a keyframe. */
   private firstKey = new Map<number, boolean>();
   /** Per track: the last frame's time, its duration and the gap before it (for where the media ends). */
@@ -141,65 +147,48 @@ export class Recorder {
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
   private failure: unknown = null;
-  private space: { promise: Promise<void>; resolve: () => void } | null = null;
-  private readonly maxPending: number;
 
   /** A recorder with the given options (`dir` or `sink` is needed). */
   constructor(private readonly options: RecorderOptions) {
     if (!options.dir && !options.sink) throw new TypeError("Recorder needs a dir or a sink");
     this.format = options.format ?? "mkv";
-    this.maxPending = Math.max(1, options.maxPendingFragments ?? 2);
     this.files$ = this.files.asObservable();
-    this.gate = {
-      wait: () => {
-        if (this.pending < this.maxPending || this.failure !== null) return null;
-        if (!this.space) {
-          let resolve!: () => void;
-          const promise = new Promise<void>((r) => (resolve = r));
-          this.space = { promise, resolve };
-        }
-        return this.space.promise;
-      },
-    };
+    const maxFragments = options.maxPendingFragments === undefined ? Number.POSITIVE_INFINITY : Math.max(1, options.maxPendingFragments);
+    this.gate = options.demand ?? new Demand(options.maxPendingBytes ?? 16 * 1024 * 1024);
+    this.account = this.gate.account({ drains: () => this.pending > 0, full: () => this.pending >= maxFragments });
   }
 
   /** Takes the next event of the stream. */
   push(ev: StreamEvent): void {
     if (this.failure !== null) return;
     if (ev.type === "frame") {
-      if (this.format === "mp4") this.frames.push(ev);
       const t = this.tail.get(ev.track);
       const gap = t !== undefined && ev.timestampMs > t.ts ? ev.timestampMs - t.ts : (t?.gapMs ?? null);
       this.tail.set(ev.track, { ts: ev.timestampMs, durationMs: ev.durationMs, gapMs: gap });
       if (!this.firstKey.has(ev.track)) this.firstKey.set(ev.track, ev.keyframe);
-      return;
     }
-    if (voidsPendingFrames(ev)) {
-      this.frames = [];
-      this.firstKey.clear();
-      return;
-    }
-    if (ev.type !== "fragment") return;
-    if (ev.error !== null || ev.tracks.length === 0) {
-      // No media: an exception the service sent in its place (GetMediaForFragmentList), or a lone tags document.
-      this.frames = [];
-      this.firstKey.clear();
-      return;
-    }
-    const frames = this.frames;
+    this.grouper.push(ev);
+  }
+
+  private fragmentDone(ev: FragmentEvent, frames: readonly Frame[]): void {
+    const firstKey = this.firstKey;
+    this.firstKey = new Map();
+    // No media: an exception the service sent in its place (GetMediaForFragmentList), or a lone tags document.
+    if (ev.error !== null || ev.tracks.length === 0) return;
     let mediaEndMs: number | null = null;
     for (const t of this.tail.values()) mediaEndMs = Math.max(mediaEndMs ?? -Infinity, t.ts + (t.durationMs ?? t.gapMs ?? 0));
-    const startsWithKeyframe = ev.tracks.every((t) => t.kind !== "video" || this.firstKey.get(t.number) !== false);
-    this.frames = [];
-    this.firstKey = new Map();
+    const startsWithKeyframe = ev.tracks.every((t) => t.kind !== "video" || firstKey.get(t.number) !== false);
+    const bytes = ev.payloadBytes;
     this.pending++;
+    this.account.hold(bytes);
     this.chain = this.chain
-      .then(() => this.write(ev, frames, startsWithKeyframe, mediaEndMs))
+      .then(() => this.write(ev, this.format === "mp4" ? frames : [], startsWithKeyframe, mediaEndMs))
       .then(
-        () => this.release(),
+        () => this.written(bytes),
         (e: unknown) => {
           this.failure ??= e;
-          this.release();
+          this.account.close();
+          this.written(bytes);
         },
       );
   }
@@ -217,13 +206,9 @@ export class Recorder {
     return [...this.closed];
   }
 
-  private release(): void {
+  private written(bytes: number): void {
     this.pending--;
-    if (this.pending < this.maxPending) {
-      const s = this.space;
-      this.space = null;
-      s?.resolve();
-    }
+    this.account.release(bytes);
   }
 
   private async write(fragment: FragmentEvent, frames: readonly Frame[], startsWithKeyframe: boolean, mediaEndMs: number | null): Promise<void> {
@@ -237,7 +222,7 @@ export class Recorder {
       ((this.options.maxDurationMs !== undefined && f.startMs !== null && f.endMs !== null && f.endMs - f.startMs >= this.options.maxDurationMs) ||
         (this.options.maxBytes !== undefined && f.bytes >= this.options.maxBytes));
     const changed =
-      f !== null && (!sameTracks(f.tracks, fragment.tracks) || (f.merger !== null && bytes !== null && docs.some((d) => !f!.merger!.canJoin(bytes, d))));
+      f !== null && (!sameCodecSetup(f.tracks, fragment.tracks) || (f.merger !== null && bytes !== null && docs.some((d) => !f!.merger!.canJoin(bytes, d))));
     if (f && (full || changed)) {
       await this.close(f);
       f = this.file = null;
@@ -403,20 +388,23 @@ export function record(options: RecorderOptions): OperatorFunction<StreamEvent, 
         return recorder.end();
       };
       const files = recorder.files$.subscribe({ next: (f) => subscriber.next(f), error: () => {} });
-      const upstream = source.subscribe({
-        next: (ev) => recorder.push(ev),
-        // The files are closed first; then the source's error (or a write error) is passed on.
-        error: (e: unknown) =>
-          void end().then(
-            () => subscriber.error(e),
-            () => subscriber.error(e),
-          ),
-        complete: () =>
-          void end().then(
-            () => subscriber.complete(),
-            (e: unknown) => subscriber.error(e),
-          ),
-      });
+      // The reader up the chain is held by the recorder's gate too, unless it has it already.
+      const upstream = subscribeHolding(recorder.gate, () =>
+        source.subscribe({
+          next: (ev) => recorder.push(ev),
+          // The files are closed first; then the source's error (or a write error) is passed on.
+          error: (e: unknown) =>
+            void end().then(
+              () => subscriber.error(e),
+              () => subscriber.error(e),
+            ),
+          complete: () =>
+            void end().then(
+              () => subscriber.complete(),
+              (e: unknown) => subscriber.error(e),
+            ),
+        }),
+      );
       return () => {
         upstream.unsubscribe();
         files.unsubscribe();

@@ -1,6 +1,7 @@
 import { Observable } from "rxjs";
 import { KvsParser, type KvsEvent, type KvsParserOptions } from "../kvs/parser.js";
-import { gatedReader, type ReadGate } from "./read-gate.js";
+import { heldReader } from "./demand.js";
+import type { ReadGate } from "./read-gate.js";
 import { pumpOf, type ByteSource } from "./source.js";
 
 /** Options of {@link parseMkv}. */
@@ -17,7 +18,7 @@ export interface ParseOptions extends KvsParserOptions {
  * reading and releases the source. Errors arrive as MkvParseError (with byte offset) or the source's error.
  */
 export function parseMkv(source: ByteSource, options: ParseOptions = {}): Observable<KvsEvent> {
-  return gatedReader(options, (options) => readWith(source, options));
+  return heldReader(options, (options) => readWith(source, options));
 }
 
 function readWith(source: ByteSource, options: ParseOptions): Observable<KvsEvent> {

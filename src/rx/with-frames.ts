@@ -1,13 +1,8 @@
-import { type StreamEvent, voidsPendingFrames } from "./stream-event.js";
 import { Observable, type OperatorFunction } from "rxjs";
-import type { FragmentEvent } from "../kvs/fragment.js";
-import type { Frame } from "../matroska/frame.js";
+import { FragmentGrouper, type FragmentWithFrames } from "./fragment-grouper.js";
+import type { StreamEvent } from "./stream-event.js";
 
-/** A fragment with the frames it holds (views into the stream's chunks; see Frame.copy). */
-export interface FragmentWithFrames {
-  readonly fragment: FragmentEvent;
-  readonly frames: readonly Frame[];
-}
+export type { FragmentWithFrames } from "./fragment-grouper.js";
 
 /**
  * Groups frames with their fragment: one item per `fragment` event, holding its frames. A
@@ -17,17 +12,9 @@ export interface FragmentWithFrames {
 export function withFrames(): OperatorFunction<StreamEvent, FragmentWithFrames> {
   return (source) =>
     new Observable<FragmentWithFrames>((subscriber) => {
-      let frames: Frame[] = [];
+      const grouper = new FragmentGrouper({ onFragment: (group) => subscriber.next(group) });
       return source.subscribe({
-        next(ev) {
-          if (ev.type === "frame") frames.push(ev);
-          else if (voidsPendingFrames(ev)) frames = [];
-          else if (ev.type === "fragment") {
-            const mine = frames;
-            frames = [];
-            subscriber.next({ fragment: ev, frames: mine });
-          }
-        },
+        next: (ev) => grouper.push(ev),
         error: (e: unknown) => subscriber.error(e),
         complete: () => subscriber.complete(),
       });

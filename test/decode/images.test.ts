@@ -5,6 +5,7 @@ import { ImageDecoder, images, type DecodedImage } from "../../src/decode/images
 import { toGetMediaForm } from "../../src/kvs/fragment-writer.js";
 import { concatBytes } from "../../src/ebml/writer.js";
 import type { Frame } from "../../src/matroska/frame.js";
+import { Demand } from "../../src/rx/demand.js";
 import { parseMkv } from "../../src/rx/parse-mkv.js";
 import { ffmpeg, ffmpegPath } from "../helpers/ffmpeg.js";
 import { fixturePath, parseChunked, readFixture } from "../helpers/fixtures.js";
@@ -50,14 +51,15 @@ describe("images(): frames to pictures through one long-lived ffmpeg process", (
     });
   }
 
-  it("the operator holds the reader up its chain by itself: every frame of a whole buffer, none dropped", async () => {
+  it("a Demand given to the reader and the operator holds the reader: every frame of a whole buffer, none dropped", async () => {
     // 240 frames in one synchronous burst: far more than the decoder may have in flight.
     const source = ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=30:duration=8", "-c:v", "libx264", "-g", "60", "-f", "matroska", "-"]);
     const expected = 240;
+    const demand = new Demand();
     const got = await lastValueFrom(
-      parseMkv(source, { sliceSize: 1 << 20 }).pipe(
+      parseMkv(source, { sliceSize: 1 << 20, gate: demand }).pipe(
         filter((ev) => ev.type !== "frame" || ev.track === 1),
-        images({ format: "gray", maxQueued: 1 }),
+        images({ format: "gray", maxQueued: 1, demand }),
         concatMap(async (img) => {
           await new Promise((r) => setTimeout(r, 2));
           return img;
