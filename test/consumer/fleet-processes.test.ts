@@ -278,12 +278,18 @@ describe("a fleet of worker processes on 60 live streams", () => {
       // The balancer aims at ±8 % (settled: every worker there); the check below is ±10 % on measures that
       // jitter on a loaded machine.
       for (const w of workers) start(w, LOAD_STREAMS, ["load-test", "heavy-", "20", String(TARGET)]);
-      // Settled: within ±10 % in three rounds in a row.
+      // Settled: within ±10 % and no stream moving for 3 s (a round's handoffs can still be under way
+      // when the loads first look balanced; those are the end of settling, not thrashing).
+      const handoffs = () =>
+        workers.reduce((n, w) => n + Math.max(0, ...lines.filter((l) => l.t === "metrics" && l.worker === w).map((l) => l.handedOver ?? 0)), 0);
       let streak = 0;
+      let seen = -1;
       await until(
         () => {
-          streak = within() ? streak + 1 : 0;
-          return streak >= 30; // 50 ms polls: 1.5 s
+          const now = handoffs();
+          streak = within() && now === seen ? streak + 1 : 0;
+          seen = now;
+          return streak >= 60; // 50 ms polls: 3 s
         },
         60_000,
         describeLoads,
