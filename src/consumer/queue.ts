@@ -66,7 +66,7 @@ export class FragmentQueue implements ReadGate {
     this.ended = true;
     if (error !== undefined) this.failure = { error };
     this.wake();
-    this.account.close();
+    this.account.update(); // what is left stays counted until taken (lag$ reports it); no reader asks any more
   }
 
   /** @inheritdoc */
