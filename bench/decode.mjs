@@ -11,14 +11,11 @@ import { readFileSync } from "node:fs";
 import { count, lastValueFrom } from "rxjs";
 import { avccToAnnexB, KvsParser, parseAvcDecoderConfig, parseMkv } from "../dist/index.js";
 import { findFfmpeg, ImageDecoder, images } from "../dist/decode/index.js";
+import { pct } from "./child.mjs";
 
 const [file, slowArg] = process.argv.slice(2);
 const SLOW_SECONDS = Number(slowArg ?? 20);
 const ffmpeg = findFfmpeg();
-const pct = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
 const bytes = new Uint8Array(readFileSync(file));
 
 // The fragments: their tracks, frames (copied) and bytes.

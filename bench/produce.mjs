@@ -6,29 +6,16 @@
 // - cameras: N cameras of ~2 Mbit/s (30 fps, 1 s fragments) at real time from this one process: CPU, RSS,
 //   fragments persisted and fragments lost;
 // - throughput: FILE put at full speed (re-fragmented), MB/s.
-import { fork } from "node:child_process";
 import { createReadStream, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { KvsClients, liveMedia } from "../dist/aws/index.js";
 import { Fragmenter, mkvSource, putMedia } from "../dist/produce/index.js";
+import { forkChild, pct } from "./child.mjs";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 const [file] = process.argv.slice(2);
 const quick = process.argv.includes("--quick");
-const pct = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
-const server = fork(fileURLToPath(new URL("./produce-server-child.mjs", import.meta.url)));
-const waiters = [];
-server.on("message", (m) => {
-  for (const w of waiters.splice(0)) w(m);
-});
-const next = (pred) =>
-  new Promise((resolve) => {
-    const check = (m) => (pred(m) ? resolve(m) : waiters.push(check));
-    waiters.push(check);
-  });
+const { child: server, next } = forkChild(fileURLToPath(new URL("./produce-server-child.mjs", import.meta.url)));
 const { endpoint } = await next((m) => m.endpoint);
 const CAMERAS = quick ? 50 : 200;
 server.send({ streams: CAMERAS });

@@ -2,30 +2,18 @@
 // second from an endpoint in another process. Reports the appended→event latency (the endpoint wrote the
 // fragment's last byte → the reader's fragment event), RSS, CPU, and the memory per idle stream.
 //   node --expose-gc bench/scale.mjs N SECONDS  → one JSON line
-import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { KvsClients, liveMedia } from "../dist/aws/index.js";
+import { forkChild, pct } from "./child.mjs";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 const [nArg, secondsArg] = process.argv.slice(2);
 const N = Number(nArg);
 const SECONDS = Number(secondsArg ?? 10);
-const pct = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
-const child = fork(fileURLToPath(new URL("./kvs-fleet-child.mjs", import.meta.url)));
 const written = new Map();
-const waiters = [];
-child.on("message", (m) => {
+const { child, next } = forkChild(fileURLToPath(new URL("./kvs-fleet-child.mjs", import.meta.url)), (m) => {
   if (m.written) for (const [s, f, at] of m.written) written.set(`${s}/${f}`, at);
-  for (const w of waiters.splice(0)) w(m);
 });
-const next = (pred) =>
-  new Promise((resolve) => {
-    const check = (m) => (pred(m) ? resolve(m) : waiters.push(check));
-    waiters.push(check);
-  });
 const { endpoint } = await next((m) => m.endpoint);
 child.send({ streams: N });
 await next((m) => m.ready);

@@ -13,13 +13,10 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { consume, DynamoDbCheckpointStore, ensureCheckpointTable, FanOutHub, FileCheckpointStore, MemoryCheckpointStore } from "../dist/consumer/index.js";
 import { KvsClients, liveMedia } from "../dist/aws/index.js";
 import { syntheticFragmentNumber } from "../dist/testing/index.js";
+import { pct } from "./child.mjs";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 const quick = process.argv.includes("--quick");
-const pct = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
 
 /** Latency of `apps` consumers sharing one connection (apps = 0: a bare liveMedia subscriber); the endpoint runs in a child process. */
 async function latency(apps, fragments, intervalMs, work = {}) {
