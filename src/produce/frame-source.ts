@@ -1,4 +1,5 @@
 import { avcDecoderConfigRecord, h264NalType } from "../codec/h264.js";
+import { pull } from "../rx/pull.js";
 import { h265NalType, hevcDecoderConfigRecord } from "../codec/h265.js";
 import { joinLengthPrefixed, splitAnnexB } from "../codec/nal.js";
 import type { Track } from "../matroska/model.js";
@@ -17,46 +18,9 @@ export interface FramesSourceOptions extends FragmenterOptions {
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
-/**
- * The frames of an Observable (a parser's events or frames of code), as an async iterable: the values
- * wait in a queue while the upload takes them (an Observable cannot be held back).
- */
+/** The frames of an Observable of frames or stream events, as an async iterable. */
 async function* framesOf(source: Observable<FrameInput | StreamEvent>): AsyncGenerator<FrameInput> {
-  const queue: FrameInput[] = [];
-  let done = false;
-  let failure: { error: unknown } | null = null;
-  let wake: (() => void) | null = null;
-  const sub = source.subscribe({
-    next: (v) => {
-      if ("type" in v && v.type !== "frame") return;
-      queue.push(v as FrameInput);
-      wake?.();
-    },
-    error: (e: unknown) => {
-      failure = { error: e };
-      done = true;
-      wake?.();
-    },
-    complete: () => {
-      done = true;
-      wake?.();
-    },
-  });
-  try {
-    for (;;) {
-      const next = queue.shift();
-      if (next !== undefined) {
-        yield next;
-        continue;
-      }
-      if (failure !== null) throw (failure as { error: unknown }).error;
-      if (done) return;
-      await new Promise<void>((r) => (wake = r));
-      wake = null;
-    }
-  } finally {
-    sub.unsubscribe();
-  }
+  for await (const v of pull(source)) if (!("type" in v) || v.type === "frame") yield v as FrameInput;
 }
 
 /** True when an H.264 frame is Annex-B (starts with a start code) rather than length-prefixed. */

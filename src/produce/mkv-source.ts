@@ -1,7 +1,7 @@
 import type { ByteSource } from "../rx/source.js";
 import { parseMkv } from "../rx/parse-mkv.js";
 import type { StreamEvent } from "../rx/stream-event.js";
-import type { ReadGate } from "../rx/read-gate.js";
+import { pull } from "../rx/pull.js";
 import { Fragmenter, type FragmenterOptions, type ProducerFragment } from "./fragmenter.js";
 import { PutMediaError } from "./acks.js";
 import type { PutMediaSource } from "./put-media.js";
@@ -32,64 +32,25 @@ export function mkvSource(bytes: ByteSource, options: MkvSourceOptions = {}): Pu
       return fragmenter.header();
     },
     fragments: (async function* (): AsyncGenerator<ProducerFragment> {
-      const queue: StreamEvent[] = [];
-      let done = false;
-      let failure: unknown = null;
-      let wake = null as (() => void) | null;
-      let space = null as (() => void) | null;
-      const gate: ReadGate = {
-        wait: () => (queue.length < 256 ? null : new Promise<void>((r) => (space = r))),
-      };
-      const sub = parseMkv(bytes, { gate }).subscribe({
-        next: (ev) => {
-          queue.push(ev);
-          wake?.();
-        },
-        error: (e: unknown) => {
-          failure = e;
-          done = true;
-          wake?.();
-        },
-        complete: () => {
-          done = true;
-          wake?.();
-        },
-      });
       const started = performance.now();
       let firstTs: number | null = null;
-      try {
-        for (;;) {
-          if (queue.length === 0) {
-            if (done) break;
-            await new Promise<void>((r) => (wake = r));
-            wake = null;
-            continue;
-          }
-          const ev = queue.shift()!;
-          if (queue.length < 128) {
-            const s = space;
-            space = null;
-            s?.();
-          }
-          if (ev.type === "tracks" && fragmenter === null) {
-            fragmenter = new Fragmenter(ev.tracks, options);
-            for (const [k, v] of Object.entries(options.metadata ?? {})) fragmenter.putMetadata(k, v, true);
-          }
-          if (ev.type !== "frame" || fragmenter === null) continue;
-          if (options.realtime) {
-            firstTs ??= ev.timestampMs;
-            const due = started + (ev.timestampMs - firstTs) - performance.now();
-            if (due > 0) await new Promise((r) => setTimeout(r, due));
-          }
-          const closed = fragmenter.push(ev);
-          if (closed) yield closed;
+      // The file is read a few MiB of frames ahead of the upload, no more.
+      for await (const ev of pull(parseMkv(bytes), { bytes: (e: StreamEvent) => (e.type === "frame" ? e.size : 0) })) {
+        if (ev.type === "tracks" && fragmenter === null) {
+          fragmenter = new Fragmenter(ev.tracks, options);
+          for (const [k, v] of Object.entries(options.metadata ?? {})) fragmenter.putMetadata(k, v, true);
         }
-        if (failure !== null) throw failure;
-        const last = fragmenter?.flush();
-        if (last) yield last;
-      } finally {
-        sub.unsubscribe();
+        if (ev.type !== "frame" || fragmenter === null) continue;
+        if (options.realtime) {
+          firstTs ??= ev.timestampMs;
+          const due = started + (ev.timestampMs - firstTs) - performance.now();
+          if (due > 0) await new Promise((r) => setTimeout(r, due));
+        }
+        const closed = fragmenter.push(ev);
+        if (closed) yield closed;
       }
+      const last = fragmenter?.flush();
+      if (last) yield last;
     })(),
   };
 }
