@@ -27,7 +27,7 @@ export interface ArchiveStream {
 }
 
 /** A fragment's tracks and frames, parsed from its GetMedia form. */
-interface FragmentMedia {
+export interface FragmentMedia {
   readonly tracks: readonly Track[];
   readonly frames: readonly Frame[];
   /** Media time the fragment spans (first frame to the end of its last), ms. */
@@ -92,7 +92,8 @@ const ms = (v: unknown, what: string): number => {
   return n;
 };
 
-function mediaOf(f: StoredFragment): FragmentMedia {
+/** A stored fragment's tracks and frames, parsed from its GetMedia form. */
+export function mediaOf(f: StoredFragment): FragmentMedia {
   let tracks: readonly Track[] = [];
   const frames: Frame[] = [];
   const parser = new KvsParser((ev) => {

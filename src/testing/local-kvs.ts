@@ -3,14 +3,13 @@ import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { concatBytes } from "../ebml/writer.js";
-import { LocalArchive, type LocalArchiveLimits } from "./local-archive.js";
+import { LocalArchive, mediaOf, type LocalArchiveLimits } from "./local-archive.js";
 import { ingestPutMedia, type PutFault } from "./put-media-ingest.js";
 import { DataDir, type StoredStream } from "./data-dir.js";
 import { FragmentNumbers } from "./fragment-numbers.js";
 import { ServiceFailure } from "./service-failure.js";
 import { EMPTY_PAYLOAD_HASH, type LocalCredentials, verifySigV4 } from "./sigv4-verify.js";
 import { compareFragmentNumbers } from "../kvs/fragment-number.js";
-import { KvsParser } from "../kvs/parser.js";
 import type { StoredFragment } from "./stored-fragment.js";
 import {
   splitClusters,
@@ -1116,14 +1115,7 @@ function mediaTypeOf(f: StoredFragment | undefined): string | null {
   if (!f) return null;
   const known = mediaTypes.get(f.cluster.tracks);
   if (known !== undefined) return known;
-  const codecs: string[] = [];
-  const parser = new KvsParser((ev) => {
-    if (ev.type === "tracks") for (const t of ev.tracks) codecs.push(MEDIA_TYPES[t.codecId] ?? t.codecId.toLowerCase());
-  });
-  parser.push(
-    writeKvsFragment(f.cluster, { fragmentNumber: f.fragmentNumber, serverTimestampMs: f.serverTimestampMs, producerTimestampMs: f.producerTimestampMs }),
-  );
-  parser.end();
+  const codecs = mediaOf(f).tracks.map((t) => MEDIA_TYPES[t.codecId] ?? t.codecId.toLowerCase());
   const type = codecs.length > 0 ? codecs.join(",") : null;
   mediaTypes.set(f.cluster.tracks, type);
   return type;
