@@ -99,7 +99,7 @@ export class FragmentQueue implements ReadGate {
   private enqueue(item: QueueItem, bytes: number): void {
     this.ready.push(item);
     this.readyBytes.push(bytes);
-    this.taker?.();
+    this.wake();
   }
 
   private wake(): void {
