@@ -83,7 +83,7 @@ export async function listFragments(clients: KvsClients, stream: StreamRef, opti
       throw toKvsServiceError(e, "ListFragments");
     }
     if (next !== undefined) {
-      if (seenTokens.has(next)) throw new KvsServiceError("ServiceError", "ListFragments", "the service repeated a NextToken");
+      if (seenTokens.has(next)) throw new KvsServiceError("SERVICE_ERROR", "ListFragments", "the service repeated a NextToken");
       seenTokens.add(next);
     }
   } while (next !== undefined);
@@ -142,7 +142,7 @@ export async function pumpFragmentList(
       .archivedClient(endpoint)
       .send(new GetMediaForFragmentListCommand({ ...streamParams(stream), Fragments: [...fragments] }), { abortSignal: signal });
     payload = out.Payload as unknown as Payload;
-    if (!payload) throw new KvsServiceError("ServiceError", "GetMediaForFragmentList", "response has no payload");
+    if (!payload) throw new KvsServiceError("SERVICE_ERROR", "GetMediaForFragmentList", "response has no payload");
     for await (const chunk of payload) {
       if (signal.aborted) return;
       try {

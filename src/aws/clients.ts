@@ -92,7 +92,8 @@ export class KvsClients {
       p = this.control
         .send(new GetDataEndpointCommand({ ...streamParams(stream), APIName: api }))
         .then((r) => {
-          if (!r.DataEndpoint) throw new KvsServiceError("ServiceError", "GetDataEndpoint", `the answer for ${streamKey(stream)} (${api}) has no DataEndpoint`);
+          if (!r.DataEndpoint)
+            throw new KvsServiceError("SERVICE_ERROR", "GetDataEndpoint", `the answer for ${streamKey(stream)} (${api}) has no DataEndpoint`);
           return r.DataEndpoint;
         })
         .catch((e: unknown) => {
@@ -106,7 +107,7 @@ export class KvsClients {
 
   /**
    * The credentials and region the clients sign with (the SDK's resolved providers), for requests the SDK
-   * has no command for (PutMedia, signaling URLs). A missing one is a ConfigurationError.
+   * has no command for (PutMedia, signaling URLs). A missing one is a CONFIGURATION_ERROR.
    */
   async signing(): Promise<{ credentials: AwsCredentialIdentity; region: string }> {
     const config = this.control.config as unknown as { credentials: () => Promise<AwsCredentialIdentity>; region: () => Promise<string> };

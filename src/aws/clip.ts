@@ -93,11 +93,7 @@ export async function* clipPieces(clients: KvsClients, stream: StreamRef, option
   const type = options.range.timestampType ?? "SERVER_TIMESTAMP";
   const fragments = await listFragments(clients, stream, { range: options.range, signal: options.signal });
   if (fragments.length === 0)
-    throw new KvsServiceError(
-      "ResourceNotFoundException",
-      "GetClip",
-      `no fragments in ${options.range.start.toISOString()} to ${options.range.end.toISOString()}`,
-    );
+    throw new KvsServiceError("RESOURCE_NOT_FOUND", "GetClip", `no fragments in ${options.range.start.toISOString()} to ${options.range.end.toISOString()}`);
   const endpoint = await clients.dataEndpoint(stream, "GET_CLIP", options.signal);
   const client = clients.archivedClient(endpoint);
   for (const piece of planClip(fragments, type, options)) {
@@ -111,7 +107,7 @@ export async function* clipPieces(clients: KvsClients, stream: StreamRef, option
         }),
         { abortSignal: options.signal },
       );
-      if (!out.Payload) throw new KvsServiceError("ServiceError", "GetClip", "GetClip returned no payload");
+      if (!out.Payload) throw new KvsServiceError("SERVICE_ERROR", "GetClip", "GetClip returned no payload");
       bytes = await out.Payload.transformToByteArray();
     } catch (e) {
       throw toKvsServiceError(e, "GetClip");

@@ -82,7 +82,7 @@ export interface PumpOptions {
 /**
  * Opens GetMedia (after the pacer allows it) and hands every body chunk to `onChunk` until the
  * response ends (resolves), the signal aborts (resolves), or it fails: KvsServiceError for the call or
- * the connection (IdleTimeout when the watchdog fired), or whatever `onChunk` threw. Between chunks it
+ * the connection (IDLE_TIMEOUT when the watchdog fired), or whatever `onChunk` threw. Between chunks it
  * waits while the gate holds. The body is released in every case.
  */
 export async function pumpGetMedia(clients: KvsClients, stream: StreamRef, options: PumpOptions, onChunk: (chunk: Uint8Array) => void): Promise<void> {
@@ -96,7 +96,7 @@ export async function pumpGetMedia(clients: KvsClients, stream: StreamRef, optio
     if (!idleMs) return;
     clearTimeout(idle);
     idle = setTimeout(() => {
-      idleError = new KvsServiceError("IdleTimeout", "GetMedia", `no data for ${idleMs} ms`);
+      idleError = new KvsServiceError("IDLE_TIMEOUT", "GetMedia", `no data for ${idleMs} ms`);
       payload?.destroy?.(idleError);
       conn.abort(idleError);
     }, idleMs);
@@ -112,7 +112,7 @@ export async function pumpGetMedia(clients: KvsClients, stream: StreamRef, optio
         .mediaClient(endpoint)
         .send(new GetMediaCommand({ ...streamParams(stream), StartSelector: toStartSelector(options.from) }), { abortSignal: conn.signal })
         .finally(() => clearTimeout(slow));
-      if (!out.Payload) throw new KvsServiceError("ServiceError", "GetMedia", "response has no payload");
+      if (!out.Payload) throw new KvsServiceError("SERVICE_ERROR", "GetMedia", "response has no payload");
       payload = out.Payload as unknown as Payload;
     } finally {
       release();
@@ -164,7 +164,7 @@ export function inStreamError(ev: KvsEvent, operation: string): KvsServiceError 
 /**
  * One GetMedia call as an Observable of events: completes when the service ends the response (it does
  * after ~3 s without new fragments) or `signal` aborts; errors with {@link KvsServiceError} (including an
- * error the service reports inside the body, as MediaError) or MkvParseError. For a reader that
+ * error the service reports inside the body, as MEDIA_ERROR) or MkvParseError. For a reader that
  * reconnects and never loses or repeats a fragment, use liveMedia().
  */
 export function getMedia(clients: KvsClients, stream: StreamRef, options: GetMediaOptions = {}): Observable<KvsEvent> {

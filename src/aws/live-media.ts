@@ -58,7 +58,7 @@ export interface LiveMediaOptions extends Omit<KvsParserOptions, "recover"> {
   readonly maxCorruptAttempts?: number;
   /**
    * A fragment given up on after `maxCorruptAttempts`: "fail" (default) errors with a non-retryable
-   * CorruptMedia naming it; "skip" emits a `fragmentSkipped` event and goes on after it (resuming with
+   * CORRUPT_MEDIA naming it; "skip" emits a `fragmentSkipped` event and goes on after it (resuming with
    * its number as the continuation token, which KVS's tokens have always equalled).
    */
   readonly onCorruptFragment?: "fail" | "skip";
@@ -97,7 +97,7 @@ class BehindNow extends KvsParserError {
  * of one cut mid-way are voided by a `fragmentDiscarded` event and come again (see resumeCutFragments). Works off a backlog with ListFragments + GetMediaForFragmentList, then returns to GetMedia.
  * Backs off with jitter on limits and errors (pacing all GetMedia calls of the process per stream);
  * refreshes the data endpoint after repeated failures. Errors only for non-retryable failures
- * (including an error the service reports inside the body, as MediaError). Completes when `signal`
+ * (including an error the service reports inside the body, as MEDIA_ERROR). Completes when `signal`
  * aborts; unsubscribing closes the connection and clears every timer.
  */
 export function liveMedia(clients: KvsClients, stream: StreamRef, options: LiveMediaOptions = {}): Observable<LiveEvent> {
@@ -267,7 +267,7 @@ function liveMediaWith(clients: KvsClients, stream: StreamRef, options: LiveMedi
           if (delivered === 0 && trailing > 0 && !stop.signal.aborted) {
             // Bytes that made no fragment, and the response ended cleanly: read again, the same bytes may
             // come (garbage stored in a fragment), so this counts as a failed attempt, not as progress.
-            throw new KvsServiceError("CorruptMedia", "GetMedia", `the response ended ${trailing} bytes into ${where()} without completing it`, {
+            throw new KvsServiceError("CORRUPT_MEDIA", "GetMedia", `the response ended ${trailing} bytes into ${where()} without completing it`, {
               fragmentNumber: position.partial?.number ?? null,
             });
           }
@@ -302,7 +302,7 @@ function liveMediaWith(clients: KvsClients, stream: StreamRef, options: LiveMedi
               continue;
             }
             if (inner instanceof FragmentUnavailable) {
-              throw new KvsServiceError("MediaError", "GetMediaForFragmentList", inner.message, {
+              throw new KvsServiceError("MEDIA_ERROR", "GetMediaForFragmentList", inner.message, {
                 cause: inner,
                 retryable: false,
                 action: "the fragment to start at is not in the stream (expired?): start from EARLIEST, NOW or a timestamp",
@@ -312,7 +312,7 @@ function liveMediaWith(clients: KvsClients, stream: StreamRef, options: LiveMedi
           }
           const err = toKvsServiceError(e, "GetMedia");
           if (!err.retryable) throw err;
-          if (err.code === "CorruptMedia" && ++corrupt >= maxCorrupt) {
+          if (err.code === "CORRUPT_MEDIA" && ++corrupt >= maxCorrupt) {
             const number = position.partial?.number ?? null;
             if (options.onCorruptFragment === "skip" && number !== null) {
               // Give up on this fragment: say so, and go on after it.
@@ -325,7 +325,7 @@ function liveMediaWith(clients: KvsClients, stream: StreamRef, options: LiveMedi
               failures = 0;
               continue;
             }
-            throw new KvsServiceError("CorruptMedia", "GetMedia", `${corrupt} connections in a row could not read ${where()}: ${err.message}`, {
+            throw new KvsServiceError("CORRUPT_MEDIA", "GetMedia", `${corrupt} connections in a row could not read ${where()}: ${err.message}`, {
               cause: err,
               retryable: false,
               fragmentNumber: number,
@@ -337,8 +337,8 @@ function liveMediaWith(clients: KvsClients, stream: StreamRef, options: LiveMedi
           }
           failures++;
           if (retry.maxAttempts !== undefined && failures >= retry.maxAttempts) throw err;
-          if (failures >= refreshAfter || err.code === "InvalidEndpointException") clients.invalidateEndpoint(stream, "GET_MEDIA");
-          const limited = err.code === "ConnectionLimitExceededException" || err.code === "ClientLimitExceededException" || err.code === "ThrottlingException";
+          if (failures >= refreshAfter || err.code === "INVALID_ENDPOINT") clients.invalidateEndpoint(stream, "GET_MEDIA");
+          const limited = err.code === "CONNECTION_LIMIT_EXCEEDED" || err.code === "CLIENT_LIMIT_EXCEEDED" || err.code === "THROTTLING";
           const delayMs = backoffDelay(failures, retry, limited, options.random);
           status?.({ type: "retrying", error: err, attempt: failures, delayMs });
           await sleep(delayMs, stop.signal);

@@ -39,7 +39,7 @@ export async function hlsStreamingSessionUrl(clients: KvsClients, stream: Stream
       }),
       { abortSignal: options.signal },
     );
-    if (!out.HLSStreamingSessionURL) throw new KvsServiceError("ServiceError", "GetHLSStreamingSessionURL", "no URL in the answer");
+    if (!out.HLSStreamingSessionURL) throw new KvsServiceError("SERVICE_ERROR", "GetHLSStreamingSessionURL", "no URL in the answer");
     return out.HLSStreamingSessionURL;
   } catch (e) {
     throw toKvsServiceError(e, "GetHLSStreamingSessionURL");
@@ -61,7 +61,7 @@ export async function dashStreamingSessionUrl(clients: KvsClients, stream: Strea
       }),
       { abortSignal: options.signal },
     );
-    if (!out.DASHStreamingSessionURL) throw new KvsServiceError("ServiceError", "GetDASHStreamingSessionURL", "no URL in the answer");
+    if (!out.DASHStreamingSessionURL) throw new KvsServiceError("SERVICE_ERROR", "GetDASHStreamingSessionURL", "no URL in the answer");
     return out.DASHStreamingSessionURL;
   } catch (e) {
     throw toKvsServiceError(e, "GetDASHStreamingSessionURL");

@@ -77,7 +77,7 @@ export interface ConsumeOptions {
   readonly live?: LiveSourceOptions;
   /**
    * A fragment whose bytes do not parse on `live.maxCorruptAttempts` connections in a row (default 5):
-   * "fail" (default) stops the app with a CorruptMedia error naming it; "skip" passes over it, records it
+   * "fail" (default) stops the app with a CORRUPT_MEDIA error naming it; "skip" passes over it, records it
    * (`onSkipped`, the summary's `skipped`) and moves the checkpoint past it, as if handled. For the
    * default source; a FanOutHub takes it in its own `live` options.
    */

@@ -8,8 +8,8 @@ export interface KvsParserErrorOptions extends ErrorOptions {
 
 /**
  * The base of every error kvs-parser throws: a stable `code` for programs (SCREAMING_SNAKE_CASE; a
- * service's exception name as the service spells it only in KvsServiceError), whether retrying can
- * help, what to do, and the underlying `cause`.
+ * service's exception name as the service spells it is KvsServiceError's `serviceCode`), whether
+ * retrying can help, what to do, and the underlying `cause`.
  */
 export class KvsParserError extends Error {
   override readonly name: string = "KvsParserError";

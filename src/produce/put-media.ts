@@ -313,13 +313,12 @@ export function putMedia(clients: KvsClients, stream: StreamRef, source: PutMedi
           continue;
         }
         // A second producer on the stream is refused at once (one PutMedia connection per stream), not a fight.
-        const secondProducer = attempt === 1 && outcome instanceof KvsServiceError && outcome.code === "ConnectionLimitExceededException";
+        const secondProducer = attempt === 1 && outcome instanceof KvsServiceError && outcome.code === "CONNECTION_LIMIT_EXCEEDED";
         const retryable = !secondProducer && (outcome instanceof PutMediaError || outcome instanceof KvsServiceError) && outcome.retryable;
         if (!retryable) throw outcome;
         failures = stats.fragmentsPersisted > persistedBefore ? 1 : failures + 1;
         if (retry.maxAttempts !== undefined && failures >= retry.maxAttempts) throw outcome;
-        const limited =
-          outcome instanceof KvsServiceError && (outcome.code === "ConnectionLimitExceededException" || outcome.code === "ClientLimitExceededException");
+        const limited = outcome instanceof KvsServiceError && (outcome.code === "CONNECTION_LIMIT_EXCEEDED" || outcome.code === "CLIENT_LIMIT_EXCEEDED");
         const delayMs = backoffDelay(failures, retry, limited, options.random);
         subscriber.next({ type: "retrying", error: outcome, attempt: failures, delayMs });
         if (failures >= 3) clients.invalidateEndpoint(stream, "PUT_MEDIA");
@@ -343,7 +342,8 @@ export function putMedia(clients: KvsClients, stream: StreamRef, source: PutMedi
 
 /** A PutMedia call the service refused before any acknowledgement (4xx/5xx with the error type in a header). */
 function httpError(res: IncomingMessage, body: string): KvsServiceError {
-  const type = String(res.headers["x-amzn-errortype"] ?? "").split(":")[0] || (res.statusCode! >= 500 ? "ServiceError" : "Unknown");
+  // No type: toKvsServiceError goes by the status (SERVICE_ERROR for a 5xx, THROTTLING for 429, else UNKNOWN).
+  const type = String(res.headers["x-amzn-errortype"] ?? "").split(":")[0];
   let message = body.slice(0, 300);
   try {
     const parsed = JSON.parse(body) as { message?: string; Message?: string };
@@ -353,10 +353,11 @@ function httpError(res: IncomingMessage, body: string): KvsServiceError {
   }
   // The HTTP answer in the shape of an SDK exception (name, message, $metadata), mapped like one.
   const err = toKvsServiceError({ name: type, message, $metadata: { httpStatusCode: res.statusCode } }, "PutMedia");
-  if (err.code !== "ConnectionLimitExceededException") return err;
+  if (err.code !== "CONNECTION_LIMIT_EXCEEDED") return err;
   return new KvsServiceError(err.code, "PutMedia", message, {
     cause: err,
     statusCode: res.statusCode,
+    serviceCode: err.serviceCode,
     action: "a stream takes one PutMedia connection: another producer is uploading to it (or this one's last connection is closing)",
   });
 }

@@ -104,7 +104,7 @@ describe("GetClip", () => {
       target: { kind: "fragments", onInit: () => {}, onFragment: () => {} },
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KvsServiceError);
-    expect((err as KvsServiceError).code).toBe("ResourceNotFoundException");
+    expect((err as KvsServiceError).code).toBe("RESOURCE_NOT_FOUND");
   });
 });
 

@@ -43,7 +43,7 @@ describe("getMedia() over the real SDK client", () => {
     expect(await fragmentNumbers(getMedia(h.clients, "cam", { from: { type: "FRAGMENT_NUMBER", fragmentNumber: numbers[3]! } }))).toEqual(numbers.slice(3));
   });
 
-  it("an error the service reports inside the 200 body is a MediaError with its ERROR_ID (4000: the fragment is gone)", async () => {
+  it("an error the service reports inside the 200 body is a MEDIA_ERROR with its ERROR_ID (4000: the fragment is gone)", async () => {
     h = await harness({ streams: { cam: { mkv: readFixture("clusters.mkv") } }, idleEndMs: 150 });
     const gone = h.kvs.fragments("cam")[0]!.fragmentNumber;
     h.kvs.expire("cam", 2);
@@ -51,10 +51,10 @@ describe("getMedia() over the real SDK client", () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(KvsServiceError);
-    expect(err).toMatchObject({ code: "MediaError", errorId: "4000", retryable: false });
+    expect(err).toMatchObject({ code: "MEDIA_ERROR", errorId: "4000", retryable: false });
     h.kvs.injectFault("cam", { kind: "streamError", id: 4501, code: "KMS key disabled" });
     const kms = await lastValueFrom(getMedia(h.clients, "cam", { from: "EARLIEST" }).pipe(toArray())).catch((e: unknown) => e);
-    expect(kms).toMatchObject({ code: "MediaError", errorId: "4501", retryable: false });
+    expect(kms).toMatchObject({ code: "MEDIA_ERROR", errorId: "4501", retryable: false });
     expect((kms as Error).message).toContain("KMS key disabled");
   });
 
@@ -62,13 +62,13 @@ describe("getMedia() over the real SDK client", () => {
     h = await harness({ streams: { cam: {} } });
     const err = await lastValueFrom(getMedia(h.clients, "missing", { from: "NOW" })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KvsServiceError);
-    expect(err).toMatchObject({ code: "ResourceNotFoundException", retryable: false, operation: "GetDataEndpoint" });
+    expect(err).toMatchObject({ code: "RESOURCE_NOT_FOUND", serviceCode: "ResourceNotFoundException", retryable: false, operation: "GetDataEndpoint" });
   });
 
-  it("a reset mid-body errors with a retryable NetworkError", async () => {
+  it("a reset mid-body errors with a retryable NETWORK_ERROR", async () => {
     h = await harness({ streams: { cam: { mkv: readFixture("clusters.mkv") } }, faults: { cam: [{ kind: "reset", afterBytes: 100_000 }] } });
     const err = await lastValueFrom(getMedia(h.clients, "cam", { from: "EARLIEST" }).pipe(toArray())).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KvsServiceError);
-    expect(err).toMatchObject({ code: "NetworkError", retryable: true });
+    expect(err).toMatchObject({ code: "NETWORK_ERROR", serviceCode: undefined, retryable: true });
   });
 });

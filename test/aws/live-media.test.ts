@@ -132,7 +132,7 @@ describe("liveMedia(): the continuous reader", () => {
       for (const o of hogs) (o.Payload as unknown as { destroy(): void }).destroy();
     }, 700);
     const got = await readLive(h, 9);
-    const limited = got.statuses.filter((s) => s.type === "retrying" && s.error.code === "ConnectionLimitExceededException");
+    const limited = got.statuses.filter((s) => s.type === "retrying" && s.error.code === "CONNECTION_LIMIT_EXCEEDED");
     expect(limited.length).toBeGreaterThan(0);
     expect(limited.every((s) => s.type === "retrying" && s.delayMs > 0)).toBe(true);
     expect(got.fragments).toEqual(h.kvs.fragments("cam").map((f) => f.fragmentNumber));
@@ -142,7 +142,8 @@ describe("liveMedia(): the continuous reader", () => {
     h = await harness({ streams: {} });
     await expect(firstValueFrom(liveMedia(h.clients, "cam"))).rejects.toMatchObject({
       name: "KvsServiceError",
-      code: "ResourceNotFoundException",
+      code: "RESOURCE_NOT_FOUND",
+      serviceCode: "ResourceNotFoundException",
       retryable: false,
     });
   });

@@ -70,13 +70,13 @@ async function withFaults(faults: Fault[], options: LocalKvsOptions = {}) {
 }
 
 describe("liveMedia under the service's failure modes", () => {
-  it("an in-stream ERROR_ID the service will not get past (4000: fragment gone) raises MediaError at once instead of reconnecting forever", async () => {
+  it("an in-stream ERROR_ID the service will not get past (4000: fragment gone) raises MEDIA_ERROR at once instead of reconnecting forever", async () => {
     h = await withFaults([]);
     const gone = h.kvs.fragments("cam")[0]!.fragmentNumber;
     h.kvs.expire("cam", 3);
     const got = await read(h, 1, { after: { fragmentNumber: gone, continuationToken: gone } });
     expect(got.error).toBeInstanceOf(KvsServiceError);
-    expect(got.error).toMatchObject({ code: "MediaError", errorId: "4000", retryable: false });
+    expect(got.error).toMatchObject({ code: "MEDIA_ERROR", errorId: "4000", retryable: false });
     expect(h.kvs.stats.requests.getMedia).toBe(1);
   });
 
@@ -85,7 +85,7 @@ describe("liveMedia under the service's failure modes", () => {
     const got = await read(h, 9, { from: "EARLIEST" });
     expect(got.error).toBeUndefined();
     expect(got.numbers).toEqual(h.kvs.fragments("cam").map((f) => f.fragmentNumber));
-    expect(got.statuses.some((s) => s.type === "retrying" && s.error.code === "MediaError")).toBe(true);
+    expect(got.statuses.some((s) => s.type === "retrying" && s.error.code === "MEDIA_ERROR")).toBe(true);
   });
 
   it("retry.maxAttempts counts failures in a row without progress: resets after good fragments never end the reader", async () => {
@@ -125,7 +125,7 @@ describe("liveMedia under the service's failure modes", () => {
     expect(got.error).toBeUndefined();
     expect(got.numbers).toEqual(h.kvs.fragments("cam").map((f) => f.fragmentNumber));
     expect(got.frames).toEqual(sourceFrames);
-    expect(got.statuses.some((s) => s.type === "retrying" && s.error.code === "CorruptMedia")).toBe(true);
+    expect(got.statuses.some((s) => s.type === "retrying" && s.error.code === "CORRUPT_MEDIA")).toBe(true);
   });
 
   it("garbage written once between two fragments of a live stream never stalls the reader: 30 seeds, each delivers every fragment", async () => {
@@ -152,13 +152,13 @@ describe("liveMedia under the service's failure modes", () => {
       );
       const grouped = await lastValueFrom(from(got.events).pipe(withFrames(), toArray()));
       for (const g of grouped) expect(g.frames.length, `seed ${seed}`).toBe(g.fragment.frameCount);
-      if (got.statuses.some((s) => s.type === "retrying" && s.error.code === "CorruptMedia")) caught.push(seed);
+      if (got.statuses.some((s) => s.type === "retrying" && s.error.code === "CORRUPT_MEDIA")) caught.push(seed);
     }
     expect(caught.length).toBeGreaterThan(0); // the bad bytes were noticed, not read past
   });
 
   for (const where of ["in the middle", "last"] as const) {
-    it(`garbage stored inside a fragment (${where}): CorruptMedia naming it after maxCorruptAttempts, or with "skip" a fragmentSkipped event and every other fragment once`, async () => {
+    it(`garbage stored inside a fragment (${where}): CORRUPT_MEDIA naming it after maxCorruptAttempts, or with "skip" a fragmentSkipped event and every other fragment once`, async () => {
       // A Void element claiming 2^40 bytes, stored in the fragment: every read of it swallows what follows.
       const bad = where === "last" ? 8 : 4;
       const clusters = splitClusters(readFixture(FILE)).map((c, i) => (i === bad ? swallowing(c) : c));
@@ -168,7 +168,7 @@ describe("liveMedia under the service's failure modes", () => {
       const numbers = h.kvs.fragments("cam").map((f) => f.fragmentNumber);
       const started = performance.now();
       const failed = await read(h, 99, { from: "EARLIEST", maxCorruptAttempts: 3 }, 15_000);
-      expect(failed.error).toMatchObject({ name: "KvsServiceError", code: "CorruptMedia", retryable: false, fragmentNumber: numbers[bad] });
+      expect(failed.error).toMatchObject({ name: "KvsServiceError", code: "CORRUPT_MEDIA", retryable: false, fragmentNumber: numbers[bad] });
       expect((failed.error as Error).message).toContain(`could not read fragment ${numbers[bad]}`);
       expect(failed.numbers).toEqual(numbers.slice(0, bad));
       // Bad bytes on a connection that delivered fragments first count too; a clean end does not, as it
@@ -197,10 +197,10 @@ describe("liveMedia under the service's failure modes", () => {
     for (const g of grouped) expect(g.frames.length).toBe(g.fragment.frameCount);
   });
 
-  it("garbage on every response ends with a non-retryable CorruptMedia after maxCorruptAttempts, not a loop", async () => {
+  it("garbage on every response ends with a non-retryable CORRUPT_MEDIA after maxCorruptAttempts, not a loop", async () => {
     h = await withFaults(Array.from({ length: 20 }, () => ({ kind: "corrupt", afterBytes: 10, length: 500 }) as const));
     const got = await read(h, 1, { from: "EARLIEST", maxCorruptAttempts: 4 });
-    expect(got.error).toMatchObject({ name: "KvsServiceError", code: "CorruptMedia", retryable: false });
+    expect(got.error).toMatchObject({ name: "KvsServiceError", code: "CORRUPT_MEDIA", retryable: false });
     expect(h.kvs.stats.requests.getMedia).toBe(4);
   });
 
@@ -209,7 +209,7 @@ describe("liveMedia under the service's failure modes", () => {
     const got = await read(h, 9, { from: "EARLIEST" });
     expect(got.error).toBeUndefined();
     expect(got.numbers).toEqual(h.kvs.fragments("cam").map((f) => f.fragmentNumber));
-    expect(got.statuses.some((s) => s.type === "retrying" && s.error.code === "CorruptMedia")).toBe(true);
+    expect(got.statuses.some((s) => s.type === "retrying" && s.error.code === "CORRUPT_MEDIA")).toBe(true);
   });
 
   for (const reading of ["at", "after"] as const) {
@@ -238,6 +238,6 @@ describe("liveMedia under the service's failure modes", () => {
     const calls = h.kvs.stats.requests.getMedia ?? 0;
     expect(calls).toBeGreaterThan(5);
     expect(calls).toBeLessThanOrEqual(2.5 * 4 + 2); // the pacer's 4 calls/s for the stream
-    expect(statuses.filter((s) => s.type === "retrying" && s.error.code === "ClientLimitExceededException")).toEqual([]);
+    expect(statuses.filter((s) => s.type === "retrying" && s.error.code === "CLIENT_LIMIT_EXCEEDED")).toEqual([]);
   });
 });

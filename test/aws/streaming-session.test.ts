@@ -119,7 +119,7 @@ describe("HLS and DASH streaming sessions", () => {
     h.kvs.appendClusters("old", splitClusters(readFixture("clusters.mkv")), { serverStartMs: Date.UTC(2026, 10, 1) });
     const err = await hlsStreamingSessionUrl(h.clients, "old").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KvsServiceError);
-    expect((err as KvsServiceError).code).toBe("ResourceNotFoundException");
+    expect((err as KvsServiceError).code).toBe("RESOURCE_NOT_FOUND");
     const res = await fetch(`${h.kvs.endpoint}/hls/v1/getHLSMasterPlaylist.m3u8?SessionToken=nope`);
     expect(res.status).toBe(403);
   });

@@ -108,7 +108,7 @@ const CASES: Record<string, Case[]> = {
       "unknown stream",
       () => ["images", "no-such-stream", "-o", out(), "--endpoint", h.kvs.endpoint],
       1,
-      /ResourceNotFoundException: Stream no-such-stream is not found/,
+      /RESOURCE_NOT_FOUND \(ResourceNotFoundException\): Stream no-such-stream is not found/,
     ],
     [
       "dead endpoint",
@@ -119,18 +119,28 @@ const CASES: Record<string, Case[]> = {
     ],
   ],
   tail: [
-    ["unknown stream", () => ["tail", "no-such-stream", "--endpoint", h.kvs.endpoint], 1, /ResourceNotFoundException: Stream no-such-stream is not found/],
+    [
+      "unknown stream",
+      () => ["tail", "no-such-stream", "--endpoint", h.kvs.endpoint],
+      1,
+      /RESOURCE_NOT_FOUND \(ResourceNotFoundException\): Stream no-such-stream is not found/,
+    ],
     [
       "dead endpoint",
       () => ["tail", "cam", "--endpoint", dead],
       0,
-      /connecting to stream cam at http:\/\/127\.0\.0\.1:\d+ \(from NOW\)\nretrying in [\d.]+ s \(failure 1 in a row\): GetDataEndpoint: NetworkError: connect ECONNREFUSED/,
+      /connecting to stream cam at http:\/\/127\.0\.0\.1:\d+ \(from NOW\)\nretrying in [\d.]+ s \(failure 1 in a row\): GetDataEndpoint: NETWORK_ERROR: connect ECONNREFUSED/,
       /failure 2 in a row/,
     ],
     ["bad --count", () => ["tail", "cam", "--count", "0"], 2, /--count needs a positive integer, got "0"/],
   ],
   record: [
-    ["unknown stream", () => ["record", "no-such-stream", "-o", join(dir, "r.mkv"), "--endpoint", h.kvs.endpoint], 1, /ResourceNotFoundException/],
+    [
+      "unknown stream",
+      () => ["record", "no-such-stream", "-o", join(dir, "r.mkv"), "--endpoint", h.kvs.endpoint],
+      1,
+      /RESOURCE_NOT_FOUND \(ResourceNotFoundException\)/,
+    ],
     ["dead endpoint", () => ["record", "cam", "-o", join(dir, "r.mkv"), "--endpoint", dead], 0, /retrying in .*ECONNREFUSED/, /failure 1 in a row/],
     ["output not MKV or MP4", () => ["record", "cam", "-o", join(dir, "r.avi")], 2, /the output file ends in \.mkv or \.mp4/],
   ],
@@ -139,7 +149,7 @@ const CASES: Record<string, Case[]> = {
       "unknown stream",
       () => ["view", "no-such-stream", "--endpoint", h.kvs.endpoint],
       1,
-      /ResourceNotFoundException: Stream no-such-stream is not found[\s\S]*the page at http:\/\/127\.0\.0\.1:\d+\/ shows it/,
+      /RESOURCE_NOT_FOUND \(ResourceNotFoundException\): Stream no-such-stream is not found[\s\S]*the page at http:\/\/127\.0\.0\.1:\d+\/ shows it/,
     ],
     ["dead endpoint", () => ["view", "cam", "--endpoint", dead], 0, /retrying in .*ECONNREFUSED/, /failure 1 in a row/],
   ],
@@ -170,7 +180,7 @@ describe("every command says what went wrong (built CLI, no AWS settings in the 
     // No region and a non-local endpoint: the SDK's error is the cause of ours.
     const r = await run(["tail", "cam", "--endpoint", "http://kvs.invalid"]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/ConfigurationError: no AWS region \(set AWS_REGION .*--region/);
+    expect(r.stderr).toMatch(/CONFIGURATION_ERROR: no AWS region \(set AWS_REGION .*--region/);
     expect(r.stderr).toMatch(/^ {2}caused by .*Region is missing/m);
   });
 });

@@ -163,7 +163,7 @@ describe("consume() on the local KVS endpoint", () => {
     hub.close();
   });
 
-  it('a fragment whose stored bytes never parse: the app fails with CorruptMedia naming it, or with onCorruptFragment "skip" records it, checkpoints past it and handles every other fragment', async () => {
+  it('a fragment whose stored bytes never parse: the app fails with CORRUPT_MEDIA naming it, or with onCorruptFragment "skip" records it, checkpoints past it and handles every other fragment', async () => {
     // A Void claiming 2^40 bytes inside fragment 4, clusters of unknown size (as near the live edge).
     const bad = 4;
     const stored = clusters.map((c, i) => (i === bad ? swallowing(c) : c));
@@ -182,7 +182,7 @@ describe("consume() on the local KVS endpoint", () => {
         failing.push(fragment.fragmentNumber!);
       },
     });
-    await expect(failed.done).rejects.toMatchObject({ name: "KvsServiceError", code: "CorruptMedia", fragmentNumber: all[bad] });
+    await expect(failed.done).rejects.toMatchObject({ name: "KvsServiceError", code: "CORRUPT_MEDIA", fragmentNumber: all[bad] });
     expect(failing).toEqual(all.slice(0, bad));
 
     const store = new MemoryCheckpointStore();

@@ -83,7 +83,7 @@ describe("putMedia() to the local endpoint's ingest, read back with GetMedia", (
     expect(got.error).toBeUndefined();
     expect(got.stats!.connections).toBe(4);
     const retried = got.events.filter((e) => e.type === "retrying").map((e) => (e.type === "retrying" ? (e.error as { code?: string }).code : ""));
-    expect(retried).toEqual(["NetworkError", "CONNECTION_STALE", "INTERNAL_ERROR"]);
+    expect(retried).toEqual(["NETWORK_ERROR", "CONNECTION_STALE", "INTERNAL_ERROR"]);
     const back = await readBack("cam");
     // Each frame at least once; a fragment stored twice (sent again after its acknowledgement was lost) comes twice.
     const unique = new Map(back.frames.map((f) => [`${f.producerTimeMs}/${key(f)}`, f]));
@@ -192,12 +192,12 @@ describe("putMedia() to the local endpoint's ingest, read back with GetMedia", (
     expect(back.frames.filter((f) => f.keyframe)).toHaveLength(3);
   });
 
-  it("a second producer on the same stream gets ConnectionLimitExceededException at once, not a fight", async () => {
+  it("a second producer on the same stream gets CONNECTION_LIMIT_EXCEEDED at once, not a fight", async () => {
     h = await harness({ streams: { cam: {} }, idleEndMs: 300 });
     const first = put("cam", mkvSource(readFixture(FILE), { startMs: START, realtime: true }));
     for (let i = 0; i < 100 && h.kvs.fragments("cam").length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     const second = await put("cam", mkvSource(readFixture(FILE), { startMs: START + 60_000 }));
-    expect(second.error).toMatchObject({ name: "KvsServiceError", code: "ConnectionLimitExceededException" });
+    expect(second.error).toMatchObject({ name: "KvsServiceError", code: "CONNECTION_LIMIT_EXCEEDED", serviceCode: "ConnectionLimitExceededException" });
     expect((second.error as KvsServiceError).message).toMatch(/already has a PutMedia connection/);
     expect(second.stats).toBeNull();
     // (the first is left to finish at real time; closing the endpoint ends it)
