@@ -1,11 +1,15 @@
 // One sample of one contender on one input, in this process (the orchestrator interleaves processes):
 //   node bench/worker.mjs CONTENDER FILE CHUNK [MIN_SECONDS]
-// Reads the file, cuts it into CHUNK-byte chunks (each its own ArrayBuffer, as sockets deliver them),
-// checks the counts on a first pass, warms up to steady state (at least WARM_SECONDS, default 1, and 15
-// passes unless that takes over 4 s: the first passes of a process also pay for the allocator growing
-// its heap, which is not the parser's steady cost), then times passes until MIN_SECONDS (default 0.25) have passed, three times;
-// the sample is the median pass time of the three. Prints one JSON line:
-// { contender, ok, bytes, frames, payloadBytes, seconds, passes, peakRssMB, error? }.
+// Pre-reads the whole file into memory and cuts it into CHUNK-byte chunks before anything is timed, each
+// chunk with memory of its own. BENCH_CHUNKS picks their form: "buffer" (default: Node Buffers, as
+// fs.createReadStream and sockets hand them out), "uint8" (plain Uint8Arrays) or "views" (views into one
+// buffer of the whole file). Checks the counts on a first pass, warms up to steady state (at least
+// WARM_SECONDS, default 1, and 15 passes unless that takes over 4 s: the first passes of a process also
+// pay for the JIT and for the allocator growing its heap, which is not the parser's steady cost; they are
+// discarded), then times passes until MIN_SECONDS (default 0.25) have passed, three times; the sample is
+// the median pass time of the three. Every timed pass's counts must equal the first pass's. Prints one
+// JSON line: { contender, ok, bytes, chunks, chunkForm, frames, payloadBytes, seconds, passes, warmPasses,
+// peakRssMB, error? }.
 import { readFileSync } from "node:fs";
 import { adapters } from "./parsers/adapters.mjs";
 
@@ -13,14 +17,31 @@ const [name, file, chunkArg] = process.argv.slice(2);
 const chunkSize = Number(chunkArg);
 const minSeconds = Number(process.argv[5] ?? 0.25);
 const warmSeconds = Number(process.env.WARM_SECONDS ?? 1);
+const chunkForm = process.env.BENCH_CHUNKS ?? "buffer";
 let peakRss = process.memoryUsage().rss;
+
+/** The file as chunks of `size` bytes in the form asked for. */
+function chunksOf(bytes, size, form) {
+  const out = [];
+  for (let i = 0; i < bytes.length; i += size) {
+    const part = bytes.subarray(i, Math.min(bytes.length, i + size));
+    if (form === "views") out.push(part);
+    else if (form === "uint8") out.push(part.slice());
+    else if (form === "buffer") {
+      const b = Buffer.allocUnsafeSlow(part.length); // its own memory, not the 8 KiB pool
+      b.set(part);
+      out.push(b);
+    } else throw new Error(`BENCH_CHUNKS: buffer, uint8 or views, not ${form}`);
+  }
+  return out;
+}
 
 try {
   const bytes = new Uint8Array(readFileSync(file));
-  const chunks = [];
-  for (let i = 0; i < bytes.length; i += chunkSize) chunks.push(bytes.slice(i, i + chunkSize));
+  const chunks = chunksOf(bytes, chunkSize, chunkForm);
   const run = (await adapters[name]())(chunks, file);
   const first = await run(); // the counts, checked by the orchestrator
+  const same = (r) => r.frames === first.frames && r.payloadBytes === first.payloadBytes;
   const warmStart = performance.now();
   const warmUntil = warmStart + warmSeconds * 1000;
   let warmPasses = 0;
@@ -35,7 +56,9 @@ try {
     let n = 0;
     let elapsed = 0;
     do {
-      await run();
+      const counts = await run();
+      if (!same(counts))
+        throw new Error(`pass ${passes + n + 1} counted ${counts.frames} frames / ${counts.payloadBytes} B, the first ${first.frames} / ${first.payloadBytes}`);
       n++;
       elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
     } while (elapsed < minSeconds);
@@ -49,10 +72,13 @@ try {
       contender: name,
       ok: true,
       bytes: bytes.length,
+      chunks: chunks.length,
+      chunkForm,
       frames: first.frames,
       payloadBytes: first.payloadBytes,
       seconds: times[1],
       passes,
+      warmPasses,
       peakRssMB: peakRss / 2 ** 20,
     }),
   );

@@ -6,6 +6,25 @@ import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 
+/**
+ * What an app does with each frame, the same for the raw and the rx path: reads its payload (a Frame makes
+ * its data view on first read) and the fields a consumer uses (track, timestamp, keyframe flag, fragment
+ * number), so a parser cannot pass for fast by handing out frames nobody looks at.
+ */
+function frameTaker() {
+  let frames = 0;
+  let payloadBytes = 0;
+  let check = 0;
+  return {
+    take(f) {
+      frames++;
+      payloadBytes += f.data.length;
+      check += f.track + f.timestampMs + (f.keyframe ? 1 : 0) + (f.fragmentNumber === null ? 0 : 1);
+    },
+    counts: () => ({ frames, payloadBytes, check }),
+  };
+}
+
 function concat(chunks) {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let o = 0;
@@ -22,21 +41,38 @@ function blockHeaderLength(first) {
 }
 
 export const adapters = {
-  /** kvs-parser: the KvsParser callback API (what parseMkv wraps); every frame's payload is read (Frame#data). */
+  /** kvs-parser: the KvsParser callback API (what parseMkv wraps), every Frame taken whole (see {@link frameTaker}). */
   async "kvs-parser"() {
     const { KvsParser } = await import("../../dist/index.js");
     return (chunks) => () => {
-      let frames = 0;
-      let payloadBytes = 0;
+      const t = frameTaker();
       const p = new KvsParser((ev) => {
-        if (ev.type === "frame") {
-          frames++;
-          payloadBytes += ev.data.length;
-        }
+        if (ev.type === "frame") t.take(ev);
       });
       for (const c of chunks) p.push(c);
       p.end();
-      return { frames, payloadBytes };
+      return t.counts();
+    };
+  },
+
+  /**
+   * kvs-parser as the KVS readers (getMedia, live media, the archive) run it on a GetMedia response:
+   * documentStream set, so a size that runs into the next fragment's EBML header is caught there. Every
+   * payload is then looked through for a header.
+   */
+  async "kvs-parser (documentStream)"() {
+    const { KvsParser } = await import("../../dist/index.js");
+    return (chunks) => () => {
+      const t = frameTaker();
+      const p = new KvsParser(
+        (ev) => {
+          if (ev.type === "frame") t.take(ev);
+        },
+        { documentStream: true },
+      );
+      for (const c of chunks) p.push(c);
+      p.end();
+      return t.counts();
     };
   },
 
@@ -65,19 +101,15 @@ export const adapters = {
         from = s;
       }
       return () => {
-        let frames = 0;
-        let payloadBytes = 0;
+        const t = frameTaker();
         for (const part of pieces) {
           const p = new KvsParser((ev) => {
-            if (ev.type === "frame") {
-              frames++;
-              payloadBytes += ev.data.length;
-            }
+            if (ev.type === "frame") t.take(ev);
           });
           for (const c of part) p.push(c);
           p.end();
         }
-        return { frames, payloadBytes };
+        return t.counts();
       };
     };
   },
@@ -86,15 +118,11 @@ export const adapters = {
   async "kvs-parser (rx)"() {
     const { parseMkv, frames: framesOp } = await import("../../dist/index.js");
     return (chunks) => () => {
-      let frames = 0;
-      let payloadBytes = 0;
+      const t = frameTaker();
       parseMkv(chunks)
         .pipe(framesOp())
-        .subscribe((f) => {
-          frames++;
-          payloadBytes += f.data.length;
-        });
-      return { frames, payloadBytes };
+        .subscribe((f) => t.take(f));
+      return t.counts();
     };
   },
 
@@ -102,7 +130,7 @@ export const adapters = {
   async "ts-ebml"() {
     const { Decoder } = require("ts-ebml");
     return (chunks) => {
-      const buffers = chunks.map((c) => c.slice().buffer);
+      const buffers = chunks.map((c) => Uint8Array.prototype.slice.call(c).buffer); // a copy (Buffer#slice would be a view)
       return () => {
         const d = new Decoder();
         let frames = 0;
