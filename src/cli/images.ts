@@ -62,7 +62,8 @@ ${STREAM_HELP}`,
         const name = `${img.fragmentNumber ?? String(n).padStart(6, "0")}-${Math.round(img.timestampMs)}.${EXT[format]}`;
         await writeFile(join(dir, name), img.data);
         n++;
-        if (!isFile) io.out(`${name} ${img.width}x${img.height}${img.serverTimeMs !== null ? ` server ${new Date(img.serverTimeMs).toISOString()}` : ""}`);
+        if (!isFile)
+          io.out(`${name} ${img.width}x${img.height}${img.serverTimestampMs !== null ? ` server ${new Date(img.serverTimestampMs).toISOString()}` : ""}`);
       }
     } finally {
       io.signal.removeEventListener("abort", stop);

@@ -28,7 +28,7 @@ ${STREAM_HELP}`,
     try {
       await readUntilDone(liveMedia(clients, stream, { from, signal: io.signal, onStatus: reportStatus(io, stream, endpointOf(values)) }), io, (ev) => {
         if (ev.type === "frame" && withFrames) {
-          const frame = { track: ev.track, timestampMs: ev.timestampMs, keyframe: ev.keyframe, bytes: ev.data.length, serverTimeMs: ev.serverTimeMs };
+          const frame = { track: ev.track, timestampMs: ev.timestampMs, keyframe: ev.keyframe, bytes: ev.data.length, serverTimestampMs: ev.serverTimestampMs };
           io.out(
             json
               ? JSON.stringify({ type: "frame", ...frame })

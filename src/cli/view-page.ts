@@ -22,7 +22,7 @@ setInterval(show, 250);
 new EventSource("events").onmessage = (m) => {
   const e = JSON.parse(m.data);
   state.fragment = e.fragmentNumber;
-  state.lagMs = e.serverTimeMs === null ? null : Date.now() - e.serverTimeMs;
+  state.lagMs = e.serverTimestampMs === null ? null : Date.now() - e.serverTimestampMs;
 };
 async function play() {
   const res = await fetch("info");

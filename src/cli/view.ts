@@ -112,7 +112,7 @@ export async function startViewer(clients: KvsClients, stream: string, options: 
           stats.bytes += p.bytes.length;
         }
       }
-      const event = `data: ${JSON.stringify({ fragmentNumber: p.fragmentNumber, serverTimeMs: p.serverTimeMs, producerTimeMs: p.producerTimeMs, frames: p.frames })}\n\n`;
+      const event = `data: ${JSON.stringify({ fragmentNumber: p.fragmentNumber, serverTimestampMs: p.serverTimestampMs, producerTimestampMs: p.producerTimestampMs, frames: p.frames })}\n\n`;
       for (const w of watchers) w.write(event);
     },
     error(e: unknown) {

@@ -34,7 +34,11 @@ export interface DecodedImage {
   /** The frame's presentation time (ms, stream timeline). */
   readonly timestampMs: number;
   /** The frame's producer and server times (KVS streams; null otherwise). */
+  readonly producerTimestampMs: number | null;
+  readonly serverTimestampMs: number | null;
+  /** @deprecated Renamed producerTimestampMs; removed in the next major release. */
   readonly producerTimeMs: number | null;
+  /** @deprecated Renamed serverTimestampMs; removed in the next major release. */
   readonly serverTimeMs: number | null;
   readonly fragmentNumber: string | null;
   readonly keyframe: boolean;
@@ -149,8 +153,10 @@ export class ImageDecoder extends TrackDecoder<DecodedImage, { size: { width: nu
       height: size.height,
       data,
       timestampMs: f.timestampMs,
-      producerTimeMs: f.producerTimeMs,
-      serverTimeMs: f.serverTimeMs,
+      producerTimestampMs: f.producerTimestampMs,
+      serverTimestampMs: f.serverTimestampMs,
+      producerTimeMs: f.producerTimestampMs,
+      serverTimeMs: f.serverTimestampMs,
       fragmentNumber: f.fragmentNumber,
       keyframe: f.keyframe,
     });

@@ -23,6 +23,8 @@ export interface PcmChunk {
   /** Stream time (ms) of the chunk's first sample: the first frame's time plus the samples before it. */
   readonly timestampMs: number;
   /** The producer time of its first sample (KVS streams; null otherwise). */
+  readonly producerTimestampMs: number | null;
+  /** @deprecated Renamed producerTimestampMs; removed in the next major release. */
   readonly producerTimeMs: number | null;
   readonly fragmentNumber: string | null;
   readonly samples: number;
@@ -92,7 +94,7 @@ export class PcmDecoder extends TrackDecoder<PcmChunk, PcmState> {
     // Frames in time order; the first one given sets the chunk clock.
     for (const f of s.pending.slice(st.frameEnds.length)) {
       st.startMs ??= f.timestampMs;
-      st.producerStartMs ??= f.producerTimeMs === null ? null : f.producerTimeMs;
+      st.producerStartMs ??= f.producerTimestampMs;
       st.inputMs = Math.max(st.inputMs, f.timestampMs - st.startMs + (f.durationMs ?? 0));
       st.frameEnds.push(f.timestampMs - st.startMs + (f.durationMs ?? 0));
     }
@@ -109,13 +111,15 @@ export class PcmDecoder extends TrackDecoder<PcmChunk, PcmState> {
       st.frameEnds.splice(0, n);
       this.done(n);
     }
+    const producerMs = st.producerStartMs === null ? null : st.producerStartMs + (startMs - (st.startMs ?? 0));
     this.produce({
       type: "pcm",
       track: first?.track ?? 0,
       sampleRate: this.sampleRate,
       channels: this.channels,
       timestampMs: startMs,
-      producerTimeMs: st.producerStartMs === null ? null : st.producerStartMs + (startMs - (st.startMs ?? 0)),
+      producerTimestampMs: producerMs,
+      producerTimeMs: producerMs,
       fragmentNumber: first?.fragmentNumber ?? null,
       samples,
       data,

@@ -1,5 +1,5 @@
 import { MatroskaDemuxer, type DemuxerOptions } from "../matroska/demuxer.js";
-import type { Frame } from "../matroska/frame.js";
+import type { Frame, FrameInit } from "../matroska/frame.js";
 import type { MatroskaEvent, SimpleTag, Tag, Track } from "../matroska/model.js";
 import type { MkvParseError } from "../ebml/errors.js";
 import type { FragmentEvent } from "./fragment.js";
@@ -54,12 +54,42 @@ function numberOrNull(text: string | undefined): number | null {
 }
 
 /**
+ * What the KVS layer stamps on frames: the fragment they came in and its clocks. Frames' producer and
+ * server times are the fragment's PRODUCER/SERVER_TIMESTAMP plus their offset from its first Cluster.
+ */
+class FragmentStamp {
+  fragmentNumber: string | null = null;
+  producerBaseMs: number | null = null;
+  serverBaseMs: number | null = null;
+  /** Timestamp (ms) of the fragment's first Cluster, from its `cluster` event. */
+  firstClusterMs: number | null = null;
+
+  reset(): void {
+    this.fragmentNumber = null;
+    this.producerBaseMs = null;
+    this.serverBaseMs = null;
+    this.firstClusterMs = null;
+  }
+
+  /** The demuxer's stamping hook. */
+  readonly apply = (init: FrameInit): void => {
+    init.fragmentNumber = this.fragmentNumber;
+    const p = this.producerBaseMs;
+    const sv = this.serverBaseMs;
+    const offset = init.timestampMs - (this.firstClusterMs ?? 0);
+    init.producerTimestampMs = p === null ? null : p + offset;
+    init.serverTimestampMs = sv === null ? null : sv + offset;
+  };
+}
+
+/**
  * The streaming KVS parser: bytes in (GetMedia, GetMediaForFragmentList or any MKV), typed events out.
  * Frames are stamped with their fragment number; a `fragment` event follows each fragment's last frame,
  * as soon as its closing CONTINUATION_TOKEN tags arrive (or its Segment ends).
  */
 export class KvsParser {
   private readonly demuxer: MatroskaDemuxer;
+  private readonly stamp = new FragmentStamp();
   private readonly out: (event: KvsEvent) => void;
   private current: FragmentState | null = null;
   /** A fragment was completed by its closing tags but its Segment has not ended yet. */
@@ -72,11 +102,7 @@ export class KvsParser {
   constructor(emit: (event: KvsEvent) => void, options: KvsParserOptions = {}) {
     this.out = emit;
     this.kept = options.keepBytes ? [] : null;
-    this.demuxer = new MatroskaDemuxer(
-      (ev) => this.onEvent(ev),
-      options,
-      (frame) => this.onFrame(frame),
-    );
+    this.demuxer = new MatroskaDemuxer((ev) => this.onEvent(ev), options, { onFrame: (frame) => this.onFrame(frame), stamp: this.stamp.apply });
   }
 
   /** Feeds the next chunk. Throws MkvParseError on bad input unless `recover` is set. */
@@ -115,10 +141,7 @@ export class KvsParser {
     const f = new FragmentState(offset);
     f.tracks = this.tracks;
     this.current = f;
-    this.demuxer.fragmentNumber = null;
-    this.demuxer.producerBaseMs = null;
-    this.demuxer.serverBaseMs = null;
-    this.demuxer.fragmentClusterMs = null;
+    this.stamp.reset();
     return f;
   }
 
@@ -146,6 +169,7 @@ export class KvsParser {
       case "cluster": {
         const f = this.current ?? this.open(ev.offset);
         if (f.clusterTimestampMs === null) f.clusterTimestampMs = ev.timestampMs;
+        this.stamp.firstClusterMs ??= ev.timestampMs;
         break;
       }
       case "tracks":
@@ -181,11 +205,11 @@ export class KvsParser {
         state.kvsTags[st.name] = st.value ?? "";
         if (st.name === KvsTag.FragmentNumber && st.value !== null) {
           state.fragmentNumber = st.value;
-          this.demuxer.fragmentNumber = st.value;
+          this.stamp.fragmentNumber = st.value;
         } else if (st.name === KvsTag.ProducerTimestamp || st.name === KvsTag.ProducerSideTimestamp) {
-          this.demuxer.producerBaseMs = parseKvsTimestamp(st.value ?? "");
+          this.stamp.producerBaseMs = parseKvsTimestamp(st.value ?? "");
         } else if (st.name === KvsTag.ServerTimestamp || st.name === KvsTag.ServerSideTimestamp) {
-          this.demuxer.serverBaseMs = parseKvsTimestamp(st.value ?? "");
+          this.stamp.serverBaseMs = parseKvsTimestamp(st.value ?? "");
         }
       } else {
         state.tags.push(st);

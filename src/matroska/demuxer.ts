@@ -5,7 +5,7 @@ import { copyBytes, readAscii, readFloat, readInt, readUint, readUintString, rea
 import { BlockLayout } from "./block.js";
 import { codecDurationBySize, codecFrameDuration, type FrameDuration } from "./codec-timing.js";
 import { contentDecoder, decodeCodecPrivate, type FrameDecoder } from "./content-encoding.js";
-import { Frame, type FrameEncryption } from "./frame.js";
+import { Frame, type FrameEncryption, type FrameInit, type FrameStamper } from "./frame.js";
 import type { AudioSettings, ContentEncoding, EbmlHeaderEvent, InfoEvent, MatroskaEvent, SimpleTag, Tag, Track, TrackKind, VideoSettings } from "./model.js";
 import { RepeatedMaster } from "./repeated-master.js";
 
@@ -26,6 +26,14 @@ export interface DemuxerOptions {
    * readers set it).
    */
   readonly documentStream?: boolean;
+}
+
+/** How a layer above the demuxer takes part in building frames. */
+export interface DemuxerHooks {
+  /** Where frames go instead of the event callback (the KVS parser takes them without a switch on the event type). */
+  readonly onFrame?: (frame: Frame) => void;
+  /** Adds what the layer above knows of each frame (see {@link FrameStamper}). */
+  readonly stamp?: FrameStamper;
 }
 
 const KINDS: Record<number, TrackKind> = {
@@ -189,17 +197,11 @@ interface SimpleTagBuilder {
  * per (laced) frame. Push chunks with {@link push}; call {@link end} at end of input.
  */
 export class MatroskaDemuxer implements EbmlSink {
-  /** The fragment number stamped on frames; the KVS layer sets it as fragments' tags arrive. */
-  fragmentNumber: string | null = null;
-  /** The fragment's PRODUCER_TIMESTAMP / SERVER_TIMESTAMP in ms (set by the KVS layer from its start tags). */
-  producerBaseMs: number | null = null;
-  serverBaseMs: number | null = null;
-  /** Timestamp (ms) of the fragment's first Cluster: frames' absolute times are offsets from it. Reset per fragment by the KVS layer. */
-  fragmentClusterMs: number | null = null;
-
   private readonly emit: (event: MatroskaEvent) => void;
   /** Where frames go (a separate path lets the KVS parser take them without a switch on the event type). */
   private readonly emitFrame: (frame: Frame) => void;
+  /** The upper layer's stamping hook, if any. */
+  private readonly stamp: FrameStamper | null;
   private readonly reader: EbmlReader;
   private readonly layout = new BlockLayout();
   private readonly maxDecoded: number;
@@ -255,9 +257,10 @@ export class MatroskaDemuxer implements EbmlSink {
   private groupDuration: number | null = null;
 
   /** Creates a demuxer that calls `emit` for every event, synchronously. */
-  constructor(emit: (event: MatroskaEvent) => void, options: DemuxerOptions = {}, onFrame?: (frame: Frame) => void) {
+  constructor(emit: (event: MatroskaEvent) => void, options: DemuxerOptions = {}, hooks: DemuxerHooks = {}) {
     this.emit = emit;
-    this.emitFrame = onFrame ?? emit;
+    this.emitFrame = hooks.onFrame ?? emit;
+    this.stamp = hooks.stamp ?? null;
     this.maxDecoded = options.maxBlockSize ?? 256 * 1024 * 1024;
     this.reader = new EbmlReader(this, { ...options, schema: matroskaSchema, wanted: WANTED, expectDocument: true });
   }
@@ -763,7 +766,6 @@ export class MatroskaDemuxer implements EbmlSink {
   private announceCluster(): void {
     if (this.clusterAnnounced) return;
     this.clusterAnnounced = true;
-    if (this.fragmentClusterMs === null) this.fragmentClusterMs = this.clusterTimestamp * this.msPerTick;
     this.emit({
       type: "cluster",
       offset: this.clusterOffset,
@@ -800,14 +802,10 @@ export class MatroskaDemuxer implements EbmlSink {
     const flags = layout.flags;
     const invisible = (flags & 0x08) !== 0;
     const discardable = simple && (flags & 0x01) !== 0;
-    const fragmentNumber = this.fragmentNumber;
-    const producerBase = this.producerBaseMs === null ? null : this.producerBaseMs - (this.fragmentClusterMs ?? 0);
-    const serverBase = this.serverBaseMs === null ? null : this.serverBaseMs - (this.fragmentClusterMs ?? 0);
     const decode = state === undefined ? null : state.decode;
     const encryption = state === undefined ? null : state.encryption;
     let p = layout.payloadStart;
     const sizes = layout.sizes;
-    const emit = this.emitFrame;
     const dd = state === undefined ? null : state.defaultDurationMs;
     // Without DefaultDuration, audio frames' durations come from their codec (each laced frame gets its own time).
     const timed = dd === null && encryption === null && state !== undefined;
@@ -816,36 +814,17 @@ export class MatroskaDemuxer implements EbmlSink {
     if (count === 1) {
       const size = sizes[0]!;
       const at = dataOffset + (p - s);
-      const producerTimeMs = producerBase === null ? null : producerBase + baseMs;
-      const serverTimeMs = serverBase === null ? null : serverBase + baseMs;
       if (decode === null && frameDuration === null) {
         // The common case: the frame views its bytes lazily (Frame#data), timed from its size if at all.
         const codecMs = bySize === null ? null : bySize(size);
         const durationMs = durationTicks !== null ? durationTicks * msPerTick : (dd ?? codecMs);
-        emit(
-          new Frame(
-            layout.track,
-            baseMs,
-            keyframe,
-            buf,
-            at,
-            fragmentNumber,
-            durationMs,
-            invisible,
-            discardable,
-            encryption,
-            producerTimeMs,
-            serverTimeMs,
-            p,
-            p + size,
-          ),
-        );
+        this.emitOne(layout.track, baseMs, keyframe, buf, p, p + size, at, durationMs, invisible, discardable, encryption);
         return;
       }
       const data = decode === null ? buf.subarray(p, p + size) : decode(buf.subarray(p, p + size), at);
       const codecMs = bySize !== null ? bySize(data.length) : frameDuration === null ? null : frameDuration(data);
       const durationMs = durationTicks !== null ? durationTicks * msPerTick : (dd ?? codecMs);
-      emit(new Frame(layout.track, baseMs, keyframe, data, at, fragmentNumber, durationMs, invisible, discardable, encryption, producerTimeMs, serverTimeMs));
+      this.emitOne(layout.track, baseMs, keyframe, data, 0, data.length, at, durationMs, invisible, discardable, encryption);
       return;
     }
     // Laced frames: each gets its own time from DefaultDuration, else from its codec, else BlockDuration split evenly.
@@ -858,25 +837,45 @@ export class MatroskaDemuxer implements EbmlSink {
       const codecMs = bySize !== null ? bySize(data.length) : frameDuration === null ? null : frameDuration(data);
       const ts = codecMs === null && evenMs !== null ? baseMs + f * evenMs : next;
       const durationMs = codecMs ?? evenMs;
-      emit(
-        new Frame(
-          layout.track,
-          ts,
-          keyframe,
-          data,
-          at,
-          fragmentNumber,
-          durationMs,
-          invisible,
-          discardable,
-          encryption,
-          producerBase === null ? null : producerBase + ts,
-          serverBase === null ? null : serverBase + ts,
-        ),
-      );
+      this.emitOne(layout.track, ts, keyframe, data, 0, data.length, at, durationMs, invisible, discardable, encryption);
       next = durationMs === null ? baseMs : ts + durationMs;
       p += size;
     }
+  }
+
+  /** Builds one frame (stamped by the upper layer's hook, if any) and emits it. */
+  private emitOne(
+    track: number,
+    timestampMs: number,
+    keyframe: boolean,
+    data: Uint8Array,
+    dataStart: number,
+    dataEnd: number,
+    offset: number,
+    durationMs: number | null,
+    invisible: boolean,
+    discardable: boolean,
+    encryption: FrameEncryption | null,
+  ): void {
+    // A fresh object each time: short-lived, so it costs a bump allocation (a reused long-lived one cost a write barrier per field).
+    const init: FrameInit = {
+      track,
+      timestampMs,
+      keyframe,
+      data,
+      dataStart,
+      dataEnd,
+      offset,
+      durationMs,
+      invisible,
+      discardable,
+      encryption,
+      fragmentNumber: null,
+      producerTimestampMs: null,
+      serverTimestampMs: null,
+    };
+    if (this.stamp !== null) this.stamp(init);
+    this.emitFrame(new Frame(init));
   }
 }
 

@@ -16,6 +16,48 @@ function copyOf(bytes: Uint8Array): Uint8Array {
 }
 
 /**
+ * What a {@link Frame} is built from. The payload is `data`, or `data[dataStart, dataEnd)` when those
+ * are given (a part of a chunk: viewed on first read of {@link Frame.data}, never copied).
+ */
+export interface FrameInit {
+  /** TrackNumber. */
+  track: number;
+  /** Presentation time in ms. */
+  timestampMs: number;
+  /** Key frame. */
+  keyframe: boolean;
+  /** The frame payload, or the buffer holding it (see dataStart and dataEnd). */
+  data: Uint8Array;
+  /** Where the payload starts in `data` (default 0). */
+  dataStart?: number;
+  /** Where it ends in `data` (default: its end). */
+  dataEnd?: number;
+  /** Absolute byte offset of the payload in the stream. */
+  offset: number;
+  /** Duration in ms, null (the default) when not known. */
+  durationMs?: number | null;
+  /** Invisible flag of the block (default false). */
+  invisible?: boolean;
+  /** Discardable flag of a SimpleBlock (default false). */
+  discardable?: boolean;
+  /** How the track is encrypted (default null: not encrypted). */
+  encryption?: FrameEncryption | null;
+  /** The fragment of the enclosing stream the frame came in (a KVS fragment number); default null. */
+  fragmentNumber?: string | null;
+  /** The frame's time on the producer's clock, in ms (default null). */
+  producerTimestampMs?: number | null;
+  /** The frame's time on the server's (ingest) clock, in ms since the epoch (default null). */
+  serverTimestampMs?: number | null;
+}
+
+/**
+ * A stamping hook: adds to a frame about to be built what the layer above the container knows of it
+ * (the KVS layer: its fragment number and its producer and server times). Called synchronously with
+ * each frame's {@link FrameInit}, which it may change; the object is reused for the next frame.
+ */
+export type FrameStamper = (init: FrameInit) => void;
+
+/**
  * One frame of one track. `data` is a view into the chunk it arrived in (no copy) unless its block
  * straddled two chunks; a view keeps its whole chunk alive, so call {@link Frame.copy} to keep frames.
  * The view is made when `data` is first read (a frame only counted or timed costs no view).
@@ -23,54 +65,58 @@ function copyOf(bytes: Uint8Array): Uint8Array {
 export class Frame {
   /** Discriminant. */
   readonly type = "frame" as const;
+  /** TrackNumber. */
+  readonly track: number;
+  /** Presentation time in ms: (cluster timestamp + block offset) × TimestampScale, minus the track's CodecDelay. */
+  readonly timestampMs: number;
+  /** Key frame: SimpleBlock flag, or a Block with no ReferenceBlock. */
+  readonly keyframe: boolean;
   /** Payload size in bytes. */
   readonly size: number;
+  /** Absolute byte offset of the payload in the stream. */
+  readonly offset: number;
+  /** BlockDuration (or the track's DefaultDuration, or the codec's frame length) in ms, null when not known. */
+  readonly durationMs: number | null;
+  /** Invisible flag of the block. */
+  readonly invisible: boolean;
+  /** Discardable flag of a SimpleBlock. */
+  readonly discardable: boolean;
+  /** Set when the track is encrypted (ContentEncryption): `data` is the bytes as stored, not decrypted. */
+  readonly encryption: FrameEncryption | null;
+  /** The KVS fragment the frame belongs to, null outside KVS streams. */
+  readonly fragmentNumber: string | null;
+  /**
+   * Producer (camera) time in ms: the KVS fragment's PRODUCER_TIMESTAMP plus the frame's offset from
+   * the fragment's first Cluster; null outside KVS streams. May be relative to the stream's start.
+   */
+  readonly producerTimestampMs: number | null;
+  /** Server (ingest) time in ms since the epoch: the fragment's SERVER_TIMESTAMP plus the same offset; null outside KVS streams. */
+  readonly serverTimestampMs: number | null;
   private view: Uint8Array | null;
   private readonly source: Uint8Array;
   private readonly start: number;
 
-  /**
-   * Creates a frame; the demuxer makes these, apps rarely need to. The payload is `source` itself, or
-   * `source[sourceStart, sourceEnd)` when those are given (viewed on first read of `data`).
-   */
-  constructor(
-    /** TrackNumber. */
-    readonly track: number,
-    /** Presentation time in ms: (cluster timestamp + block offset) × TimestampScale, minus the track's CodecDelay. */
-    readonly timestampMs: number,
-    /** Key frame: SimpleBlock flag, or a Block with no ReferenceBlock. */
-    readonly keyframe: boolean,
-    /** The frame payload (after lacing), or the buffer holding it (see sourceStart). */
-    source: Uint8Array,
-    /** Absolute byte offset of the payload in the stream. */
-    readonly offset: number,
-    /** The KVS fragment the frame belongs to, null outside KVS streams. */
-    readonly fragmentNumber: string | null,
-    /** BlockDuration (or the track's DefaultDuration) in ms, null when not given. */
-    readonly durationMs: number | null,
-    /** Invisible flag of the block. */
-    readonly invisible: boolean,
-    /** Discardable flag of a SimpleBlock. */
-    readonly discardable: boolean,
-    /** Set when the track is encrypted (ContentEncryption): `data` is the bytes as stored, not decrypted. */
-    readonly encryption: FrameEncryption | null = null,
-    /**
-     * Producer (camera) time in ms: the KVS fragment's PRODUCER_TIMESTAMP plus the frame's offset from
-     * the fragment's first Cluster; null outside KVS streams. May be relative to the stream's start.
-     */
-    readonly producerTimeMs: number | null = null,
-    /** Server (ingest) time in ms since the epoch: the fragment's SERVER_TIMESTAMP plus the same offset; null outside KVS streams. */
-    readonly serverTimeMs: number | null = null,
-    /** Where the payload starts in `source` (default 0). */
-    sourceStart = 0,
-    /** Where it ends in `source` (default: its end). */
-    sourceEnd: number = source.length,
-  ) {
-    this.size = sourceEnd - sourceStart;
+  /** Creates a frame from its named fields; the demuxer makes these, apps rarely need to. */
+  constructor(init: FrameInit) {
+    const source = init.data;
+    const start = init.dataStart ?? 0;
+    const end = init.dataEnd ?? source.length;
+    this.track = init.track;
+    this.timestampMs = init.timestampMs;
+    this.keyframe = init.keyframe;
+    this.size = end - start;
+    this.offset = init.offset;
+    this.durationMs = init.durationMs ?? null;
+    this.invisible = init.invisible ?? false;
+    this.discardable = init.discardable ?? false;
+    this.encryption = init.encryption ?? null;
+    this.fragmentNumber = init.fragmentNumber ?? null;
+    this.producerTimestampMs = init.producerTimestampMs ?? null;
+    this.serverTimestampMs = init.serverTimestampMs ?? null;
     this.source = source;
-    this.start = sourceStart;
+    this.start = start;
     // A whole plain Uint8Array is the payload itself; anything else (a part, a Node Buffer) is viewed on demand.
-    this.view = sourceStart === 0 && sourceEnd === source.length && source.constructor === Uint8Array ? source : null;
+    this.view = start === 0 && end === source.length && source.constructor === Uint8Array ? source : null;
   }
 
   /** The frame payload (after lacing): a view into its chunk, or its own bytes when it straddled chunks or was decoded. */
@@ -89,22 +135,32 @@ export class Frame {
     return this.encryption !== null;
   }
 
+  /** @deprecated Renamed {@link Frame.producerTimestampMs} (one name with the fragment's); removed in the next major release. */
+  get producerTimeMs(): number | null {
+    return this.producerTimestampMs;
+  }
+
+  /** @deprecated Renamed {@link Frame.serverTimestampMs} (one name with the fragment's); removed in the next major release. */
+  get serverTimeMs(): number | null {
+    return this.serverTimestampMs;
+  }
+
   /** A copy whose payload no longer shares memory with the stream's chunks. */
   copy(): Frame {
-    return new Frame(
-      this.track,
-      this.timestampMs,
-      this.keyframe,
-      copyOf(this.data),
-      this.offset,
-      this.fragmentNumber,
-      this.durationMs,
-      this.invisible,
-      this.discardable,
-      this.encryption,
-      this.producerTimeMs,
-      this.serverTimeMs,
-    );
+    return new Frame({
+      track: this.track,
+      timestampMs: this.timestampMs,
+      keyframe: this.keyframe,
+      data: copyOf(this.data),
+      offset: this.offset,
+      durationMs: this.durationMs,
+      invisible: this.invisible,
+      discardable: this.discardable,
+      encryption: this.encryption,
+      fragmentNumber: this.fragmentNumber,
+      producerTimestampMs: this.producerTimestampMs,
+      serverTimestampMs: this.serverTimestampMs,
+    });
   }
 
   /** A plain JSON-friendly summary (no payload), as `kvs-parser inspect --json` prints it. */
@@ -112,8 +168,8 @@ export class Frame {
     type: "frame";
     track: number;
     timestampMs: number;
-    producerTimeMs: number | null;
-    serverTimeMs: number | null;
+    producerTimestampMs: number | null;
+    serverTimestampMs: number | null;
     size: number;
     keyframe: boolean;
     offset: number;
@@ -123,8 +179,8 @@ export class Frame {
       type: "frame",
       track: this.track,
       timestampMs: this.timestampMs,
-      producerTimeMs: this.producerTimeMs,
-      serverTimeMs: this.serverTimeMs,
+      producerTimestampMs: this.producerTimestampMs,
+      serverTimestampMs: this.serverTimestampMs,
       size: this.size,
       keyframe: this.keyframe,
       offset: this.offset,

@@ -4,6 +4,7 @@ import { sameCodecSetup } from "../matroska/codec-setup.js";
 import type { Track } from "../matroska/model.js";
 import { Demand, subscribeHolding } from "../rx/demand.js";
 import { withFrames } from "../rx/with-frames.js";
+import { stampsOf } from "./fragment-stamps.js";
 import { Mp4Remuxer, mp4MimeType } from "./mp4.js";
 
 /** A part of a live fragmented MP4: an init segment (again when the tracks change), then one segment per KVS fragment. */
@@ -14,7 +15,11 @@ export type Fmp4Part =
       /** moof+mdat of one KVS fragment. */
       readonly bytes: Uint8Array;
       readonly fragmentNumber: string | null;
+      readonly serverTimestampMs: number | null;
+      readonly producerTimestampMs: number | null;
+      /** @deprecated Renamed serverTimestampMs; removed in the next major release. */
       readonly serverTimeMs: number | null;
+      /** @deprecated Renamed producerTimestampMs; removed in the next major release. */
       readonly producerTimeMs: number | null;
       /** Where the segment starts on the MP4's timeline (s). */
       readonly startSec: number;
@@ -84,8 +89,7 @@ export function fmp4(options: Fmp4Options = {}): OperatorFunction<StreamEvent, F
                           bytes: p.segment,
                           startSec: p.startSec,
                           fragmentNumber: ev.fragmentNumber,
-                          serverTimeMs: mine[0]?.serverTimeMs ?? ev.serverTimestampMs,
-                          producerTimeMs: mine[0]?.producerTimeMs ?? ev.producerTimestampMs,
+                          ...stampsOf(mine[0], ev),
                           frames: mine.length,
                         },
                   );

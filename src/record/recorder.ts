@@ -11,6 +11,7 @@ import type { Track } from "../matroska/model.js";
 import { sameCodecSetup } from "../matroska/codec-setup.js";
 import { Demand, type DemandAccount, subscribeHolding } from "../rx/demand.js";
 import { FragmentGrouper } from "../rx/fragment-grouper.js";
+import { stampsOf } from "./fragment-stamps.js";
 import { Mp4Remuxer } from "./mp4.js";
 import { durationElement, type RecordingInfo, recordingInfo } from "./segment-info.js";
 
@@ -26,7 +27,11 @@ export interface RecordingFileInfo {
   readonly format: "mkv" | "mp4";
   /** The first fragment's number and server / producer time (KVS streams), or null. */
   readonly fragmentNumber: string | null;
+  readonly serverTimestampMs: number | null;
+  readonly producerTimestampMs: number | null;
+  /** @deprecated Renamed serverTimestampMs; removed in the next major release. */
   readonly serverTimeMs: number | null;
+  /** @deprecated Renamed producerTimestampMs; removed in the next major release. */
   readonly producerTimeMs: number | null;
 }
 
@@ -273,8 +278,7 @@ export class Recorder {
       index: this.index++,
       format: this.format,
       fragmentNumber: fragment.fragmentNumber,
-      serverTimeMs: first?.serverTimeMs ?? fragment.serverTimestampMs,
-      producerTimeMs: first?.producerTimeMs ?? fragment.producerTimestampMs,
+      ...stampsOf(first ?? undefined, fragment),
     };
     const name = this.options.fileName?.(info) ?? `kvs-${info.fragmentNumber ?? String(info.index).padStart(4, "0")}.${this.format}`;
     let path: string | null = null;

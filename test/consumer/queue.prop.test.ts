@@ -4,7 +4,7 @@ import { FragmentQueue } from "../../src/consumer/queue.js";
 import type { FragmentEvent } from "../../src/kvs/fragment.js";
 import { Frame } from "../../src/matroska/frame.js";
 
-const frame = (size: number, n: string) => new Frame(1, 0, true, new Uint8Array(size), 0, n, null, false, false);
+const frame = (size: number, n: string) => new Frame({ track: 1, timestampMs: 0, keyframe: true, data: new Uint8Array(size), offset: 0, fragmentNumber: n });
 const fragment = (n: string) => ({ type: "fragment", fragmentNumber: n }) as unknown as FragmentEvent;
 
 describe("FragmentQueue: the bounded queue between a source and a handler", () => {

@@ -75,8 +75,8 @@ describe("images(): frames to pictures through one long-lived ffmpeg process", (
     const source = readFixture("output_get_media.mkv");
     const keyframes = parseChunked(source).events.filter((e): e is Frame => e.type === "frame" && e.keyframe);
     const got = await lastValueFrom(parseMkv(source).pipe(images({ format: "jpeg", keyframesOnly: true }), toArray()));
-    expect(got.map((g) => [g.timestampMs, g.fragmentNumber, g.producerTimeMs, g.serverTimeMs])).toEqual(
-      keyframes.map((f) => [f.timestampMs, f.fragmentNumber, f.producerTimeMs, f.serverTimeMs]),
+    expect(got.map((g) => [g.timestampMs, g.fragmentNumber, g.producerTimestampMs, g.serverTimestampMs])).toEqual(
+      keyframes.map((f) => [f.timestampMs, f.fragmentNumber, f.producerTimestampMs, f.serverTimestampMs]),
     );
     for (const g of got) {
       expect([g.data[0], g.data[1], g.data.at(-2), g.data.at(-1)]).toEqual([0xff, 0xd8, 0xff, 0xd9]);

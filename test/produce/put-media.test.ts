@@ -68,7 +68,7 @@ describe("putMedia() to the local endpoint's ingest, read back with GetMedia", (
     const back = await readBack("cam");
     expect(back.frames.map(key)).toEqual(source.map(key));
     for (let i = 0; i < source.length; i++)
-      expect(Math.abs(back.frames[i]!.producerTimeMs! - (START + source[i]!.timestampMs - source[0]!.timestampMs))).toBeLessThanOrEqual(1);
+      expect(Math.abs(back.frames[i]!.producerTimestampMs! - (START + source[i]!.timestampMs - source[0]!.timestampMs))).toBeLessThanOrEqual(1);
     for (const f of back.fragments) expect(f.tags.find((t) => t.name === "site")?.value).toBe("north");
     // Fragments cut at keyframes, about 2 s each.
     for (const f of back.fragments) expect(back.frames.find((x) => x.fragmentNumber === f.fragmentNumber && x.track === 1)?.keyframe).toBe(true);
@@ -86,7 +86,7 @@ describe("putMedia() to the local endpoint's ingest, read back with GetMedia", (
     expect(retried).toEqual(["NETWORK_ERROR", "CONNECTION_STALE", "INTERNAL_ERROR"]);
     const back = await readBack("cam");
     // Each frame at least once; a fragment stored twice (sent again after its acknowledgement was lost) comes twice.
-    const unique = new Map(back.frames.map((f) => [`${f.producerTimeMs}/${key(f)}`, f]));
+    const unique = new Map(back.frames.map((f) => [`${f.producerTimestampMs}/${key(f)}`, f]));
     expect([...unique.values()].map(key)).toEqual(source.map(key));
     const storedTwice = back.fragments.length - new Set(back.fragments.map((f) => f.producerTimestampMs)).size;
     expect(storedTwice).toBeLessThanOrEqual(got.stats!.fragmentsSent - got.stats!.fragmentsPersisted + got.stats!.duplicates);

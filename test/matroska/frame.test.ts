@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { ID } from "../../src/ebml/schema.js";
+import { concatBytes, element, stringElement, uintElement } from "../../src/ebml/writer.js";
+import { MatroskaDemuxer } from "../../src/matroska/demuxer.js";
+import { Frame, type FrameInit } from "../../src/matroska/frame.js";
+import type { MatroskaEvent } from "../../src/matroska/model.js";
+import { hex } from "../helpers/recording-sink.js";
+
+const file = concatBytes([
+  element(ID.EBML, [uintElement(ID.EBMLVersion, 1), stringElement(ID.DocType, "matroska")]),
+  element(ID.Segment, [
+    element(ID.Info, [uintElement(ID.TimestampScale, 1_000_000)]),
+    element(ID.Tracks, [element(ID.TrackEntry, [uintElement(ID.TrackNumber, 1), uintElement(ID.TrackType, 1), stringElement(ID.CodecID, "V_TEST")])]),
+    element(ID.Cluster, [uintElement(ID.Timestamp, 1000), element(ID.SimpleBlock, hex("81 0000 80 aabb")), element(ID.SimpleBlock, hex("81 0021 00 cc"))]),
+  ]),
+]);
+
+describe("Frame: built from a named shape", () => {
+  it("takes defaults for what is not given, and views a part of a buffer without copying it", () => {
+    const buf = new Uint8Array([9, 1, 2, 3, 9]);
+    const f = new Frame({ track: 2, timestampMs: 40, keyframe: true, data: buf, dataStart: 1, dataEnd: 4, offset: 100 });
+    expect([f.size, [...f.data], f.data.buffer === buf.buffer]).toEqual([3, [1, 2, 3], true]);
+    expect([f.durationMs, f.invisible, f.discardable, f.encryption, f.fragmentNumber, f.producerTimestampMs, f.serverTimestampMs]).toEqual([
+      null,
+      false,
+      false,
+      null,
+      null,
+      null,
+      null,
+    ]);
+  });
+
+  it("keeps the old time names as deprecated aliases of the new ones, and copy() keeps every field", () => {
+    const f = new Frame({
+      track: 1,
+      timestampMs: 0,
+      keyframe: false,
+      data: new Uint8Array(4),
+      offset: 7,
+      fragmentNumber: "91",
+      producerTimestampMs: 5,
+      serverTimestampMs: 6,
+    });
+    expect([f.producerTimeMs, f.serverTimeMs]).toEqual([5, 6]);
+    const c = f.copy();
+    expect(c.toJSON()).toEqual(f.toJSON());
+    expect(c.data.buffer).not.toBe(f.data.buffer);
+  });
+});
+
+describe("MatroskaDemuxer: the stamping hook", () => {
+  it("hands every frame's shape to the hook before building it, and frames carry what the hook set", () => {
+    const seen: number[] = [];
+    const stamp = (init: FrameInit) => {
+      seen.push(init.timestampMs);
+      init.fragmentNumber = "F1";
+      init.serverTimestampMs = 1_000_000 + init.timestampMs;
+    };
+    const frames: Frame[] = [];
+    const d = new MatroskaDemuxer((ev: MatroskaEvent) => void ev, {}, { onFrame: (f) => frames.push(f), stamp });
+    d.push(file);
+    d.end();
+    expect(seen).toEqual([1000, 1033]);
+    expect(frames.map((f) => [f.timestampMs, f.fragmentNumber, f.serverTimestampMs, f.producerTimestampMs, f.keyframe])).toEqual([
+      [1000, "F1", 1_001_000, null, true],
+      [1033, "F1", 1_001_033, null, false],
+    ]);
+  });
+
+  it("without a hook, frames carry no stamps", () => {
+    const frames: Frame[] = [];
+    const d = new MatroskaDemuxer((ev) => {
+      if (ev.type === "frame") frames.push(ev);
+    });
+    d.push(file);
+    d.end();
+    expect(frames.map((f) => [f.fragmentNumber, f.serverTimestampMs])).toEqual([
+      [null, null],
+      [null, null],
+    ]);
+  });
+});
