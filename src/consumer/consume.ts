@@ -56,17 +56,6 @@ export interface ConsumeOptions {
   /** Several workers of one app: only the lease holder reads; another takes over when it dies. */
   readonly lease?: LeaseOptions & { readonly table: LeaseTable };
   /**
-   * The worker that holds this stream's lease, managed outside (a fleet): checkpoints are written only
-   * while it still holds it, and a refused write (the lease moved on) ends the consumer quietly.
-   */
-  readonly owner?: string;
-  /**
-   * Awaited before each fragment is handled (with the consumer's signal): a fleet holds a fragment here
-   * while its lease is not known to be current. A fragment still waiting when the consumer is stopped is
-   * neither handled nor checkpointed.
-   */
-  readonly fence?: (signal: AbortSignal) => Promise<void>;
-  /**
    * Bytes (frame payloads and their overhead) received ahead of the handler before the reading waits
    * for it (default 16 MiB); a single larger fragment still passes.
    */
@@ -85,6 +74,24 @@ export interface ConsumeOptions {
   /** Called, in order with the handler's calls, for each fragment passed over (see onCorruptFragment). */
   readonly onSkipped?: (event: FragmentSkippedEvent) => void;
   readonly signal?: AbortSignal;
+}
+
+/**
+ * A stream whose lease is held outside consume(), by a fleet (internal: fleet() passes it to
+ * {@link consumeHeld}; not part of the package's API).
+ */
+export interface HeldLease {
+  /**
+   * The worker that holds the stream's lease: checkpoints are written only while it still holds it, and
+   * a refused write (the lease moved on) ends the consumer quietly.
+   */
+  readonly owner: string;
+  /**
+   * Awaited before each fragment is handled (with the consumer's signal): a fleet holds a fragment here
+   * while its lease is not known to be current. A fragment still waiting when the consumer is stopped is
+   * neither handled nor checkpointed.
+   */
+  readonly fence: (signal: AbortSignal) => Promise<void>;
 }
 
 /** A running consumer. */
@@ -106,6 +113,15 @@ export interface Consumer {
  * `lease`, all of it runs while this worker holds the app's lease.
  */
 export function consume(clients: KvsClients, stream: StreamRef, options: ConsumeOptions): Consumer {
+  return startConsumer(clients, stream, options, null);
+}
+
+/** {@link consume} on a stream whose lease a fleet holds (`held`), in place of `options.lease`. */
+export function consumeHeld(clients: KvsClients, stream: StreamRef, options: Omit<ConsumeOptions, "lease">, held: HeldLease): Consumer {
+  return startConsumer(clients, stream, options, held);
+}
+
+function startConsumer(clients: KvsClients, stream: StreamRef, options: ConsumeOptions, fleetLease: HeldLease | null): Consumer {
   const stop = linkedAbort(options.signal);
   const app = options.app;
   const name = streamLabel(stream);
@@ -166,8 +182,8 @@ export function consume(clients: KvsClients, stream: StreamRef, options: Consume
       for (;;) {
         const item = await queue.take(active);
         if (item === null || active.aborted) break;
-        if (options.fence) {
-          await options.fence(active);
+        if (fleetLease) {
+          await fleetLease.fence(active);
           if (active.aborted) break;
         }
         if ("type" in item) {
@@ -223,10 +239,10 @@ export function consume(clients: KvsClients, stream: StreamRef, options: Consume
       if (options.lease) await runLeased(options.lease);
       else {
         try {
-          await readWhile(stop.signal, options.owner);
-          await writeCheckpoint(options.owner);
+          await readWhile(stop.signal, fleetLease?.owner);
+          await writeCheckpoint(fleetLease?.owner);
         } catch (e) {
-          if (!(options.owner !== undefined && e instanceof CheckpointConflictError)) throw e; // the fleet moved the lease on
+          if (!(fleetLease && e instanceof CheckpointConflictError)) throw e; // the fleet moved the lease on
         }
       }
       return summary();

@@ -7,7 +7,7 @@ import type { LiveStatus } from "../aws/live-media.js";
 import { selectStreams, type StreamSelection } from "../aws/stream-selection.js";
 import type { FragmentWithFrames } from "../rx/with-frames.js";
 import { type LeaseView, planBalance } from "./balancer.js";
-import { consume, type ConsumeOptions, type Consumer, type Lag } from "./consume.js";
+import { type ConsumeOptions, type Consumer, consumeHeld, type Lag } from "./consume.js";
 import type { FleetLeaseTable } from "./lease.js";
 import { checkpointKey, type CheckpointStore } from "./store.js";
 
@@ -223,29 +223,35 @@ export function fleet(clients: KvsClients, options: FleetOptions): Fleet {
       else if (s.type === "ended") entry.reconnects.idleEnd = (entry.reconnects.idleEnd ?? 0) + 1;
       live?.onStatus?.(s);
     };
-    const consumer = consume(clients, lease.stream, {
-      ...options.consume,
-      live: { ...live, onStatus },
-      app,
-      store: options.store,
-      owner: me,
-      from: options.from,
-      signal: abort.signal,
-      fence: async (signal) => {
-        while (!signal.aborted && performance.now() - entry.renewedAt >= fenceMs) await sleep(Math.min(50, renewMs), signal);
+    const consumer = consumeHeld(
+      clients,
+      lease.stream,
+      {
+        ...options.consume,
+        live: { ...live, onStatus },
+        app,
+        store: options.store,
+        from: options.from,
+        signal: abort.signal,
+        handler: async (item) => {
+          const started = performance.now();
+          try {
+            await options.handler({ ...item, stream: lease.stream });
+          } finally {
+            entry.busyMs += performance.now() - started;
+            for (const f of item.frames) entry.bytes += f.data.length;
+          }
+          entry.fragments++;
+          handled++;
+        },
       },
-      handler: async (item) => {
-        const started = performance.now();
-        try {
-          await options.handler({ ...item, stream: lease.stream });
-        } finally {
-          entry.busyMs += performance.now() - started;
-          for (const f of item.frames) entry.bytes += f.data.length;
-        }
-        entry.fragments++;
-        handled++;
+      {
+        owner: me,
+        fence: async (signal) => {
+          while (!signal.aborted && performance.now() - entry.renewedAt >= fenceMs) await sleep(Math.min(50, renewMs), signal);
+        },
       },
-    });
+    );
     entry.consumer = consumer;
     consumer.lag$.subscribe((l) => (entry.lag = l));
     consumer.done.catch((e: unknown) => {
