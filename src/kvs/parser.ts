@@ -3,7 +3,7 @@ import type { Frame, FrameInit } from "../matroska/frame.js";
 import type { MatroskaEvent, SimpleTag, Tag, Track } from "../matroska/model.js";
 import type { MkvParseError } from "../ebml/errors.js";
 import type { FragmentEvent } from "./fragment.js";
-import { forEachSimpleTag, isKvsTagName, KvsTag, parseKvsTimestamp } from "./tags.js";
+import { isKvsTagName, KvsTag, parseKvsTimestamp } from "./tags.js";
 
 /** Everything {@link KvsParser} emits: the Matroska events plus one `fragment` event per fragment. */
 export type KvsEvent = MatroskaEvent | FragmentEvent;
@@ -25,9 +25,9 @@ class FragmentState {
   clusterTimestampMs: number | null = null;
   frameCount = 0;
   keyframeCount = 0;
-  /** Frames per track number (dense: track numbers are small), and of numbers ≥ 1024. */
+  /** Frames per track number (dense: track numbers are small), and of numbers ≥ 1024 (made when one comes). */
   readonly perTrack: number[] = [];
-  readonly overflowTracks = new Map<number, number>();
+  overflowTracks: Map<number, number> | null = null;
   payloadBytes = 0;
   firstTs: number | null = null;
   lastTs: number | null = null;
@@ -40,10 +40,9 @@ class FragmentState {
 
 function framesByTrackOf(f: FragmentState): Record<number, number> {
   const out: Record<number, number> = {};
-  f.perTrack.forEach((n, t) => {
-    if (n > 0) out[t] = n;
-  });
-  for (const [t, n] of f.overflowTracks) out[t] = n;
+  const per = f.perTrack;
+  for (let t = 0; t < per.length; t++) if (per[t]! > 0) out[t] = per[t]!;
+  if (f.overflowTracks !== null) for (const [t, n] of f.overflowTracks) out[t] = n;
   return out;
 }
 
@@ -200,21 +199,30 @@ export class KvsParser {
       return; // trailing tags of a fragment already completed: still emitted as a tags event
     }
     const state = this.current ?? this.open(offset);
-    forEachSimpleTag(tags, (st) => {
-      if (isKvsTagName(st.name)) {
-        state.kvsTags[st.name] = st.value ?? "";
-        if (st.name === KvsTag.FragmentNumber && st.value !== null) {
-          state.fragmentNumber = st.value;
-          this.stamp.fragmentNumber = st.value;
-        } else if (st.name === KvsTag.ProducerTimestamp || st.name === KvsTag.ProducerSideTimestamp) {
-          this.stamp.producerBaseMs = parseKvsTimestamp(st.value ?? "");
-        } else if (st.name === KvsTag.ServerTimestamp || st.name === KvsTag.ServerSideTimestamp) {
-          this.stamp.serverBaseMs = parseKvsTimestamp(st.value ?? "");
-        }
-      } else {
-        state.tags.push(st);
+    // Indexed loops, no callback: this runs twice per fragment.
+    for (let t = 0; t < tags.length; t++) {
+      const simple = tags[t]!.simpleTags;
+      for (let k = 0; k < simple.length; k++) this.onSimpleTag(state, simple[k]!);
+    }
+  }
+
+  private onSimpleTag(state: FragmentState, st: SimpleTag): void {
+    const name = st.name;
+    if (!isKvsTagName(name)) {
+      state.tags.push(st);
+      return;
+    }
+    state.kvsTags[name] = st.value ?? "";
+    if (name === KvsTag.FragmentNumber) {
+      if (st.value !== null) {
+        state.fragmentNumber = st.value;
+        this.stamp.fragmentNumber = st.value;
       }
-    });
+    } else if (name === KvsTag.ProducerTimestamp || name === KvsTag.ProducerSideTimestamp) {
+      this.stamp.producerBaseMs = parseKvsTimestamp(st.value ?? "");
+    } else if (name === KvsTag.ServerTimestamp || name === KvsTag.ServerSideTimestamp) {
+      this.stamp.serverBaseMs = parseKvsTimestamp(st.value ?? "");
+    }
   }
 
   private count(f: FragmentState, frame: Frame): void {
@@ -225,7 +233,10 @@ export class KvsParser {
     if (t < 1024) {
       while (per.length <= t) per.push(0);
       per[t]!++;
-    } else f.overflowTracks.set(t, (f.overflowTracks.get(t) ?? 0) + 1);
+    } else {
+      f.overflowTracks ??= new Map();
+      f.overflowTracks.set(t, (f.overflowTracks.get(t) ?? 0) + 1);
+    }
     f.payloadBytes += frame.size;
     if (f.firstTs === null) f.firstTs = frame.timestampMs;
     f.lastTs = frame.timestampMs;

@@ -1,5 +1,3 @@
-import type { SimpleTag, Tag } from "../matroska/model.js";
-
 /** Names of the tags Kinesis Video Streams adds to GetMedia and GetMediaForFragmentList output. */
 export const KvsTag = {
   FragmentNumber: "AWS_KINESISVIDEO_FRAGMENT_NUMBER",
@@ -59,8 +57,3 @@ export function parseKvsTimestamp(text: string): number | null {
 }
 
 const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13) || c === 160 || c === 0xfeff;
-
-/** Calls `visit` for each top-level SimpleTag of the given Tag elements, in order. */
-export function forEachSimpleTag(tags: readonly Tag[], visit: (tag: SimpleTag) => void): void {
-  for (const tag of tags) for (const st of tag.simpleTags) visit(st);
-}

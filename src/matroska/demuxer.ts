@@ -1,13 +1,14 @@
 import { MkvParseError } from "../ebml/errors.js";
 import { EbmlReader, type EbmlSink } from "../ebml/reader.js";
 import { ID, matroskaSchema } from "../ebml/schema.js";
-import { copyBytes, readAscii, readFloat, readInt, readUint, readUintString, readUtf8, readUtf8Exact, sameBytes } from "../ebml/values.js";
+import { copyBytes, readAscii, readFloat, readInt, readUint, readUintString, readUtf8, readUtf8Exact, readUtf8Value, sameBytes } from "../ebml/values.js";
 import { BlockLayout } from "./block.js";
 import { codecDurationBySize, codecFrameDuration, type FrameDuration } from "./codec-timing.js";
 import { contentDecoder, decodeCodecPrivate, type FrameDecoder } from "./content-encoding.js";
 import { Frame, type FrameEncryption, type FrameInit, type FrameStamper } from "./frame.js";
 import type { AudioSettings, ContentEncoding, EbmlHeaderEvent, InfoEvent, MatroskaEvent, SimpleTag, Tag, Track, TrackKind, VideoSettings } from "./model.js";
 import { RepeatedMaster } from "./repeated-master.js";
+import { readWholeTags } from "./whole-tags.js";
 
 /** Limits and recovery of the demuxer (and of the parsers built on it). */
 export interface DemuxerOptions {
@@ -205,6 +206,7 @@ export class MatroskaDemuxer implements EbmlSink {
   private readonly reader: EbmlReader;
   private readonly layout = new BlockLayout();
   private readonly maxDecoded: number;
+  private readonly maxElementSize: number;
 
   private timestampScale = 1_000_000;
   private msPerTick = 1;
@@ -262,6 +264,7 @@ export class MatroskaDemuxer implements EbmlSink {
     this.emitFrame = hooks.onFrame ?? emit;
     this.stamp = hooks.stamp ?? null;
     this.maxDecoded = options.maxBlockSize ?? 256 * 1024 * 1024;
+    this.maxElementSize = options.maxElementSize ?? 64 * 1024 * 1024;
     this.reader = new EbmlReader(this, { ...options, schema: matroskaSchema, wanted: WANTED, expectDocument: true });
   }
 
@@ -513,12 +516,20 @@ export class MatroskaDemuxer implements EbmlSink {
    * @internal EbmlSink: an EBML header, Info or Tracks whose bytes repeat the last clean one (GetMedia
    * sends the same in every fragment) is replayed, events and state alike, instead of read again.
    */
-  wholeMaster(id: number, buf: Uint8Array, s: number, e: number, offset: number): boolean {
+  wholeMaster(id: number, buf: Uint8Array, s: number, e: number, offset: number, dataOffset: number): boolean {
     switch (id) {
       case ID.EBML: {
-        const header = this.repeatedHeader.repeatOf(buf, s, e, offset, this.unknownCount);
-        if (header === null) return false;
-        this.emit({ ...header, offset });
+        const h = this.repeatedHeader.repeatOf(buf, s, e, offset, this.unknownCount);
+        if (h === null) return false;
+        // A literal of the event's shape (a spread builds the object key by key).
+        this.emit({
+          type: "ebmlHeader",
+          offset,
+          docType: h.docType,
+          docTypeVersion: h.docTypeVersion,
+          docTypeReadVersion: h.docTypeReadVersion,
+          ebmlVersion: h.ebmlVersion,
+        });
         return true;
       }
       case ID.Info: {
@@ -526,7 +537,22 @@ export class MatroskaDemuxer implements EbmlSink {
         if (info === null) return false;
         this.timestampScale = info.timestampScale;
         this.msPerTick = info.timestampScale / 1_000_000;
-        this.emit({ ...info, offset });
+        this.emit({
+          type: "info",
+          offset,
+          timestampScale: info.timestampScale,
+          durationMs: info.durationMs,
+          title: info.title,
+          muxingApp: info.muxingApp,
+          writingApp: info.writingApp,
+          dateUtcMs: info.dateUtcMs,
+        });
+        return true;
+      }
+      case ID.Tags: {
+        const tags = readWholeTags(buf, s, e, this.maxElementSize);
+        if (tags === null) return false;
+        this.emit({ type: "tags", offset, endOffset: dataOffset + (e - s), afterCluster: this.clusterSeen, tags });
         return true;
       }
       case ID.Tracks: {
@@ -687,7 +713,7 @@ export class MatroskaDemuxer implements EbmlSink {
           st.name = readUtf8Exact(buf, s, e);
           return;
         case ID.TagString:
-          st.value = readUtf8Exact(buf, s, e);
+          st.value = readUtf8Value(buf, s, e);
           return;
         case ID.TagBinary:
           st.binary = copyBytes(buf, s, e);
