@@ -5,17 +5,48 @@ const MAGIC_BYTES = Uint8Array.of(0x1a, 0x45, 0xdf, 0xa3);
 const HEADER_CHILD = new Set([0x86, 0xf7, 0xf2, 0xf3, 0x82, 0x87, 0x85]);
 
 type NodeBuffer = Uint8Array & { indexOf(value: Uint8Array, byteOffset: number): number };
-const nodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike, offset: number, length: number): NodeBuffer } }).Buffer;
+const nodeBuffer = (globalThis as { Buffer?: { from(b: ArrayBufferLike, offset: number, length: number): NodeBuffer; isBuffer(b: unknown): boolean } }).Buffer;
 
-/** Where the four magic bytes next occur in `bytes[from, to)`, or -1 (memchr speed on Node). */
-function indexOfMagic(bytes: Uint8Array, from: number, to: number): number {
-  if (to - from < 4) return -1;
-  if (nodeBuffer !== undefined) {
-    const at = nodeBuffer.from(bytes.buffer, bytes.byteOffset + from, to - from).indexOf(MAGIC_BYTES, 0);
-    return at < 0 ? -1 : from + at;
+/** Ranges up to this long are searched by a loop; longer ones natively, once per chunk (see MagicIndex). */
+const SHORT_RANGE = 64;
+
+/**
+ * Where the four magic bytes occur in a chunk, found with one native search (memchr speed on Node) per
+ * occurrence, not one per range asked about: the search runs to the chunk's end and its answer serves
+ * every later range before it. A document stream asks about every element's bytes, and a 64 KiB chunk
+ * holds hundreds of elements and at most a few headers. Call {@link MagicIndex.forget} when a new chunk
+ * comes (a caller may refill the same buffer).
+ */
+export class MagicIndex {
+  private bytes: Uint8Array | null = null;
+  private searchable: NodeBuffer | null = null;
+  /** The first magic at or after `searchedFrom` in `bytes`, or -1 for none. */
+  private at = -1;
+  private searchedFrom = 0;
+
+  /** Forgets the chunk searched (its bytes may change). */
+  forget(): void {
+    this.bytes = null;
+    this.searchable = null;
   }
-  for (let i = from; i + 4 <= to; i++) if (bytes[i] === 0x1a && bytes[i + 1] === 0x45 && bytes[i + 2] === 0xdf && bytes[i + 3] === 0xa3) return i;
-  return -1;
+
+  /** Where the four magic bytes next occur in `bytes[from, to)`, or -1. */
+  find(bytes: Uint8Array, from: number, to: number): number {
+    if (to - from < 4) return -1;
+    if (to - from <= SHORT_RANGE || nodeBuffer === undefined) {
+      for (let i = from; i + 4 <= to; i++) if (bytes[i] === 0x1a && bytes[i + 1] === 0x45 && bytes[i + 2] === 0xdf && bytes[i + 3] === 0xa3) return i;
+      return -1;
+    }
+    if (bytes !== this.bytes || from < this.searchedFrom || (this.at !== -1 && this.at < from)) {
+      if (bytes !== this.bytes) {
+        this.bytes = bytes;
+        this.searchable = nodeBuffer.isBuffer(bytes) ? (bytes as NodeBuffer) : nodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+      }
+      this.searchedFrom = from;
+      this.at = this.searchable!.indexOf(MAGIC_BYTES, from);
+    }
+    return this.at !== -1 && this.at + 4 <= to ? this.at : -1;
+  }
 }
 
 const NO = 0;
@@ -60,6 +91,8 @@ export class DocumentScanner {
    * range (for a reader resuming there, whose earlier chunks are gone).
    */
   carried: Uint8Array = new Uint8Array(0);
+  /** Where the magic bytes are in the chunk being looked at. */
+  readonly magic = new MagicIndex();
 
   /** Forgets the bytes seen (a new payload starts). */
   reset(): void {
@@ -94,7 +127,7 @@ export class DocumentScanner {
         return i - 3;
       }
     }
-    for (let at = indexOfMagic(bytes, from, to); at >= 0; at = indexOfMagic(bytes, at + 1, to)) if (this.decide(bytes, at + 4, to)) return at;
+    for (let at = this.magic.find(bytes, from, to); at >= 0; at = this.magic.find(bytes, at + 1, to)) if (this.decide(bytes, at + 4, to)) return at;
     for (let i = Math.max(head, to - 4); i < to; i++) {
       this.window = ((this.window << 8) | bytes[i]!) >>> 0;
       this.seen++;

@@ -237,9 +237,7 @@ export class EbmlReader {
     this.wanted = options.wanted ?? null;
     this.documentStream = options.documentStream ?? false;
     this.start = options.expectDocument && !this.recover ? new Uint8Array(192) : null;
-    // (A document stream checks every payload for the next document, so its blocks take the general path.)
-    this.blockSink =
-      sink.simpleBlock !== undefined && !this.recover && !this.documentStream && (this.wanted === null || this.wanted.has(ID.SimpleBlock)) ? sink : null;
+    this.blockSink = sink.simpleBlock !== undefined && !this.recover && (this.wanted === null || this.wanted.has(ID.SimpleBlock)) ? sink : null;
     this.wholeSink = sink.wholeMaster !== undefined && !this.recover ? sink : null;
   }
 
@@ -278,6 +276,7 @@ export class EbmlReader {
   }
 
   private consume(chunk: Uint8Array): void {
+    if (this.documentStream) this.docScan.magic.forget();
     const n = chunk.length;
     const base = this.pos;
     let i = 0;
@@ -432,6 +431,7 @@ export class EbmlReader {
   private simpleBlocks(chunk: Uint8Array, i: number, n: number, base: number): number {
     const sink = this.blockSink!;
     const parentEnd = this.ends[this.depth - 1]!;
+    const docs = this.documentStream ? this.docScan.magic : null;
     const max = this.maxBlockSize;
     while (i + 1 < n && chunk[i] === 0xa3) {
       const sb = chunk[i + 1]!;
@@ -444,6 +444,9 @@ export class EbmlReader {
       if (size === (1 << (7 * sizeLen)) - 1) break; // unknown size: an error the general path reports
       const end = dataAt + size;
       if (end > n || base + end > parentEnd || size > max) break;
+      // In a document stream, a block whose bytes hold the magic of an EBML header goes the general way,
+      // which tells whether it is the next document's (one native search per chunk finds them all).
+      if (docs !== null && docs.find(chunk, i + 1, end) !== -1) break;
       sink.simpleBlock!(chunk, dataAt, end, base + i, base + dataAt);
       i = end;
       if (base + i >= parentEnd) break;
@@ -503,7 +506,15 @@ export class EbmlReader {
     if (info !== undefined && info.type === "master") {
       const d = this.depth;
       if (d >= this.maxDepth) throw this.error("NESTING_TOO_DEEP", `${this.schema.name(id)} nested deeper than ${this.maxDepth}`, start);
-      if (size >= 0 && n - i >= size && this.wholeSink !== null && this.wholeSink.wholeMaster!(id, chunk, i, i + size, start, dataStart)) return i + size;
+      // (In a document stream, not a master whose bytes hold the magic of an EBML header: read the general way, that is checked.)
+      if (
+        size >= 0 &&
+        n - i >= size &&
+        this.wholeSink !== null &&
+        (!this.documentStream || this.docScan.magic.find(chunk, i, i + size) === -1) &&
+        this.wholeSink.wholeMaster!(id, chunk, i, i + size, start, dataStart)
+      )
+        return i + size;
       this.ids[d] = id;
       this.starts[d] = start;
       this.unknown[d] = size < 0;
@@ -560,8 +571,9 @@ export class EbmlReader {
    */
   private startDocumentScan(chunk: Uint8Array, i: number, id: number, start: number, size: number): void {
     this.docScan.reset();
-    const header = i >= this.hLen ? chunk.subarray(i - this.hLen, i) : this.hdr.subarray(0, this.hLen);
-    this.checkNoDocument(header, 1, header.length, start, id, start, size);
+    // Read where the header lies (in the chunk, or in hdr when it straddled), by index: no view made.
+    if (i >= this.hLen) this.checkNoDocument(chunk, i - this.hLen + 1, i, start - (i - this.hLen), id, start, size);
+    else this.checkNoDocument(this.hdr, 1, this.hLen, start, id, start, size);
   }
 
   /** Makes room for at least `need` bytes of the element being gathered (doubling, up to its size). */
