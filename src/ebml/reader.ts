@@ -15,7 +15,9 @@ export interface EbmlSink {
   masterEnd(id: number, offset: number, endOffset: number): void;
   /**
    * A data element is complete. Its payload is `buf[start..end)`: a view into the pushed chunk when the
-   * element lay inside one chunk, otherwise a fresh buffer the reader no longer touches.
+   * element lay inside one chunk. When it straddled chunks: a block's (SimpleBlock, Block) is memory of
+   * its own, which the reader no longer touches; any other element's is the reader's scratch area, which
+   * it reuses once `data` returns (copy what must be kept).
    */
   data(id: number, buf: Uint8Array, start: number, end: number, offset: number, dataOffset: number): void;
   /** An element whose payload the reader skipped: one the sink does not want or Void (`known` true), or an ID the schema lacks. */
@@ -204,6 +206,8 @@ export class EbmlReader {
   private dataOffset = 0;
   private dataStart = 0;
   private dataBuf: Uint8Array = EMPTY;
+  /** Reused memory for straddling elements that are not handed out (see scratchFor). */
+  private scratch: Uint8Array = EMPTY;
   private dataFill = 0;
   /** The size of the element being gathered (dataBuf may be smaller until its bytes arrive). */
   private dataSize = 0;
@@ -404,7 +408,7 @@ export class EbmlReader {
           const buf = this.dataBuf;
           this.dataBuf = EMPTY;
           this.mode = HEADER;
-          this.deliver(this.dataId, buf, 0, buf.length, this.dataOffset, this.dataStart);
+          this.deliver(this.dataId, buf, 0, this.dataSize, this.dataOffset, this.dataStart);
         }
         return i + take;
       }
@@ -539,7 +543,9 @@ export class EbmlReader {
       this.startDocumentScan(chunk, i, id, start, size);
       this.checkNoDocument(chunk, i, n, dataStart - i, id, start, size);
     }
-    const buf = sharedSlabs.take(size <= EAGER_ELEMENT ? size : Math.max(EAGER_ELEMENT, n - i));
+    const first = size <= EAGER_ELEMENT ? size : Math.max(EAGER_ELEMENT, n - i);
+    // Blocks are handed out (as frames) and need memory of their own; anything else is read before the reader goes on.
+    const buf = id === ID.SimpleBlock || id === ID.Block ? sharedSlabs.take(first) : this.scratchFor(first);
     buf.set(chunk.subarray(i, n), 0);
     this.dataBuf = buf;
     this.dataFill = n - i;
@@ -574,6 +580,16 @@ export class EbmlReader {
     // Read where the header lies (in the chunk, or in hdr when it straddled), by index: no view made.
     if (i >= this.hLen) this.checkNoDocument(chunk, i - this.hLen + 1, i, start - (i - this.hLen), id, start, size);
     else this.checkNoDocument(this.hdr, 1, this.hLen, start, id, start, size);
+  }
+
+  /**
+   * Memory for a straddling element that is not handed out: the reused scratch area, grown to fit (up to
+   * EAGER_ELEMENT; a larger element gets memory of its own as it grows).
+   */
+  private scratchFor(size: number): Uint8Array {
+    if (size > EAGER_ELEMENT) return allocateRaw(size);
+    if (this.scratch.length < size) this.scratch = new Uint8Array(Math.max(size, this.scratch.length * 2, 256));
+    return this.scratch; // used as [0, size): no view made
   }
 
   /** Makes room for at least `need` bytes of the element being gathered (doubling, up to its size). */

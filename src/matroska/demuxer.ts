@@ -56,10 +56,8 @@ interface TrackBuilder {
   uid: string | null;
   typeCode: number | null;
   codecId: string;
-  /** The chunk holding the CodecPrivate bytes, at [codecPrivateStart, codecPrivateEnd). */
+  /** The CodecPrivate bytes (a copy: the reader may reuse the memory of an element that straddled chunks). */
   codecPrivate: Uint8Array | null;
-  codecPrivateStart: number;
-  codecPrivateEnd: number;
   codecName: string | null;
   name: string | null;
   language: string | null;
@@ -315,8 +313,6 @@ export class MatroskaDemuxer implements EbmlSink {
           typeCode: null,
           codecId: "",
           codecPrivate: null,
-          codecPrivateStart: 0,
-          codecPrivateEnd: 0,
           codecName: null,
           name: null,
           language: null,
@@ -438,7 +434,7 @@ export class MatroskaDemuxer implements EbmlSink {
           this.tracks.set(t.number, previous);
           break;
         }
-        const codecPrivate = t.codecPrivate === null ? null : copyBytes(t.codecPrivate, t.codecPrivateStart, t.codecPrivateEnd);
+        const codecPrivate = t.codecPrivate;
         const track: Track = {
           number: t.number,
           uid: t.uid,
@@ -613,10 +609,7 @@ export class MatroskaDemuxer implements EbmlSink {
           t.codecId = readAscii(buf, s, e);
           return;
         case ID.CodecPrivate:
-          // A view until the TrackEntry ends: copied then, unless the last Segment's track had the same bytes.
-          t.codecPrivate = buf;
-          t.codecPrivateStart = s;
-          t.codecPrivateEnd = e;
+          t.codecPrivate = copyBytes(buf, s, e);
           return;
         case ID.CodecName:
           t.codecName = readUtf8(buf, s, e);
@@ -924,7 +917,7 @@ function sameTrackEntry(track: Track, t: TrackBuilder): boolean {
     track.lacing !== t.lacing
   )
     return false;
-  if (!sameBytes(track.codecPrivate, t.codecPrivate?.subarray(t.codecPrivateStart, t.codecPrivateEnd) ?? null)) return false;
+  if (!sameBytes(track.codecPrivate, t.codecPrivate)) return false;
   const v = track.video;
   const w = t.video;
   if (v === null || w === null) {
