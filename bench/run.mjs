@@ -130,6 +130,10 @@ if (wants("throughput")) {
       `documentStream (${docs.input}, ${docs.chunk / 1024} KiB): KvsParser as the KVS readers run it on GetMedia (every payload looked through for the next EBML header) ÷ without, per round: ${ratioText(docs.documentStreamVsPlain)}.`,
     );
   }
+  const loads = out.flatMap((t) => t.load);
+  lines.push(
+    `Load average (1 min) as rounds started: ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)} on ${cpus().length} cores (above ~1, other work shared the machine with the samples).`,
+  );
   for (const t of out.filter((x) => x.noise)) {
     lines.push(
       `Noise (${t.input}, ${t.chunk / 1024} KiB): walker ÷ walker over ${t.noise.n} rounds: median ${fmt(t.noise.median, 2)}, q1–q3 ${fmt(t.noise.q1, 2)}–${fmt(t.noise.q3, 2)}, min–max ${fmt(t.noise.min, 2)}–${fmt(t.noise.max, 2)}.`,

@@ -5,6 +5,7 @@
 // spread of walker/walker is the run's own noise, and a ratio whose middle half (q1–q3) spans 1.0 is
 // reported as not resolved.
 import { execFile } from "node:child_process";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
@@ -53,7 +54,9 @@ export async function interleaved({ input, file, expected, chunk, contenders, ro
   const samples = Object.fromEntries(contenders.map((c) => [c, []]));
   const failures = {};
   const peakRssMB = {};
+  const load = []; // the 1-minute load average as each round starts: other work on the machine shows here
   for (let r = 0; r < rounds; r++) {
+    load.push(loadavg()[0]);
     const order = contenders.map((_, i) => contenders[(i + r) % contenders.length]);
     const round = {};
     for (const c of order) {
@@ -84,6 +87,7 @@ export async function interleaved({ input, file, expected, chunk, contenders, ro
     samples,
     mbps,
     peakRssMB,
+    load,
     failures,
     vsTsEbml: contenders.includes("ts-ebml") ? ratiosTo("ts-ebml") : null,
     vsWalker: contenders.includes("walker") ? ratiosTo("walker") : null,
