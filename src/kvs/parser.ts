@@ -33,6 +33,12 @@ class FragmentState {
   lastTs: number | null = null;
   endOffset: number;
   problems: MkvParseError[] = [];
+  /** The fragment's SERVER_ / PRODUCER_TIMESTAMP, parsed: the last plain tag's, else the last _SIDE_ one's (null: none). */
+  serverMs: number | null = null;
+  producerMs: number | null = null;
+  /** Whether serverMs / producerMs came from the plain tag. */
+  serverPlain = false;
+  producerPlain = false;
   constructor(readonly startOffset: number) {
     this.endOffset = startOffset;
   }
@@ -90,6 +96,7 @@ export class KvsParser {
   private readonly demuxer: MatroskaDemuxer;
   private readonly stamp = new FragmentStamp();
   private readonly out: (event: KvsEvent) => void;
+  private readonly outFrame: (frame: Frame) => void;
   private current: FragmentState | null = null;
   /** A fragment was completed by its closing tags but its Segment has not ended yet. */
   private lingering = false;
@@ -97,9 +104,10 @@ export class KvsParser {
   /** With keepBytes: the chunks since the current fragment began, with their stream offsets. */
   private readonly kept: { readonly base: number; readonly chunk: Uint8Array }[] | null;
 
-  /** Creates a parser that calls `emit` synchronously for every event. */
-  constructor(emit: (event: KvsEvent) => void, options: KvsParserOptions = {}) {
+  /** Creates a parser that calls `emit` synchronously for every event (frames: `onFrame` instead, when given). */
+  constructor(emit: (event: KvsEvent) => void, options: KvsParserOptions = {}, onFrame?: (frame: Frame) => void) {
     this.out = emit;
+    this.outFrame = onFrame ?? emit;
     this.kept = options.keepBytes ? [] : null;
     this.demuxer = new MatroskaDemuxer((ev) => this.onEvent(ev), options, { onFrame: (frame) => this.onFrame(frame), stamp: this.stamp.apply });
   }
@@ -147,7 +155,7 @@ export class KvsParser {
   /** Frames come here straight from the demuxer (the hot path): counted into the fragment and passed on. */
   private onFrame(frame: Frame): void {
     this.count(this.current ?? this.open(frame.offset), frame);
-    this.out(frame);
+    this.outFrame(frame);
   }
 
   private onEvent(ev: MatroskaEvent): void {
@@ -220,8 +228,12 @@ export class KvsParser {
       }
     } else if (name === KvsTag.ProducerTimestamp || name === KvsTag.ProducerSideTimestamp) {
       this.stamp.producerBaseMs = parseKvsTimestamp(st.value ?? "");
+      if (name === KvsTag.ProducerTimestamp || !state.producerPlain) state.producerMs = this.stamp.producerBaseMs;
+      state.producerPlain ||= name === KvsTag.ProducerTimestamp;
     } else if (name === KvsTag.ServerTimestamp || name === KvsTag.ServerSideTimestamp) {
       this.stamp.serverBaseMs = parseKvsTimestamp(st.value ?? "");
+      if (name === KvsTag.ServerTimestamp || !state.serverPlain) state.serverMs = this.stamp.serverBaseMs;
+      state.serverPlain ||= name === KvsTag.ServerTimestamp;
     }
   }
 
@@ -250,8 +262,8 @@ export class KvsParser {
     const event: FragmentEvent = {
       type: "fragment",
       fragmentNumber: f.fragmentNumber,
-      serverTimestampMs: parseKvsTimestamp(k[KvsTag.ServerTimestamp] ?? k[KvsTag.ServerSideTimestamp] ?? ""),
-      producerTimestampMs: parseKvsTimestamp(k[KvsTag.ProducerTimestamp] ?? k[KvsTag.ProducerSideTimestamp] ?? ""),
+      serverTimestampMs: f.serverMs,
+      producerTimestampMs: f.producerMs,
       millisBehindNow: numberOrNull(k[KvsTag.MillisBehindNow]),
       continuationToken: k[KvsTag.ContinuationToken] ?? null,
       error: errorCode === undefined ? null : { code: errorCode, id: k[KvsTag.ErrorId] ?? null, message: k[KvsTag.ExceptionMessage] ?? null },

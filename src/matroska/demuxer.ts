@@ -37,6 +37,9 @@ export interface DemuxerHooks {
   readonly stamp?: FrameStamper;
 }
 
+/** The track map of a segment before its Tracks (shared, never added to: see ownTracks). */
+const NO_TRACKS: ReadonlyMap<number, TrackState> = new Map();
+
 const KINDS: Record<number, TrackKind> = {
   1: "video",
   2: "audio",
@@ -208,16 +211,18 @@ export class MatroskaDemuxer implements EbmlSink {
 
   private timestampScale = 1_000_000;
   private msPerTick = 1;
-  private tracks = new Map<number, TrackState>();
+  private tracks: ReadonlyMap<number, TrackState> = NO_TRACKS;
+  /** `tracks` is shared (the empty map, or a repeat's kept map): copy it before adding to it. */
+  private tracksShared = true;
   /** The previous Segment's tracks (GetMedia repeats them in every fragment's Segment). */
-  private previousTracks: Map<number, TrackState> | null = null;
+  private previousTracks: ReadonlyMap<number, TrackState> | null = null;
   private lastTrack: TrackState | undefined = undefined;
 
   /** Unknown elements met so far: a master read with this count unchanged can be replayed when it repeats. */
   private unknownCount = 0;
   private readonly repeatedHeader = new RepeatedMaster<EbmlHeaderEvent>();
   private readonly repeatedInfo = new RepeatedMaster<InfoEvent>();
-  private readonly repeatedTracks = new RepeatedMaster<{ list: Track[]; states: Map<number, TrackState> }>();
+  private readonly repeatedTracks = new RepeatedMaster<{ list: Track[]; states: ReadonlyMap<number, TrackState> }>();
 
   // EBML header / Info
   private docType = "matroska";
@@ -362,7 +367,8 @@ export class MatroskaDemuxer implements EbmlSink {
         this.timestampScale = 1_000_000;
         this.msPerTick = 1;
         if (this.tracks.size > 0) this.previousTracks = this.tracks;
-        this.tracks = new Map();
+        this.tracks = NO_TRACKS;
+        this.tracksShared = true;
         this.lastTrack = undefined;
         this.clusterSeen = false;
         this.emit({ type: "segmentStart", offset, dataOffset, size: size < 0 ? null : size });
@@ -431,7 +437,7 @@ export class MatroskaDemuxer implements EbmlSink {
         if (previous !== undefined && sameTrackEntry(previous.track, t)) {
           this.trackList.push(previous.track);
           this.lastTrack = undefined;
-          this.tracks.set(t.number, previous);
+          this.ownTracks().set(t.number, previous);
           break;
         }
         const codecPrivate = t.codecPrivate;
@@ -458,7 +464,7 @@ export class MatroskaDemuxer implements EbmlSink {
         this.trackList.push(track);
         const encrypted = t.contentEncodings.find((e) => e.type === "encryption" && e.scope & 1);
         this.lastTrack = undefined;
-        this.tracks.set(track.number, {
+        this.ownTracks().set(track.number, {
           track,
           delayMs: track.codecDelayNs ? track.codecDelayNs / 1_000_000 : 0,
           defaultDurationMs: track.defaultDurationNs !== null && track.defaultDurationNs > 0 ? track.defaultDurationNs / 1_000_000 : null,
@@ -554,9 +560,11 @@ export class MatroskaDemuxer implements EbmlSink {
       case ID.Tracks: {
         const kept = this.repeatedTracks.repeatOf(buf, s, e, offset, this.unknownCount);
         if (kept === null) return false;
-        this.tracks = new Map(kept.states);
+        // The kept map and list themselves: both are copied before anything is added to them (ownTracks, and a new list at each Tracks).
+        this.tracks = kept.states;
+        this.tracksShared = true;
         this.lastTrack = undefined;
-        this.trackList = kept.list.slice();
+        this.trackList = kept.list;
         this.emit({ type: "tracks", offset, tracks: this.trackList });
         return true;
       }
@@ -792,6 +800,15 @@ export class MatroskaDemuxer implements EbmlSink {
       timestampMs: this.clusterTimestamp * this.msPerTick,
       size: this.clusterSize,
     });
+  }
+
+  /** The segment's track map, made its own first if it was shared. */
+  private ownTracks(): Map<number, TrackState> {
+    if (this.tracksShared) {
+      this.tracks = new Map(this.tracks);
+      this.tracksShared = false;
+    }
+    return this.tracks as Map<number, TrackState>;
   }
 
   /** Emits the frames of a block; `keyframeOfGroup` is null for a SimpleBlock (its flag decides). */

@@ -1,6 +1,8 @@
 import { Observable } from "rxjs";
 import { KvsParser, type KvsEvent, type KvsParserOptions } from "../kvs/parser.js";
+import type { Frame } from "../matroska/frame.js";
 import { heldReader } from "./demand.js";
+import { withFramesOnly } from "./frames.js";
 import type { ReadGate } from "./read-gate.js";
 import { pumpOf, type ByteSource } from "./source.js";
 
@@ -18,12 +20,15 @@ export interface ParseOptions extends KvsParserOptions {
  * reading and releases the source. Errors arrive as MkvParseError (with byte offset) or the source's error.
  */
 export function parseMkv(source: ByteSource, options: ParseOptions = {}): Observable<KvsEvent> {
-  return heldReader(options, (options) => readWith(source, options));
+  const events = heldReader(options, (options) => readWith<KvsEvent>(source, options, false));
+  return withFramesOnly(events, () => heldReader(options, (options) => readWith<Frame>(source, options, true)));
 }
 
-function readWith(source: ByteSource, options: ParseOptions): Observable<KvsEvent> {
-  return new Observable<KvsEvent>((subscriber) => {
-    const parser = new KvsParser((ev) => subscriber.next(ev), options);
+/** Reads `source` into its events, or (framesOnly) into its frames alone. */
+function readWith<T extends KvsEvent>(source: ByteSource, options: ParseOptions, framesOnly: boolean): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    const toFrames = (frame: Frame) => subscriber.next(frame as T);
+    const parser = framesOnly ? new KvsParser(() => {}, options, toFrames) : new KvsParser((ev) => subscriber.next(ev as T), options);
     let pump: ReturnType<typeof pumpOf>;
     try {
       pump = pumpOf(source, options.sliceSize ?? 65536, options.gate);
