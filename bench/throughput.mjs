@@ -52,6 +52,7 @@ async function sample(contender, file, chunk, minSeconds, timeoutMs) {
  */
 export async function interleaved({ input, file, expected, chunk, contenders, rounds, minSeconds, timeoutMs, log }) {
   const samples = Object.fromEntries(contenders.map((c) => [c, []]));
+  const cpuSamples = Object.fromEntries(contenders.map((c) => [c, []])); // MB per CPU second
   const failures = {};
   const peakRssMB = {};
   const load = []; // the 1-minute load average as each round starts: other work on the machine shows here
@@ -59,6 +60,7 @@ export async function interleaved({ input, file, expected, chunk, contenders, ro
     load.push(loadavg()[0]);
     const order = contenders.map((_, i) => contenders[(i + r) % contenders.length]);
     const round = {};
+    const cpuRound = {};
     for (const c of order) {
       const s = await sample(c, file, chunk, minSeconds, timeoutMs);
       if (!s.ok) {
@@ -72,9 +74,13 @@ export async function interleaved({ input, file, expected, chunk, contenders, ro
         continue;
       }
       round[c] = s.bytes / s.seconds / 1e6;
+      cpuRound[c] = s.cpuSeconds > 0 ? s.bytes / s.cpuSeconds / 1e6 : null;
       peakRssMB[c] = Math.max(peakRssMB[c] ?? 0, s.peakRssMB);
     }
-    for (const c of contenders) samples[c].push(round[c]);
+    for (const c of contenders) {
+      samples[c].push(round[c]);
+      cpuSamples[c].push(cpuRound[c] ?? null);
+    }
     log?.(`${input} ${chunk / 1024} KiB round ${r + 1}/${rounds}: ${order.map((c) => `${c} ${round[c] === null ? "fails" : round[c].toFixed(0)}`).join(", ")}`);
   }
   const ratiosTo = (base) => Object.fromEntries(contenders.filter((c) => c !== base).map((c) => [c, roundRatios(samples, c, base)]));
@@ -85,6 +91,7 @@ export async function interleaved({ input, file, expected, chunk, contenders, ro
     chunk,
     rounds,
     samples,
+    cpuSamples,
     mbps,
     peakRssMB,
     load,

@@ -57,8 +57,8 @@ export const adapters = {
 
   /**
    * kvs-parser as the KVS readers (getMedia, live media, the archive) run it on a GetMedia response:
-   * documentStream set, so a size that runs into the next fragment's EBML header is caught there. Every
-   * payload is then looked through for a header.
+   * documentStream set, so a size that runs into the next fragment's EBML header is caught there (the
+   * reader looks for that header in what it passes over).
    */
   async "kvs-parser (documentStream)"() {
     const { KvsParser } = await import("../../dist/index.js");
