@@ -24,7 +24,7 @@ function interned(buf: Uint8Array, s: number, e: number, kind: number, decode: (
   const slot = (h >>> 0) & (INTERN_SLOTS - 1);
   const held = internBytes[slot];
   if (held !== null && held !== undefined && internKinds[slot] === kind && sameBytesAt(held, buf, s, e)) return internStrings[slot]!;
-  const str = decode(buf, s, e);
+  const str = internalized(decode(buf, s, e));
   internBytes[slot] = copyBytes(buf, s, e);
   internStrings[slot] = str;
   internKinds[slot] = kind;
@@ -43,6 +43,15 @@ function decodeUtf8(buf: Uint8Array, s: number, e: number): string {
   const bom = e - s >= 3 && buf[s] === 0xef && buf[s + 1] === 0xbb && buf[s + 2] === 0xbf;
   return nativeUtf8Slice !== undefined && !bom ? nativeUtf8Slice.call(buf, s, e) : utf8.decode(buf.subarray(s, e));
 }
+/**
+ * The engine's own copy of `str` (V8 keeps one copy of each string used as a property key): comparing
+ * it with a literal or using it as a key is then a pointer compare, not a compare of characters. Done
+ * once per table entry.
+ */
+function internalized(str: string): string {
+  return Object.keys({ [str]: 0 })[0] ?? str;
+}
+
 const decodeLatin1 = (buf: Uint8Array, s: number, e: number) => latin1.decode(buf.subarray(s, e));
 const decodeUintString = (buf: Uint8Array, s: number, e: number) => {
   let v = 0n;

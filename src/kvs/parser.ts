@@ -109,7 +109,7 @@ export class KvsParser {
     this.out = emit;
     this.outFrame = onFrame ?? emit;
     this.kept = options.keepBytes ? [] : null;
-    this.demuxer = new MatroskaDemuxer((ev) => this.onEvent(ev), options, { onFrame: (frame) => this.onFrame(frame), stamp: this.stamp.apply });
+    this.demuxer = new MatroskaDemuxer((ev) => this.onEvent(ev), options, { onFrame: (frame) => this.onFrame(frame) });
   }
 
   /** Feeds the next chunk. Throws MkvParseError on bad input unless `recover` is set. */
@@ -149,6 +149,7 @@ export class KvsParser {
     f.tracks = this.tracks;
     this.current = f;
     this.stamp.reset();
+    this.demuxer.stampWith(null); // nothing to stamp until a tag says what (a plain MKV never calls the hook)
     return f;
   }
 
@@ -225,13 +226,16 @@ export class KvsParser {
       if (st.value !== null) {
         state.fragmentNumber = st.value;
         this.stamp.fragmentNumber = st.value;
+        this.demuxer.stampWith(this.stamp.apply);
       }
     } else if (name === KvsTag.ProducerTimestamp || name === KvsTag.ProducerSideTimestamp) {
       this.stamp.producerBaseMs = parseKvsTimestamp(st.value ?? "");
+      this.demuxer.stampWith(this.stamp.apply);
       if (name === KvsTag.ProducerTimestamp || !state.producerPlain) state.producerMs = this.stamp.producerBaseMs;
       state.producerPlain ||= name === KvsTag.ProducerTimestamp;
     } else if (name === KvsTag.ServerTimestamp || name === KvsTag.ServerSideTimestamp) {
       this.stamp.serverBaseMs = parseKvsTimestamp(st.value ?? "");
+      this.demuxer.stampWith(this.stamp.apply);
       if (name === KvsTag.ServerTimestamp || !state.serverPlain) state.serverMs = this.stamp.serverBaseMs;
       state.serverPlain ||= name === KvsTag.ServerTimestamp;
     }

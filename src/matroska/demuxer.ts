@@ -203,7 +203,7 @@ export class MatroskaDemuxer implements EbmlSink {
   /** Where frames go (a separate path lets the KVS parser take them without a switch on the event type). */
   private readonly emitFrame: (frame: Frame) => void;
   /** The upper layer's stamping hook, if any. */
-  private readonly stamp: FrameStamper | null;
+  private stamp: FrameStamper | null;
   private readonly reader: EbmlReader;
   private readonly layout = new BlockLayout();
   private readonly maxDecoded: number;
@@ -269,6 +269,11 @@ export class MatroskaDemuxer implements EbmlSink {
     this.maxDecoded = options.maxBlockSize ?? 256 * 1024 * 1024;
     this.maxElementSize = options.maxElementSize ?? 64 * 1024 * 1024;
     this.reader = new EbmlReader(this, { ...options, schema: matroskaSchema, wanted: WANTED, expectDocument: true });
+  }
+
+  /** Sets the stamping hook (null: frames are not stamped), for the frames from now on. */
+  stampWith(stamp: FrameStamper | null): void {
+    this.stamp = stamp;
   }
 
   /** Feeds the next chunk of the stream. */
@@ -854,7 +859,25 @@ export class MatroskaDemuxer implements EbmlSink {
         // The common case: the frame views its bytes lazily (Frame#data), timed from its size if at all.
         const codecMs = bySize === null ? null : bySize(size);
         const durationMs = durationTicks !== null ? durationTicks * msPerTick : (dd ?? codecMs);
-        this.emitOne(layout.track, baseMs, keyframe, buf, p, p + size, at, durationMs, invisible, discardable, encryption);
+        // As emitOne, written out: this branch is the hot path, and the call was not inlined.
+        const init: FrameInit = {
+          track: layout.track,
+          timestampMs: baseMs,
+          keyframe,
+          data: buf,
+          dataStart: p,
+          dataEnd: p + size,
+          offset: at,
+          durationMs,
+          invisible,
+          discardable,
+          encryption,
+          fragmentNumber: null,
+          producerTimestampMs: null,
+          serverTimestampMs: null,
+        };
+        if (this.stamp !== null) this.stamp(init);
+        this.emitFrame(new Frame(init));
         return;
       }
       const data = decode === null ? buf.subarray(p, p + size) : decode(buf.subarray(p, p + size), at);
