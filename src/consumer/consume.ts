@@ -129,7 +129,7 @@ function startConsumer(clients: KvsClients, stream: StreamRef, options: ConsumeO
   const source =
     options.source ?? liveSource(clients, stream, { ...options.live, onCorruptFragment: options.onCorruptFragment ?? options.live?.onCorruptFragment });
   const from: StartFrom = options.from ?? "NOW";
-  const policy = new CheckpointPolicy(options.checkpointEvery);
+  const progress = new Progress(options.store, name, app, options.checkpointEvery);
   const lag$ = new BehaviorSubject<Lag>({
     app,
     queuedFragments: 0,
@@ -140,40 +140,13 @@ function startConsumer(clients: KvsClients, stream: StreamRef, options: ConsumeO
     lastCheckpointed: null,
   });
 
-  let resumedFrom: string | null | undefined;
-  let handled = 0;
-  let checkpoints = 0;
-  let leasesAcquired = 0;
-  const skipped: FragmentSkippedEvent[] = [];
-  let lastCheckpoint: Checkpoint | null = null;
-  let lastHandled: Checkpoint | null = null;
-  const summary = (): ConsumerSummary => ({
-    app,
-    resumedFrom: resumedFrom ?? null,
-    handled,
-    checkpoints,
-    lastCheckpoint: lastCheckpoint?.fragmentNumber ?? null,
-    leasesAcquired,
-    skipped: [...skipped],
-  });
-
-  const writeCheckpoint = async (owner: string | undefined) => {
-    if (!lastHandled || lastHandled === lastCheckpoint) return;
-    await options.store.put(name, app, lastHandled, owner === undefined ? undefined : { owner });
-    lastCheckpoint = lastHandled;
-    checkpoints++;
-    policy.written();
-  };
-
   /** Reads and handles while `active` is not aborted; resolves when it is (or the source ends). */
   const readWhile = async (active: AbortSignal, owner: string | undefined): Promise<void> => {
     // A lease holder starts from the stored checkpoint (another worker may have moved it).
-    const start = owner === undefined && lastHandled ? lastHandled : await options.store.get(name, app);
-    if (start && (!lastHandled || start.fragmentNumber !== lastHandled.fragmentNumber)) lastHandled = lastCheckpoint = start;
-    if (resumedFrom === undefined) resumedFrom = start?.fragmentNumber ?? null;
+    progress.resume(owner === undefined && progress.lastHandled ? progress.lastHandled : await options.store.get(name, app));
     if (active.aborted) return;
     const queue = new FragmentQueue(maxBytes);
-    const sub = source({ after: lastHandled, from, gate: queue, signal: active }).subscribe({
+    const sub = source({ after: progress.lastHandled, from, gate: queue, signal: active }).subscribe({
       next: (ev) => queue.push(ev),
       error: (e: unknown) => queue.end(e),
       complete: () => queue.end(),
@@ -188,26 +161,23 @@ function startConsumer(clients: KvsClients, stream: StreamRef, options: ConsumeO
         }
         if ("type" in item) {
           // A fragment the reader gave up on: recorded, and the checkpoint moves past it.
-          skipped.push(item);
+          progress.skipped.push(item);
           options.onSkipped?.(item);
-          if (item.fragmentNumber !== null)
-            lastHandled = { fragmentNumber: item.fragmentNumber, continuationToken: item.fragmentNumber, updatedAt: Date.now() };
-          if (policy.handled()) await writeCheckpoint(owner);
+          await progress.passed(item.fragmentNumber, item.fragmentNumber, owner);
           continue;
         }
         await runHandler(options.handler, item, options.onHandlerError ?? "stop", stop.signal);
-        handled++;
+        progress.handled++;
         const f = item.fragment;
-        if (f.fragmentNumber !== null) lastHandled = { fragmentNumber: f.fragmentNumber, continuationToken: f.continuationToken, updatedAt: Date.now() };
-        if (policy.handled()) await writeCheckpoint(owner);
+        await progress.passed(f.fragmentNumber, f.continuationToken, owner);
         lag$.next({
           app,
           queuedFragments: queue.length,
           queuedBytes: queue.heldBytes,
           millisBehindNow: f.millisBehindNow,
           msSinceServerTimestamp: f.serverTimestampMs === null ? null : Date.now() - f.serverTimestampMs,
-          lastHandled: lastHandled?.fragmentNumber ?? null,
-          lastCheckpointed: lastCheckpoint?.fragmentNumber ?? null,
+          lastHandled: progress.lastHandled?.fragmentNumber ?? null,
+          lastCheckpointed: progress.lastCheckpoint?.fragmentNumber ?? null,
         });
       }
     } finally {
@@ -221,11 +191,11 @@ function startConsumer(clients: KvsClients, stream: StreamRef, options: ConsumeO
     while (!stop.signal.aborted) {
       const held = await acquireLease(lease.table, key, lease, stop.signal);
       if (!held) break;
-      leasesAcquired++;
+      progress.leasesAcquired++;
       const active = AbortSignal.any([stop.signal, held.signal]);
       try {
         await readWhile(active, held.owner);
-        if (!held.signal.aborted) await writeCheckpoint(held.owner);
+        if (!held.signal.aborted) await progress.write(held.owner);
       } catch (e) {
         if (!(e instanceof CheckpointConflictError)) throw e; // lost the lease while writing: re-acquire
       } finally {
@@ -240,12 +210,12 @@ function startConsumer(clients: KvsClients, stream: StreamRef, options: ConsumeO
       else {
         try {
           await readWhile(stop.signal, fleetLease?.owner);
-          await writeCheckpoint(fleetLease?.owner);
+          await progress.write(fleetLease?.owner);
         } catch (e) {
           if (!(fleetLease && e instanceof CheckpointConflictError)) throw e; // the fleet moved the lease on
         }
       }
-      return summary();
+      return progress.summary();
     } finally {
       lag$.complete();
     }
@@ -261,4 +231,60 @@ function startConsumer(clients: KvsClients, stream: StreamRef, options: ConsumeO
       return done;
     },
   };
+}
+
+/** Where a consumer's app is: the last fragment handled and the last checkpointed, and its counts. */
+class Progress {
+  lastHandled: Checkpoint | null = null;
+  lastCheckpoint: Checkpoint | null = null;
+  /** The checkpoint the first run started after (undefined: not started yet). */
+  resumedFrom: string | null | undefined;
+  handled = 0;
+  checkpoints = 0;
+  leasesAcquired = 0;
+  readonly skipped: FragmentSkippedEvent[] = [];
+  private readonly store: CheckpointStore;
+  private readonly stream: string;
+  private readonly app: string;
+  private readonly policy: CheckpointPolicy;
+
+  constructor(store: CheckpointStore, stream: string, app: string, every: CheckpointEvery | undefined) {
+    this.store = store;
+    this.stream = stream;
+    this.app = app;
+    this.policy = new CheckpointPolicy(every);
+  }
+
+  /** A run starts after `start` (the stored checkpoint, or where the last run stopped). */
+  resume(start: Checkpoint | null): void {
+    if (start && (!this.lastHandled || start.fragmentNumber !== this.lastHandled.fragmentNumber)) this.lastHandled = this.lastCheckpoint = start;
+    if (this.resumedFrom === undefined) this.resumedFrom = start?.fragmentNumber ?? null;
+  }
+
+  /** The app is done with a fragment (handled, or passed over); the checkpoint is written when the policy says so. */
+  async passed(fragmentNumber: string | null, continuationToken: string | null, owner: string | undefined): Promise<void> {
+    if (fragmentNumber !== null) this.lastHandled = { fragmentNumber, continuationToken, updatedAt: Date.now() };
+    if (this.policy.handled()) await this.write(owner);
+  }
+
+  /** Writes the checkpoint, if it moved (`owner`: only while that worker holds the lease). */
+  async write(owner: string | undefined): Promise<void> {
+    if (!this.lastHandled || this.lastHandled === this.lastCheckpoint) return;
+    await this.store.put(this.stream, this.app, this.lastHandled, owner === undefined ? undefined : { owner });
+    this.lastCheckpoint = this.lastHandled;
+    this.checkpoints++;
+    this.policy.written();
+  }
+
+  summary(): ConsumerSummary {
+    return {
+      app: this.app,
+      resumedFrom: this.resumedFrom ?? null,
+      handled: this.handled,
+      checkpoints: this.checkpoints,
+      lastCheckpoint: this.lastCheckpoint?.fragmentNumber ?? null,
+      leasesAcquired: this.leasesAcquired,
+      skipped: [...this.skipped],
+    };
+  }
 }
