@@ -579,6 +579,46 @@ export class MatroskaDemuxer implements EbmlSink {
 
   /** @internal EbmlSink: a SimpleBlock on the reader's fast path. */
   simpleBlock(buf: Uint8Array, s: number, e: number, _offset: number, dataOffset: number): void {
+    // The common case, read here in one go: a one-byte track number, no lacing, a known track whose frames
+    // are stored as they are and timed without looking at their bytes. Anything else: emitBlock.
+    const b0 = buf[s]!;
+    const flags = buf[s + 3]!;
+    if (b0 >= 0x80 && e - s >= 4 && (flags & 0x06) === 0) {
+      const track = b0 & 0x7f;
+      let state = this.lastTrack;
+      if (state === undefined || state.track.number !== track) {
+        state = this.tracks.get(track);
+        if (state !== undefined) this.lastTrack = state;
+      }
+      const dd = state === undefined ? null : state.defaultDurationMs;
+      const timed = dd === null && state !== undefined && state.encryption === null;
+      if (state !== undefined && state.decode === null && !(timed && state.durationBySize === null && state.frameDuration !== null)) {
+        if (!this.clusterAnnounced) this.announceCluster();
+        const tc = (buf[s + 1]! << 8) | buf[s + 2]!;
+        const baseMs = (this.clusterTimestamp + (tc & 0x8000 ? tc - 0x10000 : tc)) * this.msPerTick - state.delayMs;
+        const p = s + 4;
+        const bySize = timed ? state.durationBySize : null;
+        const init: FrameInit = {
+          track,
+          timestampMs: baseMs,
+          keyframe: (flags & 0x80) !== 0,
+          data: buf,
+          dataStart: p,
+          dataEnd: e,
+          offset: dataOffset + 4,
+          durationMs: dd ?? (bySize === null ? null : bySize(e - p)),
+          invisible: (flags & 0x08) !== 0,
+          discardable: (flags & 0x01) !== 0,
+          encryption: state.encryption,
+          fragmentNumber: null,
+          producerTimestampMs: null,
+          serverTimestampMs: null,
+        };
+        if (this.stamp !== null) this.stamp(init);
+        this.emitFrame(new Frame(init));
+        return;
+      }
+    }
     this.emitBlock(buf, s, e, dataOffset, null, null, true);
   }
 
@@ -586,7 +626,7 @@ export class MatroskaDemuxer implements EbmlSink {
   data(id: number, buf: Uint8Array, s: number, e: number, offset: number, dataOffset: number): void {
     switch (id) {
       case ID.SimpleBlock: {
-        this.emitBlock(buf, s, e, dataOffset, null, null, true);
+        this.simpleBlock(buf, s, e, offset, dataOffset);
         return;
       }
       case ID.Block:
