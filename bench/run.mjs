@@ -166,7 +166,7 @@ if (wants("memory")) {
   const size = quick ? 256 : 1024;
   // Peak RSS of one process varies by tens of MB with when the GC happens to free dead chunks, so each
   // mode runs in several processes, interleaved, and the medians are compared.
-  const modes = ["parse", "read-only", "walker"];
+  const modes = ["parse", "read-only", "read-only-bare", "walker"];
   const rounds = quick ? 3 : 7;
   const samples = Object.fromEntries(modes.map((m) => [m, []]));
   for (let r = 0; r < rounds; r++)
@@ -178,9 +178,10 @@ if (wants("memory")) {
     const peak = Object.fromEntries(modes.map((m) => [m, med(ok[m].map((s) => s.peakRssMB))]));
     const range = (m) => `${fmt(Math.min(...ok[m].map((s) => s.peakRssMB)))}–${fmt(Math.max(...ok[m].map((s) => s.peakRssMB)))}`;
     const over = (m) => `${peak[m] >= peak["read-only"] ? "+" : "−"}${fmt(Math.abs(peak[m] - peak["read-only"]), 1)} MB`;
+    const over2 = (m) => `${peak[m] >= peak["read-only-bare"] ? "+" : "−"}${fmt(Math.abs(peak[m] - peak["read-only-bare"]), 1)} MB`;
     const gc = (m) => `${fmt(med(ok[m].map((s) => s.gc.ms)))} ms in ${fmt(med(ok[m].map((s) => s.gc.count)))} collections`;
     lines.push(
-      `Memory: ${size} MiB of GetMedia-form stream through a Readable of 64 KiB chunks, ${rounds} processes per mode, interleaved; median peak RSS (min–max): parseMkv(readable) ${fmt(peak.parse)} MB (${range("parse")}), ${over("parse")} over the read-only floor ${fmt(peak["read-only"])} MB (${range("read-only")}); the walker ${fmt(peak.walker)} MB (${range("walker")}), ${over("walker")}. GC: parse ${gc("parse")}, read-only ${gc("read-only")}, walker ${gc("walker")}; parse ${fmt(med(ok.parse.map((s) => s.bytes / s.seconds / 1e6)))} MB/s.`,
+      `Memory: ${size} MiB of GetMedia-form stream through a Readable of 64 KiB chunks, ${rounds} processes per mode, interleaved; median peak RSS (min–max): parseMkv(readable) ${fmt(peak.parse)} MB (${range("parse")}), ${over("parse")} over the read-only floor ${fmt(peak["read-only"])} MB (${range("read-only")}) with kvs-parser and rxjs loaded, ${over2("parse")} over it without them (${fmt(peak["read-only-bare"])} MB, ${range("read-only-bare")}); the walker ${fmt(peak.walker)} MB (${range("walker")}), ${over("walker")}. GC: parse ${gc("parse")}, read-only ${gc("read-only")}, walker ${gc("walker")}; parse ${fmt(med(ok.parse.map((s) => s.bytes / s.seconds / 1e6)))} MB/s.`,
     );
   } else
     lines.push(
