@@ -58,7 +58,8 @@ describe("MatroskaDemuxer: the stamping hook", () => {
       init.serverTimestampMs = 1_000_000 + init.timestampMs;
     };
     const frames: Frame[] = [];
-    const d = new MatroskaDemuxer((ev: MatroskaEvent) => void ev, {}, { onFrame: (f) => frames.push(f), stamp });
+    const d = new MatroskaDemuxer((ev: MatroskaEvent) => void ev, {}, { onFrame: (f) => frames.push(f) });
+    d.stampWith(stamp);
     d.push(file);
     d.end();
     expect(seen).toEqual([1000, 1033]);
