@@ -8,6 +8,7 @@ import { ingestPutMedia, type PutFault } from "./put-media-ingest.js";
 import { DataDir, type StoredStream } from "./data-dir.js";
 import { FragmentNumbers } from "./fragment-numbers.js";
 import { ServiceFailure } from "./service-failure.js";
+import { type LocalIceServer, LocalSignaling, type LocalSignalingLimits } from "./local-signaling.js";
 import { EMPTY_PAYLOAD_HASH, type LocalCredentials, verifySigV4 } from "./sigv4-verify.js";
 import { compareFragmentNumbers } from "../kvs/fragment-number.js";
 import type { StoredFragment } from "./stored-fragment.js";
@@ -109,6 +110,10 @@ export interface LocalKvsOptions extends LocalArchiveLimits {
    * no partial fragment. Without it everything is in memory.
    */
   readonly dataDir?: string;
+  /** Limits of the signaling channels' WebSockets (default: the service's quotas). */
+  readonly signaling?: LocalSignalingLimits;
+  /** What GetIceServerConfig answers (default none: no TURN relay runs here, peers on loopback need none). */
+  readonly iceServers?: readonly LocalIceServer[];
 }
 
 interface StreamState {
@@ -224,6 +229,8 @@ export class LocalKvs extends EventEmitter {
   private randomTimer: ReturnType<typeof setInterval> | null = null;
   private readonly numbers: FragmentNumbers;
   private readonly disk: DataDir | null;
+  /** The signaling channels and their WebSockets (KVS with WebRTC). */
+  readonly signaling: LocalSignaling;
 
   /** Use {@link startLocalKvs}. */
   constructor(private readonly options: LocalKvsOptions = {}) {
@@ -231,6 +238,8 @@ export class LocalKvs extends EventEmitter {
     this.now = options.now ?? Date.now;
     this.archive = new LocalArchive(() => this.endpoint, this.now, options);
     this.server = createServer((req, res) => void this.handle(req, res));
+    this.signaling = new LocalSignaling(() => this.endpoint, this.now, options.credentials ?? "any", options.signaling, options.iceServers);
+    this.server.on("upgrade", (req, socket, head) => this.signaling.upgrade(req, socket, head));
     this.server.on("connection", (s) => {
       this.sockets.add(s);
       s.on("close", () => this.sockets.delete(s));
@@ -464,6 +473,7 @@ export class LocalKvs extends EventEmitter {
     for (const r of this.responses) r.destroy();
     for (const s of this.sockets) s.destroy();
     this.archive.close();
+    this.signaling.close();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
@@ -513,6 +523,7 @@ export class LocalKvs extends EventEmitter {
       const raw = await readBody(req);
       this.authorize(req, createHash("sha256").update(raw).digest("hex"));
       const body = raw.length ? (JSON.parse(Buffer.from(raw).toString("utf8")) as Record<string, unknown>) : {};
+      if (this.signaling.handles(op)) return this.json(res, await this.signaling.call(op, body));
       switch (op) {
         case "getDataEndpoint":
           if (!API_NAMES.has(String(body.APIName)))
