@@ -50,6 +50,11 @@ export class RtpFrameAssembler {
   private highest: number | null = null;
   private awaitingKeyframe = true;
   private oldestMs = Number.POSITIVE_INFINITY;
+  /** A frame went out or was dropped: the start can no longer move back. */
+  private handedOut = false;
+  private askedAtStart = false;
+  /** Timestamps of frames already counted as dropped (since the last frame out): their late packets are not counted again. */
+  private readonly counted = new Set<number>();
 
   /** An assembler for one track. */
   constructor(
@@ -62,24 +67,53 @@ export class RtpFrameAssembler {
   /** Takes one packet, received at `nowMs`. */
   push(packet: RtpPacketLike, nowMs: number): void {
     const ext = this.extend(packet.sequenceNumber);
+    if (this.held.has(ext)) return; // a duplicate
+    if (this.next !== null && ext < this.next) {
+      // Late: given up on or out already, unless nothing went out yet (then the start may move back).
+      if (this.handedOut) return;
+      this.hold(ext, packet, nowMs);
+      const b = this.boundary();
+      if (b !== null && b < this.next) this.next = b;
+      this.emitReady();
+      return;
+    }
+    this.hold(ext, packet, nowMs);
     if (this.next === null) {
-      // Not yet at a frame boundary: audio starts at any packet; video after the first marker.
-      if (this.options.audio || this.options.startsFrame?.(packet)) this.next = ext;
+      // Not yet at a frame boundary: audio starts at any packet; video at the first packet held that
+      // surely starts a frame or follows a marker, at once when nothing is held before it (else once
+      // the wait is over: earlier packets may still come).
+      if (this.options.audio) this.startAt(ext);
       else {
-        if (packet.marker) this.next = ext + 1;
-        return;
+        const b = this.boundary();
+        if (b === null || b !== Math.min(...this.held.keys())) return;
+        this.startAt(b);
       }
     }
-    if (ext < this.next || this.held.has(ext)) return; // late (already given up or out) or a duplicate
-    this.held.set(ext, { packet, atMs: nowMs });
-    if (nowMs < this.oldestMs) this.oldestMs = nowMs;
     this.emitReady();
     if (this.held.size > (this.options.maxPending ?? 4096)) this.giveUp();
   }
 
+  private hold(ext: number, packet: RtpPacketLike, nowMs: number): void {
+    this.held.set(ext, { packet, atMs: nowMs });
+    if (nowMs < this.oldestMs) this.oldestMs = nowMs;
+  }
+
   /** Declares a gap lost once it waited `maxWaitMs` (call on a timer and after pushes). */
   flush(nowMs: number): void {
-    while (this.held.size > 0 && this.next !== null && !this.held.has(this.next) && nowMs - this.oldestMs >= (this.options.maxWaitMs ?? 100)) this.giveUp();
+    const wait = this.options.maxWaitMs ?? 100;
+    // What is held after emitReady() is the front frame's incomplete part and what follows it.
+    while (this.held.size > 0 && nowMs - this.oldestMs >= wait) {
+      if (this.next === null) {
+        // The wait is over: begin at the first frame start held, else after the last marker (else drop all).
+        let start = this.boundary();
+        if (start === null) for (const [k, h] of this.held) if (h.packet.marker && (start === null || k + 1 > start)) start = k + 1;
+        this.startAt(start ?? Number.POSITIVE_INFINITY);
+        if (start === null) this.next = null;
+        this.emitReady();
+        continue;
+      }
+      this.giveUp();
+    }
   }
 
   /** Packets held, waiting for a gap to fill. */
@@ -124,19 +158,64 @@ export class RtpFrameAssembler {
       this.take(start, end);
       if (this.awaitingKeyframe && !this.options.isKeyframe(packets)) {
         this.sink.dropped(1, "awaitingKeyframe");
+        if (!this.askedAtStart) {
+          this.askedAtStart = true; // joined between keyframes: ask for one rather than wait for the next
+          this.sink.needKeyframe();
+        }
         continue;
       }
       this.awaitingKeyframe = false;
+      this.counted.clear();
       this.sink.frame(packets);
     }
+  }
+
+  /** The first packet held (after `after`) that surely starts a frame: one the sender marks so, or one after a marker. */
+  private boundary(after = Number.NEGATIVE_INFINITY): number | null {
+    let best: number | null = null;
+    for (const [k, h] of this.held) {
+      if (k <= after || (best !== null && k >= best)) continue;
+      if (this.options.startsFrame?.(h.packet) || this.held.get(k - 1)?.packet.marker) best = k;
+    }
+    return best;
+  }
+
+  /** Reports the frames of `stamps` not reported yet as lost (at least `atLeast`). */
+  private countDropped(stamps: Set<number>, atLeast: number): void {
+    let n = 0;
+    for (const ts of stamps) {
+      if (this.counted.has(ts)) continue;
+      this.counted.add(ts);
+      n++;
+    }
+    if (Math.max(n, atLeast) > 0) this.sink.dropped(Math.max(n, atLeast), "loss");
+  }
+
+  /** The first frame starts at `ext`: what is held before it is let go (counted: frames that cannot be whole). */
+  private startAt(ext: number): void {
+    const stamps = new Set<number>();
+    for (const [k, h] of [...this.held]) {
+      if (k >= ext) continue;
+      stamps.add(h.packet.timestamp);
+      this.held.delete(k);
+    }
+    if (stamps.size > 0) this.handedOut = true;
+    this.countDropped(stamps, 0);
+    this.next = ext;
+    this.resetOldest();
+  }
+
+  private resetOldest(): void {
+    this.oldestMs = Number.POSITIVE_INFINITY;
+    for (const h of this.held.values()) if (h.atMs < this.oldestMs) this.oldestMs = h.atMs;
   }
 
   /** Forgets packets start..end and moves past them. */
   private take(start: number, end: number): void {
     for (let s = start; s <= end; s++) this.held.delete(s);
     this.next = end + 1;
-    this.oldestMs = Number.POSITIVE_INFINITY;
-    for (const h of this.held.values()) if (h.atMs < this.oldestMs) this.oldestMs = h.atMs;
+    this.handedOut = true;
+    this.resetOldest();
   }
 
   /** The gap at the front is lost: skip to the next frame boundary held, dropping what lies before it. */
@@ -148,22 +227,25 @@ export class RtpFrameAssembler {
       this.emitReady();
       return;
     }
-    // Frames touched by the gap: the timestamps held before the next marker, at least the one lost.
-    const marker = seqs.find((s) => this.held.get(s)!.packet.marker);
-    const upTo = marker ?? seqs.at(-1)!;
+    // Resume at the first frame start held after the front; what lies before it is lost: the frames
+    // held in part, or at least one frame of which nothing came.
+    const b = this.boundary(this.next!);
     const stamps = new Set<number>();
-    for (const s of seqs) if (s <= upTo) stamps.add(this.held.get(s)!.packet.timestamp);
-    this.sink.dropped(Math.max(1, stamps.size), "loss");
+    for (const [k, h] of this.held) if (b === null || k < b) stamps.add(h.packet.timestamp);
+    this.countDropped(stamps, 1);
     this.sink.needKeyframe();
     this.awaitingKeyframe = true;
-    if (marker === undefined) {
-      // No frame boundary held: start over at the next marker.
+    this.handedOut = true;
+    if (b === null) {
+      // No frame start held: wait for one.
       this.held.clear();
       this.oldestMs = Number.POSITIVE_INFINITY;
       this.next = null;
       return;
     }
-    this.take(this.next!, marker);
+    for (const k of [...this.held.keys()]) if (k < b) this.held.delete(k);
+    this.next = b;
+    this.resetOldest();
     this.emitReady();
   }
 }

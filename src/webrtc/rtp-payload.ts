@@ -113,7 +113,10 @@ export function vp8IsKeyframe(packets: readonly RtpPacketLike[]): boolean {
   return (b[0]! & 0x10) !== 0 && at < b.length && (b[at]! & 0x01) === 0;
 }
 
-/** True when an H.264 packet surely begins an access unit: an access unit delimiter or an SPS, alone or first in a STAP-A. */
+/**
+ * True when an H.264 packet begins an access unit: an access unit delimiter, or an SPS (alone or first
+ * in a STAP-A), which senders without delimiters (browsers, x264 in Matroska) put first in a keyframe.
+ */
 export function h264StartsFrame(packet: RtpPacketLike): boolean {
   const b = packet.payload;
   if (b.length === 0) return false;
