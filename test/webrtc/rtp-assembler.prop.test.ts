@@ -118,7 +118,7 @@ describe("RtpFrameAssembler (properties)", () => {
           { audio: false, isKeyframe: h264IsKeyframe, startsFrame: h264StartsFrame, maxWaitMs: 50 },
           { frame: () => {}, dropped: () => {}, needKeyframe: () => {} },
         );
-        packets.slice(1).forEach((x) => a.push(x.p, 0)); // the very first packet never comes
+        for (const x of packets.slice(1)) a.push(x.p, 0); // the very first packet never comes
         a.flush(1000);
         expect(a.pending).toBe(0);
       }),
