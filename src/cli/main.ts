@@ -10,6 +10,7 @@ import { recordCommand } from "./record.js";
 import { serveCommand } from "./serve.js";
 import { tailCommand } from "./tail.js";
 import { viewCommand } from "./view.js";
+import { webrtcCommand } from "./webrtc.js";
 
 // Commands that need the AWS SDK or child processes load their code only when run.
 const demoCommand: Command = {
@@ -30,7 +31,17 @@ the stream (kvs-parser view); at the end the stream is recorded to MKV files and
   },
 };
 
-const COMMANDS: readonly Command[] = [inspectCommand, tailCommand, recordCommand, imagesCommand, viewCommand, putCommand, serveCommand, demoCommand];
+const COMMANDS: readonly Command[] = [
+  inspectCommand,
+  tailCommand,
+  recordCommand,
+  imagesCommand,
+  viewCommand,
+  putCommand,
+  webrtcCommand,
+  serveCommand,
+  demoCommand,
+];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -6,11 +6,12 @@ const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 export const serveCommand: Command = {
   name: "serve",
   summary: "run a local Kinesis Video Streams endpoint (any SDK or the AWS CLI with --endpoint-url)",
-  usage: `usage: kvs-parser serve [--port N] [--host ADDR] [--data DIR] [--credentials KEY:SECRET]… [--stream NAME]…
+  usage: `usage: kvs-parser serve [--port N] [--host ADDR] [--data DIR] [--credentials KEY:SECRET]… [--stream NAME]… [--channel NAME]…
 
 Serves the control plane (CreateStream, DescribeStream, ListStreams, DeleteStream, UpdateDataRetention,
 UpdateStream, tags), the data plane (GetDataEndpoint, GetMedia, PutMedia, ListFragments,
-GetMediaForFragmentList), archived media (GetClip, GetImages, HLS and DASH sessions) on one port, until
+GetMediaForFragmentList), archived media (GetClip, GetImages, HLS and DASH sessions) and KVS with WebRTC
+(signaling channels, GetIceServerConfig, the signaling WebSocket, storage sessions) on one port, until
 Ctrl-C. Point any SDK or the AWS CLI at it: aws --endpoint-url http://127.0.0.1:4567 kinesisvideo list-streams
   --port N              the port (default 4567; 0 picks a free one, printed)
   --host ADDR           the address to bind (default 127.0.0.1); any other needs --credentials
@@ -20,6 +21,7 @@ Ctrl-C. Point any SDK or the AWS CLI at it: aws --endpoint-url http://127.0.0.1:
                         403s (repeatable; also KVS_LOCAL_CREDENTIALS=K:S,K:S). Without it any signature is
                         accepted, on loopback only
   --stream NAME         create this stream at start if it does not exist (repeatable)
+  --channel NAME        create this signaling channel at start (repeatable): kvs-parser webrtc master/view
 Faults, for testing clients: POST /_local/fault {"stream":"cam","fault":{"kind":"reset","afterBytes":1000}}
 makes the stream's next GetMedia fail so (kinds: reset, stall, http5xx, throttle, slowDrip, truncate,
 corrupt, cutBlock, streamError); POST /_local/putFault does the same for its next PutMedia.`,
@@ -29,6 +31,7 @@ corrupt, cutBlock, streamError); POST /_local/putFault does the same for its nex
     data: { type: "string" },
     credentials: { type: "string", multiple: true },
     stream: { type: "string", multiple: true },
+    channel: { type: "string", multiple: true },
   },
   async run(values, positionals, io) {
     if (positionals.length > 0) throw new UsageError("serve takes no arguments");
@@ -50,6 +53,7 @@ corrupt, cutBlock, streamError); POST /_local/putFault does the same for its nex
       dataDir: typeof values.data === "string" ? values.data : undefined,
       credentials: credentials.length > 0 ? credentials : "any",
     }).listen(port, host);
+    for (const c of (values.channel as string[] | undefined) ?? []) kvs.signaling.createChannel(c);
     io.out(
       `kvs-parser serve: ${kvs.endpoint} (${typeof values.data === "string" ? `data in ${values.data}` : "in memory"}; ${
         credentials.length > 0 ? `signatures checked for ${credentials.length} key pair${credentials.length > 1 ? "s" : ""}` : "any credentials accepted"

@@ -27,3 +27,4 @@ export { RtpFrameAssembler, type RtpPacketLike, type AssemblerSink, type RtpAsse
 export { RtpTrackReader, ntpToUnixMs, type RtpCodec, type RtpTrackInfo, type RtpTrackSink } from "./rtp-track.js";
 export { h264NalUnits, h264IsKeyframe, vp8Frame, vp8IsKeyframe, RtpPayloadError } from "./rtp-payload.js";
 export { FrameFragments } from "./frame-fragments.js";
+export { ffmpegMedia, type FfmpegMediaOptions } from "./ffmpeg-media.js";
