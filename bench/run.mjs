@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --rounds N] [-- --only throughput,memory,latency,service,scale,fleet,decode,record,produce]
+// npm run bench [-- --quick] [-- --rounds N] [-- --only throughput,memory,latency,service,scale,fleet,decode,record,produce,webrtc]
 // Runs every section, each measurement in its own process; prints the tables, writes
 // bench/results/latest.json (every sample) and latest.svg; a run of some sections (--only) writes
 // partial.json and partial.svg instead, so the full results the README quotes stay. Throughput is interleaved (see throughput.mjs):
@@ -9,6 +9,7 @@ import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { renderSvg } from "./svg.mjs";
+import { renderWebrtcSvg } from "./webrtc-svg.mjs";
 import { interleaved, ratioText, resolved, roundRatios } from "./throughput.mjs";
 
 const run = promisify(execFile);
@@ -321,6 +322,99 @@ if (wants("produce")) {
   } else lines.push(`Produce: failed: ${p.error}`);
 }
 
+// ---- WebRTC: loopback latency beside GetMedia's, one master to 10 viewers, 50 channels ---------------
+let webrtcSvg = null;
+if (wants("webrtc")) {
+  const w = await child("./webrtc.mjs", quick ? ["--quick"] : [], quick ? 300_000 : 1_800_000);
+  result.sections.webrtc = w;
+  if (w.latency) {
+    // median (min–max) over rounds; one round: the value
+    const sp = (s, d = 1) => (!s ? "-" : s.n > 1 && s.min !== s.max ? `${fmt(s.median, d)} (${fmt(s.min, d)}–${fmt(s.max, d)})` : fmt(s.median, d));
+    const ms = (s, d = 1) => (s ? `${sp(s, d)} ms` : "-");
+    const L = w.latency.webrtc;
+    const G = w.latency.getMedia;
+    const target = w.targetP99Ms;
+    const worst = (s) => (s ? s.max : null);
+    lines.push("");
+    lines.push(
+      `### WebRTC on loopback (${w.media[L.media].description}; ${w.seconds} s of media, ${w.rounds} round${w.rounds > 1 ? "s: median (min–max) over rounds" : ""})`,
+    );
+    lines.push("");
+    lines.push("| video frames, one master → one Node viewer | frames | p50 | p99 | p99 after the first second | max |");
+    lines.push("|---|---|---|---|---|---|");
+    lines.push(
+      `| WebRTC: master sent → viewer's Frame (side channel: the master's own stamps) | ${sp(L.framesSide, 0)} | ${ms(L.sideP50)} | ${ms(L.sideP99)} | ${ms(L.sideSteadyP99)} | ${ms(L.sideMax)} |`,
+    );
+    lines.push(
+      `| WebRTC: master sent → viewer's Frame (its producerTimestampMs: RTCP Sender Reports, from the first) | ${sp(L.framesSr, 0)} | ${ms(L.srP50)} | ${ms(L.srP99)} | - | ${ms(L.srMax)} |`,
+    );
+    lines.push(
+      `| GetMedia, same media: fragment appended → frame event (1 s fragments, local endpoint) | ${sp(G.frames, 0)} | ${ms(G.appendedP50)} | ${ms(G.appendedP99)} | - | ${ms(G.appendedMax)} |`,
+    );
+    lines.push(
+      `| GetMedia, same media: frame's live time → frame event (waits for its fragment to complete) | ${sp(G.frames, 0)} | ${ms(G.mediaP50, 0)} | ${ms(G.mediaP99, 0)} | - | ${ms(G.mediaMax, 0)} |`,
+    );
+    const steadyMet = L.sideSteadyP99 !== null && L.sideSteadyP99.max < target;
+    lines.push(
+      `| **target: WebRTC p99 < ${target} ms** | | | ${w.latency.met ? "met" : "not met"} (worst round: ${fmt(worst(L.sideP99), 1)} ms side channel, ${fmt(worst(L.srP99), 1)} ms Sender Reports) | ${steadyMet ? "met" : "not met"} (${fmt(worst(L.sideSteadyP99), 1)} ms) | |`,
+    );
+    lines.push("");
+    lines.push(
+      `producerTimestampMs − the master's own stamp, same frames: p50 ${ms(L.srMinusSideP50, 2)}, p99 ${ms(L.srMinusSideP99, 2)}; GetMedia frames ${sp(G.frames, 0)}/${fmt(G.expectedFrames)}.`,
+    );
+    lines.push("");
+    lines.push(
+      "| WebRTC | media | viewers with every frame | video frames per viewer (fewest–most) | p50 / p99 / max (side channel) | p99 after the first second | p99 (Sender Reports, from the first) | master CPU per s of media | master RSS connected → peak | viewer process CPU per s of media | viewer process RSS connected → peak | all connected after |",
+    );
+    lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    const rows = [
+      ["1 master → 1 viewer (the latency run)", L],
+      [`1 master → ${w.fanOut.perChannel ?? 10} viewers (one viewer process)`, w.fanOut],
+      [`${w.channels.channels ?? 50} masters (one process) → ${w.channels.channels ?? 50} viewers (another), one a channel`, w.channels],
+    ];
+    for (const [label, r] of rows) {
+      const n = r.viewers?.median ?? "-";
+      const most = r.videoPerViewerMax && r.videoPerViewerMax.median !== r.videoPerViewerMin?.median ? `–${sp(r.videoPerViewerMax, 0)}` : "";
+      lines.push(
+        r.failedRuns && !r.viewers
+          ? `| ${label} | failed: ${r.problems[0] ?? "?"} |||||||||||`
+          : `| ${label} | ${r.media} | ${sp(r.viewersComplete, 0)}/${n}${r.allComplete ? "" : " ⚠"} | ${sp(r.videoPerViewerMin, 0)}${most}/${fmt(w.media[r.media]?.expected.video)} | ${sp(r.sideP50)} / ${sp(r.sideP99)} / ${sp(r.sideMax)} ms | ${ms(r.sideSteadyP99)} | ${ms(r.srP99)} | ${ms(r.masterCpuMsPerMediaSecond, 0)} | ${sp(r.masterIdleRssMB, 0)} → ${sp(r.masterPeakRssMB, 0)} MB | ${ms(r.viewerCpuMsPerMediaSecond, 0)} | ${sp(r.viewerIdleRssMB, 0)} → ${sp(r.viewerPeakRssMB, 0)} MB | ${sp(r.connectSeconds)} s |`,
+      );
+    }
+    lines.push("");
+    const perViewer = (r) =>
+      r.perViewerP99SideMedian
+        ? `median ${ms(r.perViewerP99SideMedian)}, ${fmt(r.perViewerP99SideMin?.median, 1)}–${fmt(r.perViewerP99SideMax?.median, 1)} ms`
+        : "-";
+    const connected = (r) =>
+      r.viewerConnectedAfterMsMin
+        ? `first ${fmt(r.viewerConnectedAfterMsMin.median / 1000, 1)} s, median ${fmt(r.viewerConnectedAfterMsMedian.median / 1000, 1)} s`
+        : "-";
+    lines.push(
+      `Each viewer's own p99 (side channel): ${w.fanOut.perChannel ?? 10} viewers of one master ${perViewer(w.fanOut)}; ${w.channels.channels ?? 50} channels ${perViewer(w.channels)}. Viewers connected (from the viewer process's start): ${w.fanOut.perChannel ?? 10} viewers ${connected(w.fanOut)}; ${w.channels.channels ?? 50} channels ${connected(w.channels)}.`,
+    );
+    lines.push("");
+    const loads = [L, w.fanOut, w.channels].flatMap((r) => (r.loadAverage ? [r.loadAverage.min, r.loadAverage.max] : []));
+    if (loads.length)
+      lines.push(
+        `Load average (1 min) as the WebRTC runs ended: ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)} on ${cpus().length} cores (above ~1, other work shared the machine: werift falls behind, frames come late and are dropped).`,
+      );
+    const problems = [...L.problems, ...G.problems, ...w.fanOut.problems, ...w.channels.problems];
+    if (problems.length) lines.push(`WebRTC problems: ${problems.slice(0, 4).join("; ")}${problems.length > 4 ? "; …" : ""}.`);
+    webrtcSvg = renderWebrtcSvg(
+      [
+        { label: "WebRTC, 1 viewer (side channel)", p50: L.sideP50?.median, p99: L.sideP99?.median },
+        { label: "WebRTC, 1 viewer (Sender Reports)", p50: L.srP50?.median, p99: L.srP99?.median },
+        { label: "WebRTC, 10 viewers of 1 master (side channel)", p50: w.fanOut.sideP50?.median, p99: w.fanOut.sideP99?.median },
+        { label: "WebRTC, 50 channels (side channel)", p50: w.channels.sideP50?.median, p99: w.channels.sideP99?.median },
+        { label: "GetMedia, fragment appended → frame event", p50: G.appendedP50?.median, p99: G.appendedP99?.median },
+        { label: "GetMedia, frame's live time → frame event", p50: G.mediaP50?.median, p99: G.mediaP99?.median },
+      ],
+      target,
+    );
+  } else lines.push(`WebRTC: failed: ${w.error}`);
+}
+
 const table = lines.join("\n");
 console.log(table);
 result.machine = {
@@ -337,6 +431,8 @@ mkdirSync(here("./results"), { recursive: true });
 const name = only === null ? "latest" : "partial";
 writeFileSync(here(`./results/${name}.json`), JSON.stringify(result, null, 1));
 if (result.sections.throughput) writeFileSync(here(`./results/${name}.svg`), renderSvg(result.sections.throughput.filter((t) => !t.peers)));
+if (webrtcSvg) writeFileSync(here(`./results/${name}.webrtc.svg`), webrtcSvg);
+const svgs = [result.sections.throughput && `${name}.svg`, webrtcSvg && `${name}.webrtc.svg`].filter(Boolean);
 console.log(
-  `\nwrote bench/results/${name}.json${result.sections.throughput ? ` and ${name}.svg` : ""} in ${fmt(result.minutes, 1)} min (${result.machine.cpus} × ${result.machine.cpuModel}, Node ${result.machine.node})`,
+  `\nwrote bench/results/${name}.json${svgs.length ? ` and ${svgs.join(", ")}` : ""} in ${fmt(result.minutes, 1)} min (${result.machine.cpus} × ${result.machine.cpuModel}, Node ${result.machine.node})`,
 );
