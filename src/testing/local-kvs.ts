@@ -9,6 +9,7 @@ import { DataDir, type StoredStream } from "./data-dir.js";
 import { FragmentNumbers } from "./fragment-numbers.js";
 import { ServiceFailure } from "./service-failure.js";
 import { type LocalIceServer, LocalSignaling, type LocalSignalingLimits } from "./local-signaling.js";
+import { runStorageSession } from "./local-storage-session.js";
 import { EMPTY_PAYLOAD_HASH, type LocalCredentials, verifySigV4 } from "./sigv4-verify.js";
 import { compareFragmentNumbers } from "../kvs/fragment-number.js";
 import type { StoredFragment } from "./stored-fragment.js";
@@ -240,6 +241,20 @@ export class LocalKvs extends EventEmitter {
     this.server = createServer((req, res) => void this.handle(req, res));
     this.signaling = new LocalSignaling(() => this.endpoint, this.now, options.credentials ?? "any", options.signaling, options.iceServers);
     this.server.on("upgrade", (req, socket, head) => this.signaling.upgrade(req, socket, head));
+    // JoinStorageSession: a peer of this process joins the master and stores its media into the stream.
+    this.signaling.storageSession = (link) => {
+      const s = this.streamOf({ StreamARN: link.streamArn });
+      runStorageSession(link, { stream: s.name, store: (mkv) => this.putMedia(s.name, mkv) });
+    };
+    this.signaling.checkStorageStream = (arn) => {
+      const s = this.streamOf({ StreamARN: arn });
+      if (s.retentionHours <= 0)
+        throw new ServiceFailure(
+          400,
+          "NoDataRetentionException",
+          `The stream ${s.name} keeps no data: give it a data retention period to store a channel's media`,
+        );
+    };
     this.server.on("connection", (s) => {
       this.sockets.add(s);
       s.on("close", () => this.sockets.delete(s));

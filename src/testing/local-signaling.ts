@@ -111,6 +111,8 @@ export class LocalSignaling {
   private sweep: ReturnType<typeof setInterval> | null = null;
   /** Set by the endpoint: starts a storage session for JoinStorageSession. */
   storageSession: StorageSessionHandler | null = null;
+  /** Set by the endpoint: throws the service's error when a stream cannot take a channel's media (missing, no retention). */
+  checkStorageStream: ((streamArn: string) => void) | null = null;
 
   /** A signaling service answering for `endpoint()`, checking signatures with `credentials`. */
   constructor(
@@ -162,8 +164,11 @@ export class LocalSignaling {
         const c = this.channelOf(body);
         const conf = (body.MediaStorageConfiguration ?? {}) as { StreamARN?: string; Status?: string };
         if (conf.Status !== "ENABLED" && conf.Status !== "DISABLED") throw badArg("MediaStorageConfiguration.Status must be ENABLED or DISABLED");
-        c.storageStreamArn = conf.Status === "ENABLED" ? (conf.StreamARN ?? null) : null;
-        if (conf.Status === "ENABLED" && !c.storageStreamArn) throw badArg("StreamARN is required when Status is ENABLED");
+        if (conf.Status === "ENABLED") {
+          if (!conf.StreamARN) throw badArg("StreamARN is required when Status is ENABLED");
+          this.checkStorageStream?.(conf.StreamARN);
+        }
+        c.storageStreamArn = conf.Status === "ENABLED" ? conf.StreamARN! : null;
         return {};
       }
       case "v1/get-ice-server-config": {

@@ -28,3 +28,5 @@ export { RtpTrackReader, ntpToUnixMs, type RtpCodec, type RtpTrackInfo, type Rtp
 export { h264NalUnits, h264IsKeyframe, vp8Frame, vp8IsKeyframe, RtpPayloadError } from "./rtp-payload.js";
 export { FrameFragments } from "./frame-fragments.js";
 export { ffmpegMedia, type FfmpegMediaOptions } from "./ffmpeg-media.js";
+export { joinStorageSession } from "./storage-session.js";
+export { webrtcViewerOver, type SignalingPort } from "./viewer.js";

@@ -20,6 +20,8 @@ import type { StreamEvent } from "../rx/stream-event.js";
 import { type ChannelRef, channelEndpoints, iceServers } from "./channel.js";
 import { candidateJson, codecs, newPeer, PAYLOAD_TYPES, type PeerOptions } from "./peer.js";
 import { SignalingClient } from "./signaling-client.js";
+import { joinStorageSession } from "./storage-session.js";
+import { sleep } from "../aws/backoff.js";
 import type { DataChannelMessage } from "./viewer.js";
 import type { IceCandidate } from "./messages.js";
 
@@ -33,6 +35,8 @@ export type MasterStatus =
   | { readonly type: "keyframeRequested"; readonly viewer: string }
   /** A track of the source that is not sent (AAC audio, an unsupported codec), once per track. */
   | { readonly type: "trackLeftOut"; readonly track: number; readonly codecId: string; readonly reason: string }
+  /** JoinStorageSession was called (the session's offer comes over signaling, then it joins as `viewer` ""). */
+  | { readonly type: "storageSessionRequested" }
   /** The source ended and every frame of it went out. */
   | { readonly type: "sourceEnded"; readonly frames: number };
 
@@ -50,6 +54,13 @@ export interface WebRtcMasterOptions extends PeerOptions {
   readonly onMessage?: (message: DataChannelMessage & { readonly viewer: string }) => void;
   /** Leave out STUN (the local endpoint has none; default: use it). */
   readonly stun?: boolean;
+  /**
+   * Store the media into the channel's stream (WebRTC ingestion): join a storage session
+   * (JoinStorageSession) once connected, and again every `storageRetryMs` (default 6 s) until the
+   * session's offer came, as AWS's own samples do (the call is asynchronous).
+   */
+  readonly storage?: boolean;
+  readonly storageRetryMs?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -326,6 +337,24 @@ export function webrtcMaster(
       );
       await sig.open();
       if (!(options.waitForViewer ?? true)) startSource();
+      if (options.storage) await joinStorage();
+    };
+
+    /** Joins a storage session until its offer (one without a sender id) has come. */
+    const joinStorage = async () => {
+      let offered = false;
+      subs.push(signaling!.events.subscribe((ev) => ev.type === "SDP_OFFER" && ev.senderClientId === null && (offered = true)));
+      while (!offered && !abort.signal.aborted) {
+        try {
+          await joinStorageSession(clients, channel, abort.signal);
+        } catch (e) {
+          const err = asError(e) as Error & { retryable?: boolean };
+          if (abort.signal.aborted) return;
+          if (err.retryable !== true) throw e;
+        }
+        emit({ type: "storageSessionRequested" });
+        await sleep(options.storageRetryMs ?? 6000, abort.signal);
+      }
     };
 
     run().catch((e: unknown) => {

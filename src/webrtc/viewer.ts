@@ -72,8 +72,40 @@ export interface ViewerChannel {
  * new one; signaling reconnects on its own. Unsubscribing closes everything.
  */
 export function webrtcViewer(clients: KvsClients, channel: ChannelRef, options: WebRtcViewerOptions = {}): Observable<StreamEvent> & ViewerChannel {
+  const connect: Connect = async (o, signal) => {
+    const endpoints = await channelEndpoints(clients, channel, "VIEWER", { signal });
+    const sig = new SignalingClient(clients, { endpoints, ...(o.clientId !== undefined ? { clientId: o.clientId } : {}), signal });
+    try {
+      const servers = o.iceServers ?? (await iceServers(clients, endpoints, sig.clientId, { stun: o.stun ?? true, signal }));
+      return { port: sig, iceServers: servers, open: () => sig.open(), close: () => sig.close() };
+    } catch (e) {
+      sig.close();
+      throw e;
+    }
+  };
+  return withChannel(options, connect);
+}
+
+/** What a viewer needs of its signaling: the service's messages, and sending an offer and candidates (to the master). */
+export type SignalingPort = Pick<SignalingClient, "events" | "sendSdpOffer" | "sendIceCandidate">;
+
+/**
+ * The viewer of {@link webrtcViewer} over a signaling connection made elsewhere (a storage session's
+ * link, a signaling client shared with other code): the same events, with `options.iceServers` as given.
+ */
+export function webrtcViewerOver(port: SignalingPort, options: WebRtcViewerOptions = {}): Observable<StreamEvent> & ViewerChannel {
+  return withChannel(options, async (o) => ({ port, iceServers: o.iceServers ?? [], open: async () => {}, close: () => {} }));
+}
+
+/** Opens the signaling a viewer runs over. */
+type Connect = (
+  options: WebRtcViewerOptions,
+  signal: AbortSignal,
+) => Promise<{ port: SignalingPort; iceServers: PeerOptions["iceServers"]; open(): Promise<void>; close(): void }>;
+
+function withChannel(options: WebRtcViewerOptions, connect: Connect): Observable<StreamEvent> & ViewerChannel {
   let channelRef: RTCDataChannel | null = null;
-  const obs = heldReader(options, (o) => viewerWith(clients, channel, o, (c) => (channelRef = c)));
+  const obs = heldReader(options, (o) => viewerWith(connect, o, (c) => (channelRef = c)));
   return Object.assign(obs, {
     send(data: string | Uint8Array): boolean {
       if (channelRef === null || channelRef.readyState !== "open") return false;
@@ -85,19 +117,14 @@ export function webrtcViewer(clients: KvsClients, channel: ChannelRef, options: 
 
 const CODECS: Record<string, RtpCodec> = { "video/h264": "H264", "video/vp8": "VP8", "audio/opus": "OPUS" };
 
-function viewerWith(
-  clients: KvsClients,
-  channel: ChannelRef,
-  options: WebRtcViewerOptions,
-  setChannel: (c: RTCDataChannel | null) => void,
-): Observable<StreamEvent> {
+function viewerWith(connect: Connect, options: WebRtcViewerOptions, setChannel: (c: RTCDataChannel | null) => void): Observable<StreamEvent> {
   return new Observable<StreamEvent>((subscriber) => {
     const abort = linkedAbort(options.signal);
     const status = (s: ViewerStatus) => options.onStatus?.(s);
     const fragments = new FrameFragments((ev) => subscriber.next(ev));
     const readers = new Map<number, RtpTrackReader>();
     const subs: Subscription[] = [];
-    let signaling: SignalingClient | null = null;
+    let closeSignaling: (() => void) | null = null;
     let pc: RTCPeerConnection | null = null;
     let flushTimer: NodeJS.Timeout | null = null;
     let peerOptions: PeerOptions = options;
@@ -155,7 +182,7 @@ function viewerWith(
     };
 
     /** One peer connection: offer, answer, candidates; resolves once connected, rejects when it fails. */
-    const connectPeer = async (sig: SignalingClient, attempt: number): Promise<RTCPeerConnection> => {
+    const connectPeer = async (sig: SignalingPort, attempt: number): Promise<RTCPeerConnection> => {
       const started = Date.now();
       const video = options.video ?? ["H264", "VP8"];
       const peer = newPeer(peerOptions, codecs(video.length > 0 ? video : ["H264"]));
@@ -167,7 +194,11 @@ function viewerWith(
       if (label !== null) {
         const dc = peer.createDataChannel(label);
         dc.onMessage.subscribe((m) => options.onMessage?.({ label, data: typeof m === "string" ? m : new Uint8Array(m) }));
-        dc.stateChange.subscribe((s) => s === "open" && setChannel(dc));
+        dc.stateChange.subscribe((s) => {
+          if (s === "open") setChannel(dc);
+          // The master closed its peer connection (its SCTP association ends at once; ICE would take 30 s to notice).
+          else if (s === "closed" && pc === peer && peer.connectionState === "connected") void peer.close();
+        });
       }
       peer.onTrack.subscribe((track) => {
         const tr = transceivers.find((t) => t.kind === track.kind);
@@ -235,11 +266,11 @@ function viewerWith(
     };
 
     const run = async () => {
-      const endpoints = await channelEndpoints(clients, channel, "VIEWER", { signal: abort.signal });
-      const sig = new SignalingClient(clients, { endpoints, ...(options.clientId !== undefined ? { clientId: options.clientId } : {}), signal: abort.signal });
-      signaling = sig;
-      const servers = options.iceServers ?? (await iceServers(clients, endpoints, sig.clientId, { stun: options.stun ?? true, signal: abort.signal }));
-      peerOptions = { ...options, iceServers: servers };
+      const link = await connect(options, abort.signal);
+      closeSignaling = link.close;
+      if (abort.signal.aborted) link.close();
+      const sig = link.port;
+      peerOptions = { ...options, iceServers: link.iceServers };
       subs.push(
         sig.events.subscribe({
           next: (ev) => {
@@ -249,7 +280,7 @@ function viewerWith(
           error: fail,
         }),
       );
-      await sig.open();
+      await link.open();
       flushTimer = setInterval(() => {
         const now = Date.now();
         for (const r of readers.values()) r.flush(now);
@@ -296,7 +327,7 @@ function viewerWith(
       if (flushTimer) clearInterval(flushTimer);
       for (const s of subs) s.unsubscribe();
       void closePeer();
-      signaling?.close();
+      closeSignaling?.();
     };
   });
 }
