@@ -134,6 +134,28 @@ describe("README examples run as written", () => {
     }
   });
 
+  it("the webrtc example serves a file as a channel's master and prints 50 frames a viewer received, with their latency", { timeout: 40_000 }, async () => {
+    const kvs = await startLocalKvs({});
+    kvs.signaling.createChannel("front-door");
+    try {
+      await withSnippet(snippet("webrtc"), async (file, dir) => {
+        const { stdout: out } = await promisify(execFile)(process.execPath, [file], {
+          cwd: dir,
+          encoding: "utf8",
+          timeout: 30_000,
+          env: localAwsEnv(kvs.endpoint, { FILE: fixturePath("generated/h264_opus.mkv") }),
+        });
+        const lines = out.trim().split("\n");
+        expect(lines).toHaveLength(50);
+        for (const l of lines) expect(l).toMatch(/^[12] (key|-) \d+ bytes -?\d+ ms$/);
+        expect(lines.filter((l) => l.startsWith("1 key")).length).toBeGreaterThanOrEqual(1);
+        expect(kvs.signaling.presence("front-door").viewers).toEqual([]); // the viewer left, the master closed
+      });
+    } finally {
+      await kvs.close();
+    }
+  });
+
   it("the record example writes every frame of the live stream to MKV, then the last hour as one MP4", async () => {
     const kvs = await startLocalKvs({ streams: { "my-camera": { mkv: readFixture("clusters.mkv") } }, idleEndMs: 300 });
     try {

@@ -9,7 +9,6 @@ import { DataDir, type StoredStream } from "./data-dir.js";
 import { FragmentNumbers } from "./fragment-numbers.js";
 import { ServiceFailure } from "./service-failure.js";
 import { type LocalIceServer, LocalSignaling, type LocalSignalingLimits } from "./local-signaling.js";
-import { runStorageSession } from "./local-storage-session.js";
 import { EMPTY_PAYLOAD_HASH, type LocalCredentials, verifySigV4 } from "./sigv4-verify.js";
 import { compareFragmentNumbers } from "../kvs/fragment-number.js";
 import type { StoredFragment } from "./stored-fragment.js";
@@ -244,7 +243,11 @@ export class LocalKvs extends EventEmitter {
     // JoinStorageSession: a peer of this process joins the master and stores its media into the stream.
     this.signaling.storageSession = (link) => {
       const s = this.streamOf({ StreamARN: link.streamArn });
-      runStorageSession(link, { stream: s.name, store: (mkv) => this.putMedia(s.name, mkv) });
+      // (werift is loaded only here, for those who use WebRTC ingestion)
+      void import("./local-storage-session.js").then(
+        (m) => m.runStorageSession(link, { stream: s.name, store: (mkv) => this.putMedia(s.name, mkv) }),
+        () => link.close(),
+      );
     };
     this.signaling.checkStorageStream = (arn) => {
       const s = this.streamOf({ StreamARN: arn });

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { type WebSocket, WebSocketServer } from "ws";
+import type { WebSocket, WebSocketServer } from "ws";
 import { ServiceFailure } from "./service-failure.js";
 import { EMPTY_PAYLOAD_HASH, type LocalCredentials, verifySigV4 } from "./sigv4-verify.js";
 
@@ -106,7 +106,8 @@ const badArg = (message: string) => new ServiceFailure(400, "InvalidArgumentExce
  */
 export class LocalSignaling {
   private readonly channels = new Map<string, Channel>();
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 });
+  /** The WebSocket server, loaded on the first upgrade (`ws` is needed only by those who use signaling). */
+  private wss: Promise<WebSocketServer> | null = null;
   private readonly connections = new Set<Connection>();
   private sweep: ReturnType<typeof setInterval> | null = null;
   /** Set by the endpoint: starts a storage session for JoinStorageSession. */
@@ -247,7 +248,11 @@ export class LocalSignaling {
       );
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, conn.channel, conn.role, conn.clientId));
+    this.wss ??= import("ws").then((m) => new m.WebSocketServer({ noServer: true, maxPayload: 256 * 1024 }));
+    this.wss.then(
+      (wss) => wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, conn.channel, conn.role, conn.clientId)),
+      () => socket.destroy(),
+    );
   }
 
   /** Closes every connection and timer. */
@@ -259,7 +264,7 @@ export class LocalSignaling {
       c.ws.terminate();
     }
     this.connections.clear();
-    this.wss.close();
+    void this.wss?.then((wss) => wss.close());
   }
 
   /** Starts a storage session on a channel: the newest replaces one already running. */

@@ -22,7 +22,7 @@ export {
 } from "./signaling-client.js";
 export { webrtcViewer, type WebRtcViewerOptions, type ViewerStatus, type ViewerChannel, type DataChannelMessage } from "./viewer.js";
 export { webrtcMaster, type WebRtcMasterOptions, type MasterStatus } from "./master.js";
-export { codecs, PAYLOAD_TYPES, type PeerOptions } from "./peer.js";
+export type { PeerOptions } from "./peer-options.js";
 export { RtpFrameAssembler, type RtpPacketLike, type AssemblerSink, type RtpAssemblerOptions } from "./rtp-assembler.js";
 export { RtpTrackReader, ntpToUnixMs, type RtpCodec, type RtpTrackInfo, type RtpTrackSink } from "./rtp-track.js";
 export { h264NalUnits, h264IsKeyframe, vp8Frame, vp8IsKeyframe, RtpPayloadError } from "./rtp-payload.js";

@@ -1,16 +1,6 @@
 import { type PeerConfig, RTCPeerConnection, RTCRtpCodecParameters, useFIR, useNACK, usePLI, useREMB } from "werift";
-import type { IceServer } from "./channel.js";
+import type { PeerOptions } from "./peer-options.js";
 import type { IceCandidate } from "./messages.js";
-
-/** Settings of the peer connections a viewer or master makes. */
-export interface PeerOptions {
-  /** ICE servers (default: the channel's, from GetIceServerConfig, after the region's STUN). */
-  readonly iceServers?: readonly IceServer[];
-  /** Use only the loopback address for ICE (tests and a local endpoint; default false). */
-  readonly loopbackOnly?: boolean;
-  /** Anything else werift's RTCPeerConnection takes (ports, interfaces, TURN transport, …). */
-  readonly peer?: Partial<PeerConfig>;
-}
 
 /** RTP payload types this library offers (those browsers use for the same codecs). */
 export const PAYLOAD_TYPES = { H264: 102, VP8: 96, OPUS: 111 } as const;
@@ -55,7 +45,13 @@ export function newPeer(options: PeerOptions, withCodecs: PeerConfig["codecs"]):
         iceFilterCandidatePair: (pair) => pair.remoteCandidate.host === "127.0.0.1" && pair.localCandidate.host === "127.0.0.1",
       }
     : {};
-  return new RTCPeerConnection({ codecs: withCodecs, iceServers, bundlePolicy: "max-bundle", ...loopback, ...options.peer });
+  return new RTCPeerConnection({
+    codecs: withCodecs,
+    iceServers,
+    bundlePolicy: "max-bundle",
+    ...loopback,
+    ...(options.peer as Partial<PeerConfig> | undefined),
+  });
 }
 
 /** The JSON of a werift candidate, as the signaling protocol carries it. */

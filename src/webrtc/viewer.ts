@@ -10,7 +10,8 @@ import type { ReadGate } from "../rx/read-gate.js";
 import type { StreamEvent } from "../rx/stream-event.js";
 import { type ChannelRef, channelEndpoints, iceServers } from "./channel.js";
 import { FrameFragments } from "./frame-fragments.js";
-import { candidateJson, codecs, newPeer, type PeerOptions } from "./peer.js";
+import { candidateJson, codecs, newPeer } from "./peer.js";
+import type { PeerOptions } from "./peer-options.js";
 import { type RtpCodec, RtpTrackReader } from "./rtp-track.js";
 import { SignalingClient, SignalingError } from "./signaling-client.js";
 
