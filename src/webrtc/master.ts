@@ -3,6 +3,7 @@ import {
   H264Packetizer,
   MediaStreamTrack,
   OpusPacketizer,
+  type RTCDataChannel,
   type RTCPeerConnection,
   type RTCRtpSender,
   RtcpSrPacket,
@@ -53,6 +54,8 @@ export interface WebRtcMasterOptions extends PeerOptions {
   readonly maxBufferedBytes?: number;
   /** Messages viewers send on their data channels. */
   readonly onMessage?: (message: DataChannelMessage & { readonly viewer: string }) => void;
+  /** Messages to send on the viewers' data channels: to `viewer` alone, or to every viewer without one. */
+  readonly messages?: Observable<{ readonly viewer?: string; readonly data: string | Uint8Array }>;
   /** Leave out STUN (the local endpoint has none; default: use it). */
   readonly stun?: boolean;
   /**
@@ -76,6 +79,8 @@ interface Viewer {
   /** Called after each packet given to the sender (Sender Report times). */
   videoSent: (rtpTimestamp: number) => void;
   audioSent: (rtpTimestamp: number) => void;
+  /** The viewer's data channel, once it opened one. */
+  channel: RTCDataChannel | null;
   /** Video goes out from a keyframe on. */
   awaitingKeyframe: boolean;
 }
@@ -256,12 +261,14 @@ export function webrtcMaster(
         videoSent: () => {},
         audioSent: () => {},
         awaitingKeyframe: true,
+        channel: null,
       };
       viewers.set(id, v);
       pc.onIceCandidate.subscribe((c) => {
         if (c && viewers.get(id) === v) sig.sendIceCandidate(candidateJson(c), from ?? undefined);
       });
       pc.onDataChannel.subscribe((ch) => {
+        v.channel = ch;
         ch.onMessage.subscribe((m) => options.onMessage?.({ viewer: id, label: ch.label, data: typeof m === "string" ? m : new Uint8Array(m) }));
         // A viewer that closes its peer connection ends its data channel at once; without one, ICE consent notices within 30 s.
         ch.stateChange.subscribe((s) => {
@@ -321,6 +328,9 @@ export function webrtcMaster(
         sig.events.subscribe({
           next: (ev) => {
             if (ev.type === "open") emit({ type: "signaling", state: "open" });
+            else if (ev.type === "RECONNECT_ICE_SERVER" && !options.iceServers)
+              // New viewers' peer connections use the renewed TURN credentials.
+              iceServers(clients, endpoints, "MASTER", { stun: options.stun ?? true, signal: abort.signal }).then((s) => (servers = s), fail);
             else if (ev.type === "reconnecting") emit({ type: "signaling", state: "reconnecting" });
             else if (ev.type === "SDP_OFFER")
               answer(sig, ev.senderClientId, ev.description.sdp).catch((e: unknown) =>
@@ -337,6 +347,13 @@ export function webrtcMaster(
         }),
       );
       await sig.open();
+      if (options.messages)
+        subs.push(
+          options.messages.subscribe((m) => {
+            const data = typeof m.data === "string" ? m.data : Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+            for (const v of viewers.values()) if ((m.viewer === undefined || m.viewer === v.id) && v.channel?.readyState === "open") v.channel.send(data);
+          }),
+        );
       if (!(options.waitForViewer ?? true)) startSource();
       if (options.storage) await joinStorage();
     };

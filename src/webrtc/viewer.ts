@@ -22,7 +22,9 @@ export type ViewerStatus =
   | { readonly type: "peerFailed"; readonly attempt: number; readonly reason: string }
   /** Frames not handed out: lost packets, waiting for a keyframe after a loss, or a sink too slow to take them. */
   | { readonly type: "framesDropped"; readonly track: number; readonly frames: number; readonly reason: "loss" | "awaitingKeyframe" | "slowConsumer" }
-  | { readonly type: "keyframeRequested"; readonly track: number };
+  | { readonly type: "keyframeRequested"; readonly track: number }
+  /** The data channel opened (`send()` works from now) or closed. */
+  | { readonly type: "dataChannel"; readonly label: string; readonly state: "open" | "closed" };
 
 /** A data-channel message from the master. */
 export interface DataChannelMessage {
@@ -78,7 +80,8 @@ export function webrtcViewer(clients: KvsClients, channel: ChannelRef, options: 
     const sig = new SignalingClient(clients, { endpoints, ...(o.clientId !== undefined ? { clientId: o.clientId } : {}), signal });
     try {
       const servers = o.iceServers ?? (await iceServers(clients, endpoints, sig.clientId, { stun: o.stun ?? true, signal }));
-      return { port: sig, iceServers: servers, open: () => sig.open(), close: () => sig.close() };
+      const refresh = () => iceServers(clients, endpoints, sig.clientId, { stun: o.stun ?? true, signal });
+      return { port: sig, iceServers: servers, refreshIceServers: o.iceServers ? undefined : refresh, open: () => sig.open(), close: () => sig.close() };
     } catch (e) {
       sig.close();
       throw e;
@@ -102,7 +105,14 @@ export function webrtcViewerOver(port: SignalingPort, options: WebRtcViewerOptio
 type Connect = (
   options: WebRtcViewerOptions,
   signal: AbortSignal,
-) => Promise<{ port: SignalingPort; iceServers: PeerOptions["iceServers"]; open(): Promise<void>; close(): void }>;
+) => Promise<{
+  port: SignalingPort;
+  iceServers: PeerOptions["iceServers"];
+  /** Fetches the ICE servers again (RECONNECT_ICE_SERVER: the TURN credentials are renewed). */
+  refreshIceServers?: (() => Promise<PeerOptions["iceServers"]>) | undefined;
+  open(): Promise<void>;
+  close(): void;
+}>;
 
 function withChannel(options: WebRtcViewerOptions, connect: Connect): Observable<StreamEvent> & ViewerChannel {
   let channelRef: RTCDataChannel | null = null;
@@ -196,6 +206,7 @@ function viewerWith(connect: Connect, options: WebRtcViewerOptions, setChannel: 
         const dc = peer.createDataChannel(label);
         dc.onMessage.subscribe((m) => options.onMessage?.({ label, data: typeof m === "string" ? m : new Uint8Array(m) }));
         dc.stateChange.subscribe((s) => {
+          if (s === "open" || s === "closed") status({ type: "dataChannel", label, state: s });
           if (s === "open") setChannel(dc);
           // The master closed its peer connection (its SCTP association ends at once; ICE would take 30 s to notice).
           else if (s === "closed" && pc === peer && peer.connectionState === "connected") void peer.close();
@@ -277,6 +288,9 @@ function viewerWith(connect: Connect, options: WebRtcViewerOptions, setChannel: 
           next: (ev) => {
             if (ev.type === "open") status({ type: "signaling", state: "open" });
             else if (ev.type === "reconnecting") status({ type: "signaling", state: "reconnecting" });
+            else if (ev.type === "RECONNECT_ICE_SERVER" && link.refreshIceServers)
+              // The next peer connection uses the new ones (the current one keeps its relays while it works).
+              link.refreshIceServers().then((servers) => (peerOptions = { ...peerOptions, iceServers: servers }), fail);
           },
           error: fail,
         }),

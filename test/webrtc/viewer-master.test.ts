@@ -1,5 +1,5 @@
 import { CreateSignalingChannelCommand } from "@aws-sdk/client-kinesis-video";
-import { firstValueFrom, lastValueFrom, type Subscription, takeUntil, timer, toArray } from "rxjs";
+import { firstValueFrom, lastValueFrom, Subject, type Subscription, takeUntil, timer, toArray } from "rxjs";
 import { afterEach, describe, expect, it } from "vitest";
 import { KvsClients } from "../../src/aws/clients.js";
 import { h264NalType } from "../../src/codec/h264.js";
@@ -171,5 +171,67 @@ describe("Node master → Node viewer over WebRTC, signaled through the local en
     expect(master.filter((s) => s.type === "viewerJoined").map((s) => (s as { viewer: string }).viewer)).toEqual(["a", "b", "c"]);
     // b left (its subscriber took one event): the master saw its data channel close, while the others went on.
     expect(master.find((s) => s.type === "viewerLeft")).toMatchObject({ viewer: "b", reason: expect.stringContaining("data channel") });
+  });
+
+  it("carries data-channel messages both ways: the master's to onMessage, the viewer's send() to the master's onMessage", { timeout: 30_000 }, async () => {
+    const clients = await setup();
+    const toViewers = new Subject<{ viewer?: string; data: string }>();
+    const atMaster: string[] = [];
+    const m = webrtcMaster(clients, "cam", parseMkv(readFixture(FIXTURE)), {
+      ...loopback,
+      messages: toViewers,
+      onMessage: (msg) => atMaster.push(`${msg.viewer}:${String(msg.data)}`),
+    }).subscribe();
+    cleanup.push(() => m.unsubscribe());
+    await new Promise((r) => setTimeout(r, 100));
+    const atViewer: string[] = [];
+    let opened!: () => void;
+    const open = new Promise<void>((r) => (opened = r));
+    const viewer = webrtcViewer(clients, "cam", {
+      ...loopback,
+      clientId: "v1",
+      onMessage: (msg) => atViewer.push(`${msg.label}:${String(msg.data)}`),
+      onStatus: (st) => st.type === "dataChannel" && st.state === "open" && opened(),
+    });
+    const sub = viewer.subscribe();
+    cleanup.push(() => sub.unsubscribe());
+    await open;
+    await new Promise((r) => setTimeout(r, 100)); // the master's side of the channel is announced to it too
+    expect(viewer.send("hello master")).toBe(true);
+    toViewers.next({ data: "hello viewers" });
+    toViewers.next({ viewer: "someone-else", data: "not for v1" });
+    for (let i = 0; i < 50 && (atMaster.length === 0 || atViewer.length === 0); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(atMaster).toEqual(["v1:hello master"]);
+    expect(atViewer).toEqual(["kvsDataChannel:hello viewers"]);
+  });
+
+  it("connects again with a new peer connection when the master restarts, its media time going on", { timeout: 40_000 }, async () => {
+    const clients = await setup();
+    const status: ViewerStatus[] = [];
+    const frames: Frame[] = [];
+    const sub = webrtcViewer(clients, "cam", {
+      ...loopback,
+      audio: false,
+      onStatus: (s) => status.push(s),
+      reconnect: { baseMs: 100, maxMs: 300, maxAttempts: 20 },
+    }).subscribe((e) => e.type === "frame" && frames.push(e));
+    cleanup.push(() => sub.unsubscribe());
+    const serve = () => {
+      const m = webrtcMaster(clients, "cam", parseMkv(readFixture(FIXTURE)), loopback).subscribe();
+      cleanup.push(() => m.unsubscribe());
+      return m;
+    };
+    let m = serve();
+    for (let i = 0; i < 100 && frames.length < 20; i++) await new Promise((r) => setTimeout(r, 50));
+    m.unsubscribe(); // the master goes away mid-stream, then comes back
+    const before = frames.length;
+    await new Promise((r) => setTimeout(r, 300));
+    m = serve();
+    for (let i = 0; i < 200 && frames.length < before + 20; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(status.filter((s) => s.type === "connected").length).toBe(2);
+    expect(status.some((s) => s.type === "peerFailed")).toBe(true);
+    expect(frames.length).toBeGreaterThanOrEqual(before + 20);
+    expect(frames[before]!.keyframe).toBe(true);
+    expect(frames[before]!.timestampMs).toBeGreaterThan(frames[before - 1]!.timestampMs); // time goes on across connections
   });
 });
