@@ -136,8 +136,12 @@ export class LocalSignaling {
         return { ChannelARN: this.create(body).arn };
       case "describeSignalingChannel":
         return { ChannelInfo: this.info(this.channelOf(body)) };
-      case "listSignalingChannels":
-        return { ChannelInfoList: [...this.channels.values()].map((c) => this.info(c)) };
+      case "listSignalingChannels": {
+        const cond = (body.ChannelNameCondition ?? {}) as { ComparisonOperator?: string; ComparisonValue?: string };
+        if (cond.ComparisonOperator !== undefined && cond.ComparisonOperator !== "BEGINS_WITH") throw badArg("ComparisonOperator must be BEGINS_WITH");
+        const prefix = cond.ComparisonValue ?? "";
+        return { ChannelInfoList: [...this.channels.values()].filter((c) => c.name.startsWith(prefix)).map((c) => this.info(c)) };
+      }
       case "deleteSignalingChannel": {
         const c = this.channelOf(body);
         if (typeof body.CurrentVersion === "string" && body.CurrentVersion !== c.version)

@@ -1387,6 +1387,97 @@ def register(cfg, have_cli):
             sel = {"FragmentSelectorType": "PRODUCER_TIMESTAMP", "TimestampRange": {"StartTimestamp": at(lo), "EndTimestamp": at(hi)}}
             return ctx.error(ctx.call(ctx.archived(V, api, validate=False), op, StreamName=V, PlaybackMode="ON_DEMAND", Expires=60, **{sel_key: sel}), "InvalidArgumentException")
 
+    # ---------------- KVS with WebRTC: signaling channels (kinesisvideo) and the signaling data plane
+    ch_name = f"conf-channel-{os.getpid()}"
+
+    def channel_arn(ctx):
+        def make():
+            c = ctx.call(ctx.cp, "CreateSignalingChannel", ChannelName=ch_name, ChannelType="SINGLE_MASTER", SingleMasterConfiguration={"MessageTtlSeconds": 30})
+            return ctx.ok(c, "CreateSignalingChannel")["ChannelARN"]
+
+        return ctx.cached(("channel", ch_name), make)
+
+    @case("CreateSignalingChannel", "a channel: its ARN matches the model's pattern", "API_CreateSignalingChannel.html: ChannelARN; model ResourceARN pattern")
+    def _(ctx):
+        arn = channel_arn(ctx)
+        if not re.match(r"^arn:aws:kinesisvideo:[a-z0-9-]+:[0-9]+:channel/" + re.escape(ch_name) + r"/[0-9]+$", arn):
+            fail(f"ChannelARN {arn!r} is not arn:aws:kinesisvideo:REGION:ACCOUNT:channel/NAME/CREATION_TIME")
+        return arn
+
+    @case("CreateSignalingChannel", "the same name again -> ResourceInUseException", "API_CreateSignalingChannel.html: Errors ResourceInUseException")
+    def _(ctx):
+        channel_arn(ctx)
+        return ctx.error(ctx.call(ctx.cp, "CreateSignalingChannel", ChannelName=ch_name), "ResourceInUseException")
+
+    @case("CreateSignalingChannel", "MessageTtlSeconds out of 5..120 -> InvalidArgumentException", "model: MessageTtlSeconds min 5 max 120")
+    def _(ctx):
+        return ctx.error(ctx.call(ctx.cp_raw, "CreateSignalingChannel", ChannelName="conf-bad-ttl", SingleMasterConfiguration={"MessageTtlSeconds": 500}), "InvalidArgumentException")
+
+    @case("DescribeSignalingChannel", "ChannelInfo by name and by ARN: SINGLE_MASTER, ACTIVE, the TTL given, a Version", "API_ChannelInfo.html")
+    def _(ctx):
+        arn = channel_arn(ctx)
+        a = ctx.ok(ctx.call(ctx.cp, "DescribeSignalingChannel", ChannelName=ch_name))["ChannelInfo"]
+        b = ctx.ok(ctx.call(ctx.cp, "DescribeSignalingChannel", ChannelARN=arn))["ChannelInfo"]
+        problems = []
+        if a.get("ChannelARN") != arn or b.get("ChannelName") != ch_name:
+            problems.append("by name and by ARN do not name the same channel")
+        if a.get("ChannelType") != "SINGLE_MASTER" or a.get("ChannelStatus") != "ACTIVE":
+            problems.append(f"ChannelType {a.get('ChannelType')!r}, ChannelStatus {a.get('ChannelStatus')!r}")
+        if a.get("SingleMasterConfiguration", {}).get("MessageTtlSeconds") != 30:
+            problems.append(f"SingleMasterConfiguration {a.get('SingleMasterConfiguration')!r}, created with MessageTtlSeconds 30")
+        if not a.get("Version"):
+            problems.append("no Version")
+        if problems:
+            fail("; ".join(problems))
+        return json.dumps(a, default=str)
+
+    @case("DescribeSignalingChannel", "unknown channel -> ResourceNotFoundException", "API_DescribeSignalingChannel.html: Errors")
+    def _(ctx):
+        return ctx.error(ctx.call(ctx.cp, "DescribeSignalingChannel", ChannelName="conf-no-such-channel"), "ResourceNotFoundException")
+
+    @case("ListSignalingChannels", "lists the channel; ChannelNameCondition BEGINS_WITH filters", "API_ListSignalingChannels.html: ChannelNameCondition")
+    def _(ctx):
+        channel_arn(ctx)
+        every = ctx.ok(ctx.call(ctx.cp, "ListSignalingChannels"))["ChannelInfoList"]
+        some = ctx.ok(ctx.call(ctx.cp, "ListSignalingChannels", ChannelNameCondition={"ComparisonOperator": "BEGINS_WITH", "ComparisonValue": "conf-channel-"}))["ChannelInfoList"]
+        none = ctx.ok(ctx.call(ctx.cp, "ListSignalingChannels", ChannelNameCondition={"ComparisonOperator": "BEGINS_WITH", "ComparisonValue": "zz-none-"}))["ChannelInfoList"]
+        if ch_name not in [c["ChannelName"] for c in every] or ch_name not in [c["ChannelName"] for c in some] or none:
+            fail(f"all {len(every)}, BEGINS_WITH conf-channel- {len(some)}, BEGINS_WITH zz-none- {len(none)}")
+        return f"{len(every)} channels"
+
+    for role in ("MASTER", "VIEWER"):
+
+        @case("GetSignalingChannelEndpoint", f"{role}: a WSS and an HTTPS endpoint, in the order asked", "API_GetSignalingChannelEndpoint.html: ResourceEndpointList")
+        def _(ctx, role=role):
+            arn = channel_arn(ctx)
+            out = ctx.ok(ctx.call(ctx.cp, "GetSignalingChannelEndpoint", ChannelARN=arn, SingleMasterChannelEndpointConfiguration={"Protocols": ["WSS", "HTTPS"], "Role": role}))
+            got = [(e["Protocol"], urllib.parse.urlparse(e["ResourceEndpoint"]).scheme) for e in out["ResourceEndpointList"]]
+            if [g[0] for g in got] != ["WSS", "HTTPS"] or got[0][1] not in ("ws", "wss") or got[1][1] not in ("http", "https"):
+                fail(f"ResourceEndpointList {out['ResourceEndpointList']!r}")
+            return json.dumps(out["ResourceEndpointList"])
+
+    @case("GetIceServerConfig", "through kinesis-video-signaling at the HTTPS endpoint: an IceServerList", "API_signaling_GetIceServerConfig.html")
+    def _(ctx):
+        arn = channel_arn(ctx)
+        eps = ctx.ok(ctx.call(ctx.cp, "GetSignalingChannelEndpoint", ChannelARN=arn, SingleMasterChannelEndpointConfiguration={"Protocols": ["HTTPS"], "Role": "VIEWER"}))
+        https = eps["ResourceEndpointList"][0]["ResourceEndpoint"]
+        out = ctx.ok(ctx.call(ctx.client("kinesis-video-signaling", https), "GetIceServerConfig", ChannelARN=arn, ClientId="conf-viewer", Service="TURN"))
+        return json.dumps(out.get("IceServerList"))
+
+    @case("GetIceServerConfig", "unknown channel -> ResourceNotFoundException", "API_signaling_GetIceServerConfig.html: Errors")
+    def _(ctx):
+        arn = channel_arn(ctx)
+        return ctx.error(ctx.call(ctx.client("kinesis-video-signaling"), "GetIceServerConfig", ChannelARN=arn.replace(ch_name, "conf-no-such-channel")), "ResourceNotFoundException")
+
+    @case("DeleteSignalingChannel", "a stale CurrentVersion -> VersionMismatchException; then deleted, it is not found", "API_DeleteSignalingChannel.html: CurrentVersion, Errors")
+    def _(ctx):
+        name = f"conf-channel-del-{os.getpid()}"
+        arn = ctx.ok(ctx.call(ctx.cp, "CreateSignalingChannel", ChannelName=name))["ChannelARN"]
+        ctx.error(ctx.call(ctx.cp, "DeleteSignalingChannel", ChannelARN=arn, CurrentVersion="999"), "VersionMismatchException")
+        version = ctx.ok(ctx.call(ctx.cp, "DescribeSignalingChannel", ChannelARN=arn))["ChannelInfo"]["Version"]
+        ctx.ok(ctx.call(ctx.cp, "DeleteSignalingChannel", ChannelARN=arn, CurrentVersion=version))
+        return ctx.error(ctx.call(ctx.cp, "DescribeSignalingChannel", ChannelARN=arn), "ResourceNotFoundException")
+
     # ---------------- AWS CLI
     if have_cli:
 
@@ -1428,6 +1519,14 @@ def register(cfg, have_cli):
             if missing:
                 fail(f"not listed: {missing}")
             return f"{len(names)} streams"
+
+        @case("DescribeSignalingChannel", "aws kinesisvideo describe-signaling-channel", "AWS CLI: kinesisvideo describe-signaling-channel")
+        def _(ctx):
+            arn = channel_arn(ctx)
+            info = cli_json(ctx, "kinesisvideo", "describe-signaling-channel", "--channel-name", ch_name).get("ChannelInfo", {})
+            if info.get("ChannelARN") != arn:
+                fail(f"ChannelInfo {info!r}")
+            return arn
 
         @case("DescribeStream", "aws kinesisvideo describe-stream", "AWS CLI: kinesisvideo describe-stream")
         def _(ctx):
