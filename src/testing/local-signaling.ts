@@ -16,6 +16,8 @@ export interface LocalSignalingLimits {
   readonly maxConnectionMs?: number;
   /** A connection that sends nothing for this long is closed (default 10 minutes). */
   readonly idleMs?: number;
+  /** ConnectAsMaster, and ConnectAsViewer, calls a second per channel (default 3 each, as the service). */
+  readonly connectsPerSecond?: number;
   /** Largest decoded message payload in bytes (default 10,000 characters of base64, as the service). */
   readonly maxPayloadChars?: number;
 }
@@ -66,6 +68,9 @@ interface Channel {
   storageStreamArn: string | null;
   /** The storage session's connection, while one is joined. */
   storage: Connection | null;
+  /** When the last second's ConnectAsMaster and ConnectAsViewer calls came. */
+  readonly masterConnects: number[];
+  readonly viewerConnects: number[];
 }
 
 /** A connection's or the service's view of who is on a channel (tests). */
@@ -341,6 +346,8 @@ export class LocalSignaling {
       waiting: new Map(),
       storageStreamArn: null,
       storage: null,
+      masterConnects: [],
+      viewerConnects: [],
     };
     this.channels.set(name, c);
     return c;
@@ -394,6 +401,17 @@ export class LocalSignaling {
     const channel = this.channelOf({ ChannelARN: arn });
     const clientId = url.searchParams.get("X-Amz-ClientId");
     if (clientId !== null && !/^[a-zA-Z0-9_.-]{1,256}$/.test(clientId)) throw badArg("X-Amz-ClientId must match [a-zA-Z0-9_.-]{1,256}");
+    // 3 ConnectAsMaster and 3 ConnectAsViewer calls a second per channel (Kinesis Video Streams with WebRTC quotas).
+    const now = this.now();
+    const calls = clientId === null ? channel.masterConnects : channel.viewerConnects;
+    while (calls.length > 0 && now - calls[0]! >= 1000) calls.shift();
+    if (calls.length >= (this.limits.connectsPerSecond ?? 3))
+      throw new ServiceFailure(
+        400,
+        "ClientLimitExceededException",
+        `Too many ${clientId === null ? "ConnectAsMaster" : "ConnectAsViewer"} calls on ${channel.name}; slow down`,
+      );
+    calls.push(now);
     if (clientId?.startsWith("AWS_")) throw badArg("X-Amz-ClientId must not start with AWS_");
     if (clientId === null) return { channel, role: "MASTER", clientId };
     if (!channel.viewers.has(clientId) && channel.viewers.size >= (this.limits.maxViewers ?? 10))

@@ -113,7 +113,17 @@ export class SignalingClient {
   /** Opens the connection; rejects with a {@link SignalingError} when it cannot. */
   async open(): Promise<void> {
     if (this.closed) throw new SignalingError("SIGNALING_CLOSED", "the signaling client is closed", { retryable: false, action: "make a new client" });
-    this.adopt(await this.connect());
+    // A refusal that passes (the channel's connection rate, a 5xx, the network) is tried again with backoff.
+    const policy = this.options.reconnect ?? { maxAttempts: 8 };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.adopt(await this.connect());
+        break;
+      } catch (e) {
+        if (!(e instanceof SignalingError) || !e.retryable || attempt >= (policy.maxAttempts ?? 8) || this.abort.signal.aborted) throw e;
+        await sleep(backoffDelay(attempt, policy, true), this.abort.signal);
+      }
+    }
     this.opened = true;
     this.subject.next({ type: "open", reconnected: false });
   }
@@ -204,20 +214,27 @@ export class SignalingClient {
       const early: string[] = [];
       ws.on("message", (d) => early.push(d.toString()));
       this.early.set(ws, early);
-      const fail = (err: Error) => {
+      const fail = (err: Error, refusal?: { status: number; type: string }) => {
         ws.removeAllListeners();
         ws.on("error", () => {});
         ws.terminate();
+        // Refused by the service: a limit (ClientLimitExceeded, 5xx) passes, a bad request or a denial does not.
+        const retryable = refusal === undefined || refusal.status >= 500 || refusal.type.startsWith("ClientLimitExceeded");
         reject(
           new SignalingError("SIGNALING_CONNECT_FAILED", `could not connect to ${e.wss} as ${e.role}: ${err.message}`, {
             cause: err,
-            retryable: true,
-            action: "check the channel, the credentials (kinesisvideo:ConnectAsMaster / ConnectAsViewer) and the network",
+            retryable,
+            action: refusal?.type.startsWith("ClientLimitExceeded")
+              ? "at most 3 connections a second per channel and role: wait, then connect again"
+              : "check the channel, the credentials (kinesisvideo:ConnectAsMaster / ConnectAsViewer) and the network",
           }),
         );
       };
-      ws.once("error", fail);
-      ws.once("unexpected-response", (_req, res) => fail(new Error(`HTTP ${res.statusCode} ${res.statusMessage ?? ""}`.trim())));
+      ws.once("error", (err) => fail(err));
+      ws.once("unexpected-response", (_req, res) => {
+        const type = String(res.headers["x-amzn-errortype"] ?? "").split(":")[0]!;
+        fail(new Error(`HTTP ${res.statusCode} ${res.statusMessage ?? ""}${type ? ` ${type}` : ""}`.trim()), { status: res.statusCode ?? 0, type });
+      });
       ws.once("open", () => {
         ws.removeAllListeners("error");
         ws.removeAllListeners("unexpected-response");

@@ -170,7 +170,22 @@ describe("SignalingClient against the local signaling WebSocket", () => {
     await expect(client(bad, e, { reconnect: { maxAttempts: 1 } }).open()).rejects.toMatchObject({ code: "SIGNALING_CONNECT_FAILED", message: /HTTP 403/ });
     await client(clients, e, { clientId: "a" }).open();
     await client(clients, e, { clientId: "b" }).open();
-    await expect(client(clients, e, { clientId: "c" }).open()).rejects.toMatchObject({ code: "SIGNALING_CONNECT_FAILED", message: /HTTP 400/ });
+    await expect(client(clients, e, { clientId: "c", reconnect: { maxAttempts: 1 } }).open()).rejects.toMatchObject({
+      code: "SIGNALING_CONNECT_FAILED",
+      message: /HTTP 400 .*ClientLimitExceededException/,
+      retryable: true,
+    });
+  });
+
+  it("opens eight viewers at once on one channel: past 3 connections a second the service refuses, the client waits and tries again", async () => {
+    const { clients } = await setup();
+    const e = await channelEndpoints(clients, "door", "VIEWER");
+    const t0 = Date.now();
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) => client(clients, e, { clientId: `v${i}`, reconnect: { baseMs: 200, maxMs: 1000, maxAttempts: 20 } }).open()),
+    );
+    expect(kvs!.signaling.presence("door").viewers).toHaveLength(8);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000); // 3 a second: the last ones waited for the second after next
   });
 
   it("moves to a new connection on GO_AWAY, before the old one is closed, and keeps receiving", async () => {
