@@ -5,7 +5,8 @@
 //   - its RTP timestamp (RtpTrackReader.prototype.frame is wrapped to note it while the frame goes out), for
 //     the master's own stamps (the side channel of webrtc-master.mjs);
 // and RTP packets pushed into the track readers (RtpTrackReader.prototype.push wrapped; retransmissions too).
-// Messages in: { init: { endpoint, channels, perChannel } }, { start } (CPU and RSS from here), { stop }.
+// Messages in: { init: { endpoint, channels, perChannel, seconds } }, { start } (CPU and RSS from here), { ended }
+// (the masters are done and close their peers: not counted as failures, nor after `seconds` from the start), { stop }.
 // Out: { connected: n } per viewer connected, { result }.
 import { KvsClients } from "../dist/aws/index.js";
 import { webrtcViewer } from "../dist/webrtc/index.js";
@@ -40,9 +41,13 @@ let wall0 = 0;
 let idleRss = 0;
 let peakRss = 0;
 let sampler = null;
+/** The masters are done (they close their peers then: not a failure), or the media's time (but its last frame) has passed since the start. */
+let ended = false;
+let mediaMs = Number.POSITIVE_INFINITY;
 const started = now();
 
-function init({ endpoint, channels, perChannel }) {
+function init({ endpoint, channels, perChannel, seconds }) {
+  mediaMs = seconds * 1000;
   clients = new KvsClients({ region: "us-east-1", endpoint, credentials: { accessKeyId: "a", secretAccessKey: "b" } });
   for (const [c, channel] of channels.entries())
     for (let k = 0; k < perChannel; k++) {
@@ -75,7 +80,7 @@ function init({ endpoint, channels, perChannel }) {
             v.connectedAfterMs = now() - started;
             process.send({ connected: ++connected });
           } else if (s.type === "framesDropped") v.dropped[s.reason] = (v.dropped[s.reason] ?? 0) + s.frames;
-          else if (s.type === "peerFailed") {
+          else if (s.type === "peerFailed" && !(ended || (cpu0 !== null && now() - wall0 >= mediaMs - 100))) {
             v.peerFailed++;
             if (v.peerFailedReasons.length < 3) v.peerFailedReasons.push(`${Math.round(now() - started)} ms: ${s.reason}`);
           } else if (s.type === "keyframeRequested") v.keyframeRequests++;
@@ -107,6 +112,7 @@ process.on("message", (m) => {
     cpu0 = process.cpuUsage();
     wall0 = now();
   }
+  if (m.ended) ended = true;
   if (m.stop) {
     const cpu = process.cpuUsage(cpu0 ?? undefined);
     clearInterval(sampler);

@@ -128,6 +128,19 @@ const spread = (xs) => {
   return v.length ? { n: v.length, median: pct(v, 50), min: Math.min(...v), max: Math.max(...v) } : null;
 };
 
+/** UDP datagrams the kernel dropped for a full receive buffer, machine-wide (Linux /proc/net/snmp; null elsewhere). */
+function udpRcvbufErrors() {
+  try {
+    const [names, values] = readFileSync("/proc/net/snmp", "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith("Udp:"))
+      .map((l) => l.split(/\s+/));
+    return Number(values[names.indexOf("RcvbufErrors")]);
+  } catch {
+    return null;
+  }
+}
+
 /** The counts a viewer must get: the video and audio frames of the first `seconds` of the file. */
 async function expectedOf(file, seconds) {
   const { lastValueFrom, toArray } = await import("rxjs");
@@ -160,19 +173,23 @@ async function webrtcRun({ media, channels, perChannel, staggerMs }) {
     const viewer = proc("./webrtc-viewer.mjs");
     procs.push(viewer);
     const t0 = performance.now();
-    viewer.send({ init: { endpoint, channels: names, perChannel } });
+    viewer.send({ init: { endpoint, channels: names, perChannel, seconds: SECONDS } });
     const want = channels * perChannel;
     await master.wait((m) => m.joined === want, 30_000 + want * 1000, `${want} viewers joined`).catch((e) => problems.push(e.message));
     const connectSeconds = (performance.now() - t0) / 1000;
     const joined = Math.max(0, ...master.messages.filter((m) => m.joined).map((m) => m.joined));
     await sleep(Number(process.env.WEBRTC_SETTLE ?? 500)); // the last to join settles (its data channel, first RTCP)
+    const drops0 = udpRcvbufErrors();
     viewer.send({ start: true });
     master.send({ start: true });
     const { done, failed } = await master.wait((m) => m.done || m.failed, (SECONDS + 60) * 1000 + channels * staggerMs, "every source ended");
     if (failed) throw new Error(`a master failed: ${failed}`);
+    viewer.send({ ended: true });
     await sleep(1000); // the last frames reach the viewers
     viewer.send({ stop: true });
     const { result } = await viewer.wait((m) => m.result, 60_000, "the viewers' figures");
+    const udpDrops = drops0 === null ? null : udpRcvbufErrors() - drops0;
+    if (udpDrops) problems.push(`the kernel dropped ${udpDrops} UDP datagrams for full receive buffers while the media played (machine-wide)`);
     master.send({ close: true });
     ep.send({ close: true });
 
@@ -249,7 +266,7 @@ async function webrtcRun({ media, channels, perChannel, staggerMs }) {
         peakRssMB: result.peakRssMB,
       },
       // RTP packets handed to the masters' senders (every viewer's) and reaching the viewers' track readers (retransmissions too).
-      packets: { sent: done.packetsSent, received: result.packetsReceived },
+      packets: { sent: done.packetsSent, received: result.packetsReceived, udpRcvbufErrors: udpDrops },
       loadAverage: loadavg()[0],
       problems,
     };
