@@ -38,6 +38,11 @@ export function newPeer(options: PeerOptions, withCodecs: PeerConfig["codecs"]):
     ...(s.username !== undefined ? { username: s.username } : {}),
     ...(s.credential !== undefined ? { credential: s.credential } : {}),
   })) as PeerConfig["iceServers"];
+  const hasStun = (options.iceServers ?? []).some((s) => s.urls.some((u) => /^stuns?:/.test(u)));
+  // With no STUN server werift asks Google's and waits up to 5 s for it while gathering: on loopback it asks
+  // a closed local port instead (nothing leaves the machine), and without STUN it gives up after 50 ms.
+  if (!hasStun && options.loopbackOnly) iceServers.unshift({ urls: "stun:127.0.0.1:9" });
+  const noStunWait: Partial<PeerConfig> = hasStun ? {} : { iceStunGatherTimeout: 0.05 };
   const loopback: Partial<PeerConfig> = options.loopbackOnly
     ? {
         iceUseIpv6: false,
@@ -49,6 +54,7 @@ export function newPeer(options: PeerOptions, withCodecs: PeerConfig["codecs"]):
     codecs: withCodecs,
     iceServers,
     bundlePolicy: "max-bundle",
+    ...noStunWait,
     ...loopback,
     ...(options.peer as Partial<PeerConfig> | undefined),
   });
