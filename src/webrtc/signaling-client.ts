@@ -214,15 +214,15 @@ export class SignalingClient {
       const early: string[] = [];
       ws.on("message", (d) => early.push(d.toString()));
       this.early.set(ws, early);
-      const fail = (err: Error, refusal?: { status: number; type: string }) => {
+      const fail = (err: Error | string, refusal?: { status: number; type: string }) => {
         ws.removeAllListeners();
         ws.on("error", () => {});
         ws.terminate();
         // Refused by the service: a limit (ClientLimitExceeded, 5xx) passes, a bad request or a denial does not.
         const retryable = refusal === undefined || refusal.status >= 500 || refusal.type.startsWith("ClientLimitExceeded");
         reject(
-          new SignalingError("SIGNALING_CONNECT_FAILED", `could not connect to ${e.wss} as ${e.role}: ${err.message}`, {
-            cause: err,
+          new SignalingError("SIGNALING_CONNECT_FAILED", `could not connect to ${e.wss} as ${e.role}: ${typeof err === "string" ? err : err.message}`, {
+            ...(typeof err === "string" ? {} : { cause: err }),
             retryable,
             action: refusal?.type.startsWith("ClientLimitExceeded")
               ? "at most 3 connections a second per channel and role: wait, then connect again"
@@ -233,14 +233,14 @@ export class SignalingClient {
       ws.once("error", (err) => fail(err));
       ws.once("unexpected-response", (_req, res) => {
         const type = String(res.headers["x-amzn-errortype"] ?? "").split(":")[0]!;
-        fail(new Error(`HTTP ${res.statusCode} ${res.statusMessage ?? ""}${type ? ` ${type}` : ""}`.trim()), { status: res.statusCode ?? 0, type });
+        fail(`HTTP ${res.statusCode} ${res.statusMessage ?? ""}${type ? ` ${type}` : ""}`.trim(), { status: res.statusCode ?? 0, type });
       });
       ws.once("open", () => {
         ws.removeAllListeners("error");
         ws.removeAllListeners("unexpected-response");
         resolve(ws);
       });
-      const onAbort = () => fail(new Error("aborted"));
+      const onAbort = () => fail("aborted");
       this.abort.signal.addEventListener("abort", onAbort, { once: true });
       ws.once("close", () => this.abort.signal.removeEventListener("abort", onAbort));
     });

@@ -3,7 +3,7 @@ import { type MediaStreamTrack, type RTCDataChannel, type RTCPeerConnection, typ
 import { linkedAbort } from "../aws/abort.js";
 import { backoffDelay, type RetryPolicy, sleep } from "../aws/backoff.js";
 import type { KvsClients } from "../aws/clients.js";
-import { asError } from "../ebml/kvs-parser-error.js";
+import { asError, KvsParserError } from "../ebml/kvs-parser-error.js";
 import type { Frame } from "../matroska/frame.js";
 import { heldReader } from "../rx/demand.js";
 import type { ReadGate } from "../rx/read-gate.js";
@@ -125,6 +125,13 @@ function withChannel(options: WebRtcViewerOptions, connect: Connect): Observable
     },
   });
 }
+
+/** A peer connection that did not connect (or failed): the viewer tries a new one, up to its `reconnect` policy. */
+const peerFailed = (why: string) =>
+  new KvsParserError("PEER_CONNECTION_FAILED", why, {
+    retryable: true,
+    action: "check that the master is connected and that ICE can reach it (its candidates, STUN/TURN, the firewall)",
+  });
 
 const CODECS: Record<string, RtpCodec> = { "video/h264": "H264", "video/vp8": "VP8", "audio/opus": "OPUS" };
 
@@ -261,12 +268,12 @@ function viewerWith(connect: Connect, options: WebRtcViewerOptions, setChannel: 
       const connected = new Promise<void>((resolve, reject) => {
         peer.connectionStateChange.subscribe((state) => {
           if (state === "connected") resolve();
-          else if (state === "failed" || state === "closed") reject(new Error(`peer connection ${state}`));
+          else if (state === "failed" || state === "closed") reject(peerFailed(`peer connection ${state}`));
         });
       });
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`not connected after ${options.connectTimeoutMs ?? 15_000} ms`)), options.connectTimeoutMs ?? 15_000);
+        timer = setTimeout(() => reject(peerFailed(`not connected after ${options.connectTimeoutMs ?? 15_000} ms`)), options.connectTimeoutMs ?? 15_000);
       });
       try {
         await Promise.race([Promise.all([answered, connected]), timeout]);

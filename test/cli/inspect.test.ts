@@ -87,7 +87,7 @@ describe("kvs-parser inspect (built CLI)", () => {
     expect(r.stderr).toContain("usage: kvs-parser inspect");
     expect(run(["inspect", "--help"])).toContain("--max-element-size");
     expect(run(["demo", "--help"])).toContain("usage: kvs-parser demo");
-    expect(run(["--help"])).toMatch(/inspect .*\n.*tail .*\n.*record .*\n.*images .*\n.*view .*\n.*put .*\n.*serve .*\n.*demo/);
+    expect(run(["--help"])).toMatch(/inspect .*\n.*tail .*\n.*record .*\n.*images .*\n.*view .*\n.*put .*\n.*webrtc .*\n.*serve .*\n.*demo/);
     expect(fail(["nope"]).status).toBe(2);
   });
   it("--max-element-size limits what is held: a small limit stops at the first larger element", () => {

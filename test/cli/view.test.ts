@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { chromiumPath, launchChromium } from "../helpers/chromium.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Camera, startCamera } from "../../src/testing/camera.js";
 import { ffmpeg } from "../helpers/ffmpeg.js";
@@ -9,8 +9,7 @@ import { readFixture } from "../helpers/fixtures.js";
 import { type Harness, harness, localAwsEnv } from "../helpers/local-kvs.js";
 
 const cli = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
-/** Debian's chromium (apt-get install chromium; .ci/run installs it), or CHROMIUM_PATH. */
-const browserPath = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p): p is string => !!p && existsSync(p));
+const browserPath = chromiumPath;
 if (!browserPath) console.warn("SKIPPED: the viewer's browser test needs Chromium (apt-get install chromium, or set CHROMIUM_PATH)");
 
 let h: Harness | undefined;
@@ -43,17 +42,7 @@ describe.skipIf(!browserPath)("kvs-parser view in a real browser (headless Chrom
       viewer!.on("exit", (code) => reject(new Error(`view exited with ${code}`)));
       setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 15_000);
     });
-    browser = await chromium.launch({
-      executablePath: browserPath,
-      args: [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--autoplay-policy=no-user-gesture-required",
-      ],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage();
     const logs: string[] = [];
     page.on("console", (m) => logs.push(m.text()));

@@ -30,6 +30,13 @@ const SAMPLES: Record<string, (C: new (...args: never[]) => Error) => Error> = {
   DecoderError: (C) =>
     new (C as unknown as new (m: string, p: unknown, e: null, s: string) => Error)("exited", { track: 1, fragmentNumber: null, timestampMs: null }, null, ""),
   Mp4CodecError: (C) => new (C as unknown as new (m: string) => Error)("no track"),
+  SignalingError: (C) =>
+    new (C as unknown as new (c: string, m: string, o: { retryable: boolean; action: string }) => Error)("SIGNALING_CLOSED", "lost", {
+      retryable: true,
+      action: "connect again",
+    }),
+  SignalingProtocolError: (C) => new (C as unknown as new (m: string, r: string) => Error)("not JSON", "{"),
+  RtpPayloadError: (C) => new (C as unknown as new (m: string, s: number) => Error)("FU-A continuation without its start", 7),
 };
 
 describe("one error base: KvsParserError", () => {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateSignalingChannelCommand } from "@aws-sdk/client-kinesis-video";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { chromiumPath, launchChromium } from "../helpers/chromium.js";
 import { from, lastValueFrom, type Subscription, toArray } from "rxjs";
 import { afterEach, describe, expect, it } from "vitest";
 import { KvsClients } from "../../src/aws/clients.js";
@@ -22,8 +23,7 @@ import { type ViewerStatus, webrtcViewer } from "../../src/webrtc/viewer.js";
 import { ffmpeg } from "../helpers/ffmpeg.js";
 import { readFixture } from "../helpers/fixtures.js";
 
-/** Debian's chromium (apt-get install chromium; .ci/run installs it), or CHROMIUM_PATH. */
-const browserPath = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p): p is string => !!p && existsSync(p));
+const browserPath = chromiumPath;
 if (!browserPath) console.warn("SKIPPED: the WebRTC browser interop test needs Chromium (apt-get install chromium, or set CHROMIUM_PATH)");
 
 /** AWS's KVS WebRTC SDK for JavaScript, its browser bundle (window.KVSWebRTC). */
@@ -99,21 +99,12 @@ async function servePage(): Promise<string> {
 /** Headless Chromium with a fake camera and microphone, its host candidates on loopback and not hidden behind mDNS names. */
 async function openPage(clients: KvsClients): Promise<{ page: Page; logs: string[] }> {
   const url = await servePage();
-  browser = await chromium.launch({
-    executablePath: browserPath,
-    args: [
-      "--headless=new",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-dev-shm-usage",
-      "--disable-background-networking",
-      "--autoplay-policy=no-user-gesture-required",
-      "--use-fake-device-for-media-stream",
-      "--use-fake-ui-for-media-stream",
-      "--allow-loopback-in-peer-connection",
-      "--disable-features=WebRtcHideLocalIpsWithMdns",
-    ],
-  });
+  browser = await launchChromium([
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+  ]);
   const page = await browser.newPage({ viewport: { width: 640, height: 480 } });
   const logs: string[] = [];
   page.on("console", (m) => logs.push(`console: ${m.text()}`));
