@@ -48,7 +48,11 @@ export interface WebRtcMasterOptions extends PeerOptions {
   readonly maxViewers?: number;
   /** Send frames at their media time (default true); false sends them as they come (a live source that is already paced). */
   readonly pace?: boolean;
-  /** Subscribe to the source only once a first viewer is connected (default true), so it starts at the start. */
+  /**
+   * Send nothing until a first viewer is connected (default true), so that it gets the start: the source
+   * is subscribed at the first offer (its tracks name the codec to answer with) and its frames wait,
+   * held back through the Demand. A live source then runs that long (about a second) behind.
+   */
   readonly waitForViewer?: boolean;
   /** Bytes of frames held for pacing (default 8 MiB); past it the source is held back (the one demand mechanism). */
   readonly maxBufferedBytes?: number;
@@ -131,6 +135,9 @@ export function webrtcMaster(
       if (!subscriber.closed) subscriber.error(asError(e));
     };
 
+    let flowing = false;
+    let knowTracks!: () => void;
+    const tracksKnown = new Promise<void>((resolve) => (knowTracks = resolve));
     const onTracks = (tracks: readonly Track[]) => {
       for (const t of tracks) {
         if (
@@ -151,6 +158,7 @@ export function webrtcMaster(
           });
         }
       }
+      knowTracks();
     };
 
     const onFrame = (f: Frame) => {
@@ -162,7 +170,8 @@ export function webrtcMaster(
 
     /** Sends the frames that are due, and sets the timer for the next. */
     const pump = () => {
-      if (timer !== null) return;
+      // Waiting for the first viewer: the frames wait too (held back through the Demand), so it gets the start.
+      if (timer !== null || !flowing) return;
       while (queue.length > 0) {
         const f = queue[0]!;
         const now = Date.now();
@@ -238,6 +247,13 @@ export function webrtcMaster(
 
     const answer = async (sig: SignalingClient, from: string | null, sdp: string) => {
       const id = from ?? "";
+      // The answer names the codec: the source's tracks must be known (the source starts at the first offer).
+      startSource();
+      await Promise.race([tracksKnown, sleep(10_000, abort.signal)]);
+      if (media.video === null && media.audio === null) {
+        emit({ type: "viewerRefused", viewer: id, reason: "the source has no track this master sends (yet)" });
+        return;
+      }
       const old = viewers.get(id);
       if (old) drop(old, "offered again");
       if (viewers.size >= (options.maxViewers ?? 10)) {
@@ -280,13 +296,20 @@ export function webrtcMaster(
         if (state === "connected" && !v.connected) {
           v.connected = true;
           emit({ type: "viewerJoined", viewer: id, viewers: [...viewers.values()].filter((x) => x.connected).length });
-          if (options.waitForViewer ?? true) startSource();
+          if (!flowing) {
+            flowing = true;
+            pump();
+          }
         } else if (state === "failed" || state === "closed") drop(v, `peer connection ${state}`);
       });
       await pc.setRemoteDescription({ type: "offer", sdp });
       for (const tr of pc.getTransceivers()) {
-        const track = tr.kind === "video" ? v.video : tr.kind === "audio" ? v.audio : null;
-        if (!track) continue;
+        // Only the kinds the source has are sent; the others are answered inactive.
+        const track = tr.kind === "video" && media.video ? v.video : tr.kind === "audio" && media.audio ? v.audio : null;
+        if (!track) {
+          tr.setDirection("inactive");
+          continue;
+        }
         await tr.sender.replaceTrack(track);
         tr.setDirection("sendonly");
         watchSender(tr.sender, v);
@@ -354,7 +377,10 @@ export function webrtcMaster(
             for (const v of viewers.values()) if ((m.viewer === undefined || m.viewer === v.id) && v.channel?.readyState === "open") v.channel.send(data);
           }),
         );
-      if (!(options.waitForViewer ?? true)) startSource();
+      if (!(options.waitForViewer ?? true)) {
+        flowing = true;
+        startSource();
+      }
       if (options.storage) await joinStorage();
     };
 

@@ -215,6 +215,14 @@ export class RtpFrameAssembler {
     for (let s = start; s <= end; s++) this.held.delete(s);
     this.next = end + 1;
     this.handedOut = true;
+    // Packets held from before the start (reordered past it at the start) can no longer make a frame.
+    let stale: Set<number> | null = null;
+    for (const [k, h] of this.held)
+      if (k < start) {
+        (stale ??= new Set()).add(h.packet.timestamp);
+        this.held.delete(k);
+      }
+    if (stale !== null) this.countDropped(stale, 0);
     this.resetOldest();
   }
 

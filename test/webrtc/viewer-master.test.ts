@@ -234,4 +234,26 @@ describe("Node master → Node viewer over WebRTC, signaled through the local en
     expect(frames[before]!.keyframe).toBe(true);
     expect(frames[before]!.timestampMs).toBeGreaterThan(frames[before - 1]!.timestampMs); // time goes on across connections
   });
+
+  it("passes VP8 through: the viewer gets every VP8 frame byte for byte (Vorbis audio is left out, and said so)", { timeout: 30_000 }, async () => {
+    const clients = await setup();
+    const vp8 = "generated/vp8_vorbis.webm";
+    const source = (await lastValueFrom(parseMkv(readFixture(vp8)).pipe(toArray()))).filter((e): e is Frame => e.type === "frame" && e.track === 1);
+    const master: MasterStatus[] = [];
+    const ended = new Promise<void>((resolve, reject) => {
+      const m = webrtcMaster(clients, "cam", parseMkv(readFixture(vp8)), loopback).subscribe({ next: (s) => master.push(s), error: reject, complete: resolve });
+      cleanup.push(() => m.unsubscribe());
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const events: StreamEvent[] = [];
+    const sub = webrtcViewer(clients, "cam", loopback).subscribe((e) => events.push(e.type === "frame" ? e.copy() : e));
+    cleanup.push(() => sub.unsubscribe());
+    await ended;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(master).toContainEqual({ type: "trackLeftOut", track: 2, codecId: "A_VORBIS", reason: "not a codec this master sends" });
+    expect(events.find((e) => e.type === "tracks")).toMatchObject({ tracks: [{ number: 1, codecId: "V_VP8" }] });
+    const got = events.filter((e): e is Frame => e.type === "frame");
+    expect(got.map((f) => Buffer.from(f.data).toString("base64"))).toEqual(source.map((f) => Buffer.from(f.data).toString("base64")));
+    expect(got[0]!.keyframe).toBe(true);
+  });
 });
