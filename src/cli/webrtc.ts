@@ -11,15 +11,15 @@ export const webrtcCommand: Command = {
   summary: "KVS with WebRTC: view a channel's camera as frames, or serve a stream/file/ffmpeg as its master",
   usage: `usage: kvs-parser webrtc view CHANNEL [--images DIR] [--record FILE] [--json] [--count N] [--no-audio]
                        [--endpoint URL] [--region R]
-       kvs-parser webrtc master CHANNEL --stream S [--from …] | --file F | --ffmpeg '<input args>'
+       kvs-parser webrtc master CHANNEL --stream S [--from …] | --file F | --ffmpeg='<input args>'
                        [--endpoint URL] [--region R]
 
 view: connects to CHANNEL as a viewer (sub-second latency, peer to peer) and prints a line per frame
 like tail --frames (track, time, keyframe, bytes, latency from the master's clock), plus what was lost;
 --images DIR writes a JPEG per video frame, --record FILE writes the media to an MKV file.
-master: serves CHANNEL's viewers (up to 10) from a live KVS stream (GetMedia), an MKV file (looping
-never: it ends with the file), or an ffmpeg process; H.264 passes through, Opus audio passes through,
-AAC audio is left out (give --ffmpeg '… -c:a libopus' to send audio).
+master: serves CHANNEL's viewers (up to 10) from a live KVS stream (GetMedia), an MKV file (it ends
+with the file), or an ffmpeg process; H.264 passes through, Opus audio passes through,
+AAC audio is left out (serve it through --ffmpeg, which encodes Opus, to send its sound).
   --images DIR     (view) decode video frames to DIR/NNNNNN.jpg with ffmpeg
   --record FILE    (view) write what arrives to FILE (MKV)
   --count N        (view) stop after N frames
@@ -27,7 +27,7 @@ AAC audio is left out (give --ffmpeg '… -c:a libopus' to send audio).
   --json           (view) JSON lines
   --stream S       (master) the KVS stream to serve, read live (--from as for tail)
   --file F         (master) an MKV file, sent at its own pace
-  --ffmpeg ARGS    (master) ffmpeg input arguments (e.g. '-re -i cam.mkv'); video is encoded to H.264
+  --ffmpeg=ARGS    (master) ffmpeg input arguments (e.g. --ffmpeg='-re -i cam.mkv'); video is encoded to H.264
                    constrained baseline, audio (AAC too) to Opus
 ${STREAM_HELP}`,
   options: {
