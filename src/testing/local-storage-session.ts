@@ -1,7 +1,6 @@
 import { Subject } from "rxjs";
 import { concatBytes } from "../ebml/writer.js";
 import type { Frame } from "../matroska/frame.js";
-import type { Track } from "../matroska/model.js";
 import { Fragmenter } from "../produce/fragmenter.js";
 import { decodeIncoming, encodeOutgoing } from "../webrtc/messages.js";
 import type { SignalingEvent } from "../webrtc/signaling-client.js";
@@ -42,7 +41,6 @@ export function runStorageSession(link: StorageSessionLink, sink: StorageSession
     },
   };
   let fragmenter: Fragmenter | null = null;
-  let tracks: readonly Track[] = [];
   const startMs = Date.now();
   const flush = () => {
     const last = fragmenter?.flush();
@@ -62,8 +60,7 @@ export function runStorageSession(link: StorageSessionLink, sink: StorageSession
       if (ev.type === "tracks") {
         // New parameter sets or a new track: what was cut so far is stored, a new writer starts.
         flush();
-        tracks = ev.tracks;
-        fragmenter = new Fragmenter(tracks, { startMs, timecodeType: "ABSOLUTE" });
+        fragmenter = new Fragmenter(ev.tracks, { startMs, timecodeType: "ABSOLUTE" });
       } else if (ev.type === "frame" && fragmenter) {
         const done = fragmenter.push(ev as Frame);
         if (done) sink.store(concatBytes([fragmenter.header(), done.bytes]));

@@ -17,7 +17,7 @@ export class FrameFragments {
   private trackList: readonly Track[] = [];
   private frames = 0;
   private keyframes = 0;
-  private readonly byTrack: Record<number, number> = {};
+  private byTrack: Record<number, number> = {};
   private bytes = 0;
   private firstTs: number | null = null;
   private lastTs: number | null = null;
@@ -66,7 +66,7 @@ export class FrameFragments {
       clusterTimestampMs: this.firstTs,
       frameCount: this.frames,
       keyframeCount: this.keyframes,
-      framesByTrack: { ...this.byTrack },
+      framesByTrack: this.byTrack,
       payloadBytes: this.bytes,
       firstFrameTimestampMs: this.firstTs,
       lastFrameTimestampMs: this.lastTs,
@@ -77,7 +77,7 @@ export class FrameFragments {
       bytes: null,
     };
     this.frames = this.keyframes = this.bytes = 0;
-    for (const k of Object.keys(this.byTrack)) delete this.byTrack[Number(k)];
+    this.byTrack = {};
     this.firstTs = this.lastTs = this.producerMs = null;
     this.out(ev);
   }

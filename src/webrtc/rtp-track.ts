@@ -1,5 +1,6 @@
 import { avcDecoderConfigRecord, h264NalType } from "../codec/h264.js";
 import { joinLengthPrefixed } from "../codec/nal.js";
+import { sameBytes } from "../ebml/values.js";
 import { Frame } from "../matroska/frame.js";
 import type { Track } from "../matroska/model.js";
 import { type AssemblerSink, RtpFrameAssembler, type RtpPacketLike } from "./rtp-assembler.js";
@@ -41,6 +42,11 @@ function opusHead(channels: number): Uint8Array {
   b.writeUInt16LE(312, 10);
   b.writeUInt32LE(48_000, 12);
   return b;
+}
+
+/** How far 32-bit RTP time `ts` is from `from` (only its low 32 bits count), past a wrap: within ±2^31. */
+function rtpDelta(ts: number, from: number): number {
+  return ((ts - (from >>> 0) + 0x80000000) >>> 0) - 0x80000000;
 }
 
 /** RFC 3550 NTP time (64-bit, seconds since 1900 and a binary fraction) in ms since the Unix epoch. */
@@ -137,15 +143,13 @@ export class RtpTrackReader {
       this.firstTs = ts;
       this.lastExtTs = ts;
     } else {
-      const d = ((ts - (this.lastExtTs >>> 0) + 0x80000000) >>> 0) - 0x80000000;
-      this.lastExtTs += d;
+      this.lastExtTs += rtpDelta(ts, this.lastExtTs);
     }
     const rate = this.info.clockRate;
     const timestampMs = this.startMs + ((this.lastExtTs - this.firstTs) * 1000) / rate;
     let producerTimestampMs: number | null = null;
     if (this.sr !== null) {
-      const d = ((ts - this.sr.rtp + 0x80000000) >>> 0) - 0x80000000;
-      producerTimestampMs = Math.round(this.sr.wallMs + (d * 1000) / rate);
+      producerTimestampMs = Math.round(this.sr.wallMs + (rtpDelta(ts, this.sr.rtp) * 1000) / rate);
     }
     this.bytes += data.length;
     this.sink.frame(
@@ -185,8 +189,4 @@ export class RtpTrackReader {
     };
     this.sink.track(this.described);
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array | null): boolean {
-  return b !== null && a.length === b.length && a.every((v, i) => v === b[i]);
 }
