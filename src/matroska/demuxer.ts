@@ -215,6 +215,10 @@ export class MatroskaDemuxer implements EbmlSink {
   /** The previous Segment's tracks (GetMedia repeats them in every fragment's Segment). */
   private previousTracks: ReadonlyMap<number, TrackState> | null = null;
   private lastTrack: TrackState | undefined = undefined;
+  /** The chunk the last fast-path frame came from, with its ArrayBuffer and byte offset (see simpleBlock). */
+  private chunk: Uint8Array | null = null;
+  private chunkBuffer: ArrayBufferLike = NO_BUFFER;
+  private chunkByteOffset = 0;
 
   /** Unknown elements met so far: a master read with this count unchanged can be replayed when it repeats. */
   private unknownCount = 0;
@@ -275,7 +279,13 @@ export class MatroskaDemuxer implements EbmlSink {
 
   /** Feeds the next chunk of the stream. */
   push(chunk: Uint8Array): void {
-    this.reader.push(chunk);
+    try {
+      this.reader.push(chunk);
+    } finally {
+      // The chunk is not held past its push (an idle stream keeps none).
+      this.chunk = null;
+      this.chunkBuffer = NO_BUFFER;
+    }
   }
 
   /** Ends the stream: flushes open unknown-size elements; throws TRUNCATED for a cut element. */
@@ -596,6 +606,12 @@ export class MatroskaDemuxer implements EbmlSink {
         const baseMs = (this.clusterTimestamp + (tc & 0x8000 ? tc - 0x10000 : tc)) * this.msPerTick - state.delayMs;
         const p = s + 4;
         const bySize = timed ? state.durationBySize : null;
+        if (buf !== this.chunk) {
+          // Asked once per chunk: a typed array's buffer getter costs more than the frame's view.
+          this.chunk = buf;
+          this.chunkBuffer = buf.buffer;
+          this.chunkByteOffset = buf.byteOffset;
+        }
         const init: FrameInit = {
           track,
           timestampMs: baseMs,
@@ -603,6 +619,8 @@ export class MatroskaDemuxer implements EbmlSink {
           data: buf,
           dataStart: p,
           dataEnd: e,
+          dataBuffer: this.chunkBuffer,
+          dataByteOffset: this.chunkByteOffset,
           offset: dataOffset + 4,
           durationMs: dd ?? (bySize === null ? null : bySize(e - p)),
           invisible: (flags & 0x08) !== 0,
@@ -957,6 +975,8 @@ export class MatroskaDemuxer implements EbmlSink {
     this.emitFrame(new Frame(init));
   }
 }
+
+const NO_BUFFER = new ArrayBuffer(0);
 
 /** True when a parsed TrackEntry is the same as an earlier track (no content encodings, same fields and CodecPrivate bytes). */
 function sameTrackEntry(track: Track, t: TrackBuilder): boolean {

@@ -32,6 +32,14 @@ export interface FrameInit {
   dataStart?: number;
   /** Where it ends in `data` (default: its end). */
   dataEnd?: number;
+  /**
+   * `data.buffer`, when the caller has it at hand (a reader asks once per chunk): the view is then made
+   * from it and `dataByteOffset`, without asking `data` (a typed array's `buffer` getter costs more than
+   * the view itself).
+   */
+  dataBuffer?: ArrayBufferLike;
+  /** `data.byteOffset`, given with `dataBuffer`. */
+  dataByteOffset?: number;
   /** Absolute byte offset of the payload in the stream. */
   offset: number;
   /** Duration in ms, null (the default) when not known. */
@@ -94,6 +102,9 @@ export class Frame {
   readonly serverTimestampMs: number | null;
   private view: Uint8Array | null;
   private readonly source: Uint8Array;
+  /** The payload's ArrayBuffer when the builder gave it (see FrameInit.dataBuffer), else null. */
+  private readonly buffer: ArrayBufferLike | null;
+  /** Where the payload starts: in `buffer` when given, else in `source`. */
   private readonly start: number;
 
   /** Creates a frame from its named fields; the demuxer makes these, apps rarely need to. */
@@ -114,7 +125,9 @@ export class Frame {
     this.producerTimestampMs = init.producerTimestampMs ?? null;
     this.serverTimestampMs = init.serverTimestampMs ?? null;
     this.source = source;
-    this.start = start;
+    const buffer = init.dataBuffer;
+    this.buffer = buffer ?? null;
+    this.start = buffer === undefined ? start : (init.dataByteOffset ?? 0) + start;
     // A whole plain Uint8Array is the payload itself; anything else (a part, a Node Buffer) is viewed on demand.
     this.view = start === 0 && end === source.length && source.constructor === Uint8Array ? source : null;
   }
@@ -123,9 +136,14 @@ export class Frame {
   get data(): Uint8Array {
     let v = this.view;
     if (v === null) {
-      const s = this.source;
       // A plain Uint8Array view (not Buffer#subarray, whose species lookup costs more than the view).
-      v = this.view = new Uint8Array(s.buffer, s.byteOffset + this.start, this.size);
+      const b = this.buffer;
+      if (b !== null) v = new Uint8Array(b, this.start, this.size);
+      else {
+        const s = this.source;
+        v = new Uint8Array(s.buffer, s.byteOffset + this.start, this.size);
+      }
+      this.view = v;
     }
     return v;
   }

@@ -31,6 +31,25 @@ describe("Frame: built from a named shape", () => {
     ]);
   });
 
+  it("views the payload through dataBuffer and dataByteOffset when given, as through data", () => {
+    const whole = new Uint8Array([7, 7, 9, 1, 2, 3, 9]);
+    const buf = whole.subarray(2); // a part of its ArrayBuffer, as a pooled Node Buffer is
+    const f = new Frame({
+      track: 1,
+      timestampMs: 0,
+      keyframe: true,
+      data: buf,
+      dataStart: 1,
+      dataEnd: 4,
+      dataBuffer: buf.buffer,
+      dataByteOffset: buf.byteOffset,
+      offset: 0,
+    });
+    expect([f.size, [...f.data], f.data.buffer === whole.buffer, f.data.byteOffset]).toEqual([3, [1, 2, 3], true, 3]);
+    expect(f.data).toBe(f.data); // made once
+    expect([...f.copy().data]).toEqual([1, 2, 3]);
+  });
+
   it("keeps the old time names as deprecated aliases of the new ones, and copy() keeps every field", () => {
     const f = new Frame({
       track: 1,
