@@ -14,10 +14,12 @@ export const KvsTag = {
 } as const;
 
 const PREFIX = "AWS_KINESISVIDEO_";
+/** The names above: a set lookup answers for them (several times a fragment) faster than startsWith. */
+const KNOWN: ReadonlySet<string> = new Set(Object.values(KvsTag));
 
 /** True for a tag name KVS reserves (AWS_KINESISVIDEO_*). */
 export function isKvsTagName(name: string): boolean {
-  return name.startsWith(PREFIX);
+  return KNOWN.has(name) || name.startsWith(PREFIX);
 }
 
 /**

@@ -13,6 +13,9 @@ const TAG_STRING = 0x4487;
 const TAG_LANGUAGE = 0x447a;
 const TAG_DEFAULT = 0x4484;
 
+/** What a Tag without TagTrackUIDs and a SimpleTag without children hold: one frozen empty list, not one each. */
+const NONE: readonly never[] = Object.freeze([]);
+
 /** The header read last by {@link headerAt}: its payload's size and where its payload starts. */
 let headerSize = 0;
 let payloadAt = 0;
@@ -57,7 +60,9 @@ export function readWholeTags(buf: Uint8Array, s: number, e: number, maxElementS
   while (i < e) {
     if (headerAt(buf, i, e) !== TAG) return null;
     const tagEnd = payloadAt + headerSize;
-    const targets = { typeValue: null as number | null, type: null as string | null, trackUids: [] as string[] };
+    let typeValue: number | null = null;
+    let type: string | null = null;
+    let trackUids: string[] | null = null;
     const simpleTags: SimpleTag[] = [];
     i = payloadAt;
     while (i < tagEnd) {
@@ -73,16 +78,16 @@ export function readWholeTags(buf: Uint8Array, s: number, e: number, maxElementS
           if (headerSize > maxElementSize) return null;
           const v = payloadAt;
           const w = payloadAt + headerSize;
-          if (child === TARGET_TYPE_VALUE) targets.typeValue = readUint(buf, v, w);
-          else if (child === TARGET_TYPE) targets.type = readAscii(buf, v, w);
-          else if (child === TAG_TRACK_UID) targets.trackUids.push(readUintString(buf, v, w));
+          if (child === TARGET_TYPE_VALUE) typeValue = readUint(buf, v, w);
+          else if (child === TARGET_TYPE) type = readAscii(buf, v, w);
+          else if (child === TAG_TRACK_UID) (trackUids ??= []).push(readUintString(buf, v, w));
           else return null;
           k = w;
         }
       } else return null;
       i = childEnd;
     }
-    tags.push({ targets, simpleTags });
+    tags.push({ targets: { typeValue, type, trackUids: trackUids ?? NONE }, simpleTags });
   }
   return tags;
 }
@@ -116,5 +121,5 @@ function readSimpleTag(buf: Uint8Array, s: number, e: number, maxElementSize: nu
     }
     k = w;
   }
-  return { name, value, binary: null, language, isDefault, children: [] };
+  return { name, value, binary: null, language, isDefault, children: NONE };
 }
