@@ -1,16 +1,18 @@
 import { MkvParseError } from "./errors.js";
+import { KeptBytes } from "./kept-bytes.js";
 
 const utf8 = new TextDecoder("utf-8");
 const latin1 = new TextDecoder("latin1");
 
 /**
  * Short strings recur in every fragment of a stream (tag names, codec IDs, UIDs, languages): a small
- * direct-mapped table from bytes to the decoded string saves decoding them again. A miss costs a hash of
- * at most 40 bytes; longer strings (fragment numbers, titles) are not interned.
+ * direct-mapped table from bytes to the decoded string saves decoding them again. A lookup costs a hash of
+ * the last 12 bytes and, on a hit, a compare of every byte (KeptBytes: a collision costs a miss, never a
+ * wrong string); longer strings (fragment numbers, titles) are not interned.
  */
 const INTERN_MAX = 40;
 const INTERN_SLOTS = 512;
-const internBytes: (Uint8Array | null)[] = new Array<Uint8Array | null>(INTERN_SLOTS).fill(null);
+const internBytes: (KeptBytes | null)[] = new Array<KeptBytes | null>(INTERN_SLOTS).fill(null);
 const internStrings: string[] = new Array<string>(INTERN_SLOTS).fill("");
 const internKinds = new Uint8Array(INTERN_SLOTS);
 
@@ -19,13 +21,11 @@ function interned(buf: Uint8Array, s: number, e: number, kind: number, decode: (
   if (n > INTERN_MAX) return decode(buf, s, e);
   // The hash takes the length and the last 12 bytes (where names sharing a prefix, as KVS's tag names
   // do, differ); a collision costs a miss, never a wrong string: a hit compares every byte.
-  let h = (n * 31 + kind) | 0;
-  for (let k = e - 1, stop = Math.max(s, e - 12); k >= stop; k--) h = Math.imul(h ^ buf[k]!, 0x01000193);
-  const slot = (h >>> 0) & (INTERN_SLOTS - 1);
+  const slot = (KeptBytes.hash(buf, s, e, kind) >>> 0) & (INTERN_SLOTS - 1);
   const held = internBytes[slot];
-  if (held !== null && held !== undefined && internKinds[slot] === kind && sameBytesAt(held, buf, s, e)) return internStrings[slot]!;
+  if (held !== null && held !== undefined && internKinds[slot] === kind && held.matches(buf, s, e)) return internStrings[slot]!;
   const str = internalized(decode(buf, s, e));
-  internBytes[slot] = copyBytes(buf, s, e);
+  internBytes[slot] = new KeptBytes(buf, s, e);
   internStrings[slot] = str;
   internKinds[slot] = kind;
   return str;

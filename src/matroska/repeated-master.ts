@@ -1,4 +1,4 @@
-import { copyBytes, sameBytesAt } from "../ebml/values.js";
+import { KeptBytes } from "../ebml/kept-bytes.js";
 
 /**
  * What the last clean read of one kind of master (the EBML header, Info, Tracks) produced, kept with its
@@ -7,9 +7,9 @@ import { copyBytes, sameBytesAt } from "../ebml/values.js";
  * in it (`mark`, a count of unknown elements met, did not move).
  */
 export class RepeatedMaster<T> {
-  private bytes: Uint8Array | null = null;
+  private bytes: KeptBytes | null = null;
   private value: T | null = null;
-  private candidate: Uint8Array | null = null;
+  private candidate: KeptBytes | null = null;
   private candidateOffset = -1;
   private candidateMark = 0;
 
@@ -18,8 +18,8 @@ export class RepeatedMaster<T> {
    * bytes (of the master at `offset`) are held until {@link settle} says how its read ended.
    */
   repeatOf(buf: Uint8Array, s: number, e: number, offset: number, mark: number): T | null {
-    if (this.bytes !== null && sameBytesAt(this.bytes, buf, s, e)) return this.value;
-    this.candidate = copyBytes(buf, s, e);
+    if (this.bytes?.matches(buf, s, e)) return this.value;
+    this.candidate = new KeptBytes(buf, s, e);
     this.candidateOffset = offset;
     this.candidateMark = mark;
     return null;
