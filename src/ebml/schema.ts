@@ -306,10 +306,22 @@ const ROWS: readonly SchemaRow[] = [
   [0x4485, "TagBinary", "b", "SimpleTag"],
 ];
 
+/** Slots of EbmlSchema's table of IDs longer than two bytes (IDs are at most 4 bytes: they fit an Int32Array). */
+const LONG_SLOTS = 512;
+const longSlot = (id: number): number => Math.imul(id, 0x9e3779b1) >>> 23;
+
 /** A set of element definitions, looked up by ID on the hot path. */
+
 export class EbmlSchema {
   private readonly byId = new Map<number, ElementInfo>();
   private readonly short: (ElementInfo | undefined)[] = new Array<ElementInfo | undefined>(0x8000).fill(undefined);
+  /**
+   * Longer IDs (the EBML header, Segment and its children: several in every GetMedia fragment) in an
+   * open-addressed table: a probe of a typed array costs a fraction of a Map lookup. Slot 0 means empty
+   * (no valid ID is 0).
+   */
+  private readonly longIds = new Int32Array(LONG_SLOTS);
+  private readonly longInfo: (ElementInfo | undefined)[] = new Array<ElementInfo | undefined>(LONG_SLOTS).fill(undefined);
   private readonly byName = new Map<string, ElementInfo>();
 
   /** Builds a schema from element definitions (parents given by name). */
@@ -330,6 +342,7 @@ export class EbmlSchema {
       const info: ElementInfo = { id, name, type, parents: parentIds, global };
       this.byId.set(id, info);
       if (id < 0x8000) this.short[id] = info;
+      else this.putLong(id, info);
       this.byName.set(name, info);
     }
   }
@@ -338,7 +351,28 @@ export class EbmlSchema {
   get(id: number): ElementInfo | undefined {
     // One- and two-byte IDs (most of Matroska's, all of a Cluster's) from an array, the rest from the Map.
     if (id < 0x8000) return this.short[id];
-    return this.byId.get(id);
+    if (id > 0x7fffffff) return this.byId.get(id);
+    for (let slot = longSlot(id); ; slot = (slot + 1) & (LONG_SLOTS - 1)) {
+      const held = this.longIds[slot]!;
+      if (held === id) return this.longInfo[slot];
+      if (held === 0) return this.longCount > LONG_SLOTS / 2 ? this.byId.get(id) : undefined;
+    }
+  }
+
+  private longCount = 0;
+
+  private putLong(id: number, info: ElementInfo): void {
+    if (id > 0x7fffffff) return; // not an Int32: looked up in the Map
+    // Past half full the table stops taking IDs (the Map holds them all): probes stay short.
+    if (this.longCount >= LONG_SLOTS / 2) {
+      this.longCount++;
+      return;
+    }
+    let slot = longSlot(id);
+    while (this.longIds[slot] !== 0 && this.longIds[slot] !== id) slot = (slot + 1) & (LONG_SLOTS - 1);
+    if (this.longIds[slot] === 0) this.longCount++;
+    this.longIds[slot] = id;
+    this.longInfo[slot] = info;
   }
 
   /** Every element definition, in table order. */

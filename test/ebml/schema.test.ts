@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EbmlReader } from "../../src/ebml/reader.js";
-import { ID, matroskaSchema, type ElementInfo } from "../../src/ebml/schema.js";
+import fc from "fast-check";
+import { EbmlSchema, ID, matroskaSchema, type ElementInfo, type SchemaRow } from "../../src/ebml/schema.js";
 import { concatBytes, element, encodeId, stringElement, uintElement } from "../../src/ebml/writer.js";
 import { MatroskaDemuxer } from "../../src/matroska/demuxer.js";
 import { RecordingSink } from "../helpers/recording-sink.js";
@@ -88,5 +89,25 @@ describe("every element ID of the Matroska schema is accepted in its place", () 
     );
     demuxer.end();
     expect(events).toContain("frame");
+  });
+});
+
+describe("EbmlSchema: lookup by ID", () => {
+  it("finds every Matroska element by its ID, and nothing for IDs it lacks", () => {
+    for (const info of matroskaSchema.elements()) expect(matroskaSchema.get(info.id)).toBe(info);
+    const known = new Set([...matroskaSchema.elements()].map((e) => e.id));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0x1fffffff }), (id) => {
+        expect(matroskaSchema.get(id) === undefined).toBe(!known.has(id));
+      }),
+    );
+  });
+
+  it("finds every ID of a schema with more long IDs than its table holds", () => {
+    const rows: SchemaRow[] = [];
+    for (let k = 0; k < 600; k++) rows.push([0x10000000 + k * 7919, `E${k}`, "u", ""]);
+    const schema = new EbmlSchema(rows);
+    for (const [id, name] of rows) expect(schema.get(id)?.name).toBe(name);
+    expect(schema.get(0x10000001)).toBeUndefined();
   });
 });
