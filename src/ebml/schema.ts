@@ -311,7 +311,6 @@ const LONG_SLOTS = 512;
 const longSlot = (id: number): number => Math.imul(id, 0x9e3779b1) >>> 23;
 
 /** A set of element definitions, looked up by ID on the hot path. */
-
 export class EbmlSchema {
   private readonly byId = new Map<number, ElementInfo>();
   private readonly short: (ElementInfo | undefined)[] = new Array<ElementInfo | undefined>(0x8000).fill(undefined);
@@ -322,6 +321,8 @@ export class EbmlSchema {
    */
   private readonly longIds = new Int32Array(LONG_SLOTS);
   private readonly longInfo: (ElementInfo | undefined)[] = new Array<ElementInfo | undefined>(LONG_SLOTS).fill(undefined);
+  /** Long IDs offered to the table; past LONG_SLOTS / 2 the Map answers for those it did not take. */
+  private longCount = 0;
   private readonly byName = new Map<string, ElementInfo>();
 
   /** Builds a schema from element definitions (parents given by name). */
@@ -349,7 +350,7 @@ export class EbmlSchema {
 
   /** The element definition for an ID, or undefined when the schema does not know it. */
   get(id: number): ElementInfo | undefined {
-    // One- and two-byte IDs (most of Matroska's, all of a Cluster's) from an array, the rest from the Map.
+    // One- and two-byte IDs (most of Matroska's, all of a Cluster's) from an array, longer ones from the table.
     if (id < 0x8000) return this.short[id];
     if (id > 0x7fffffff) return this.byId.get(id);
     for (let slot = longSlot(id); ; slot = (slot + 1) & (LONG_SLOTS - 1)) {
@@ -358,8 +359,6 @@ export class EbmlSchema {
       if (held === 0) return this.longCount > LONG_SLOTS / 2 ? this.byId.get(id) : undefined;
     }
   }
-
-  private longCount = 0;
 
   private putLong(id: number, info: ElementInfo): void {
     if (id > 0x7fffffff) return; // not an Int32: looked up in the Map
