@@ -136,8 +136,8 @@ export function webrtcMaster(
     };
 
     let flowing = false;
-    let knowTracks!: () => void;
-    const tracksKnown = new Promise<void>((resolve) => (knowTracks = resolve));
+    /** Aborted once the source's tracks are known (or the master is): ends an offer's wait for them, timer and all. */
+    const tracksKnown = linkedAbort(abort.signal);
     const onTracks = (tracks: readonly Track[]) => {
       for (const t of tracks) {
         if (
@@ -158,7 +158,7 @@ export function webrtcMaster(
           });
         }
       }
-      knowTracks();
+      tracksKnown.abort();
     };
 
     const onFrame = (f: Frame) => {
@@ -249,7 +249,7 @@ export function webrtcMaster(
       const id = from ?? "";
       // The answer names the codec: the source's tracks must be known (the source starts at the first offer).
       startSource();
-      await Promise.race([tracksKnown, sleep(10_000, abort.signal)]);
+      await sleep(10_000, tracksKnown.signal);
       if (media.video === null && media.audio === null) {
         emit({ type: "viewerRefused", viewer: id, reason: "the source has no track this master sends (yet)" });
         return;
