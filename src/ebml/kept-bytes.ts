@@ -1,3 +1,10 @@
+/** Bytes `[s, e)` of `buf` copied into a new Uint8Array (a Node Buffer's slice() would be a view into it). */
+export function copyBytes(buf: Uint8Array, s: number, e: number): Uint8Array {
+  const out = new Uint8Array(e - s);
+  out.set(buf.subarray(s, e));
+  return out;
+}
+
 /**
  * Bytes kept to recognise them when they come again (GetMedia repeats the EBML header, Info, Tracks
  * and the tag names in every fragment). They are compared four at a time through DataViews: two to
@@ -10,10 +17,8 @@ export class KeptBytes {
 
   /** Keeps a copy of `buf[s..e)`. */
   constructor(buf: Uint8Array, s: number, e: number) {
-    const bytes = new Uint8Array(e - s);
-    bytes.set(buf.subarray(s, e));
-    this.bytes = bytes;
-    this.words = new DataView(bytes.buffer);
+    this.bytes = copyBytes(buf, s, e);
+    this.words = new DataView(this.bytes.buffer);
   }
 
   /** True when `buf[s..e)` holds exactly the kept bytes (no view of them made). */

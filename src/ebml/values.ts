@@ -1,5 +1,5 @@
 import { MkvParseError } from "./errors.js";
-import { KeptBytes } from "./kept-bytes.js";
+import { copyBytes, KeptBytes } from "./kept-bytes.js";
 
 const utf8 = new TextDecoder("utf-8");
 const latin1 = new TextDecoder("latin1");
@@ -61,12 +61,7 @@ const decodeUintString = (buf: Uint8Array, s: number, e: number) => {
 const floatBytes = new Uint8Array(8);
 const floatView = new DataView(floatBytes.buffer);
 
-/** Bytes `[s, e)` of `buf` copied into a new Uint8Array (a Node Buffer's slice() would be a view into it). */
-export function copyBytes(buf: Uint8Array, s: number, e: number): Uint8Array {
-  const out = new Uint8Array(e - s);
-  out.set(buf.subarray(s, e));
-  return out;
-}
+export { copyBytes };
 
 /** True when `a` holds exactly the bytes `buf[s..e)` (no view of them made). */
 export function sameBytesAt(a: Uint8Array, buf: Uint8Array, s: number, e: number): boolean {
