@@ -28,6 +28,12 @@ export function roundRatios(samples, a, b) {
   const rs = samples[a].map((v, i) => (v === null || samples[b]?.[i] == null ? null : v / samples[b][i])).filter((x) => x !== null);
   return rs.length ? { ...spread(rs), samples: rs } : null;
 }
+/** The fastest of `a`'s rounds ÷ the fastest of the walker's (samples in MB/s), or null. */
+export function fastestRatio(samples, a, base = "walker") {
+  const best = (c) => Math.max(...(samples?.[c] ?? []).filter((x) => x !== null));
+  const r = best(a) / best(base);
+  return Number.isFinite(r) && r > 0 ? r : null;
+}
 /** Median, quartiles, extremes of a list. */
 export function spread(xs) {
   return { median: quantile(xs, 0.5), q1: quantile(xs, 0.25), q3: quantile(xs, 0.75), min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
@@ -47,12 +53,14 @@ async function sample(contender, file, chunk, minSeconds, timeoutMs) {
 }
 
 /**
- * Runs the interleaved rounds of one case. Returns every sample (MB/s per contender per round), the
- * per-round ratios of each contender to ts-ebml and to the walker, and the noise (walker/walker).
+ * Runs the interleaved rounds of one case. Returns every sample (MB/s per contender per round; by CPU
+ * time; at the round's fastest pass), the per-round ratios of each contender to ts-ebml and to the
+ * walker, and the noise (walker/walker).
  */
 export async function interleaved({ input, file, expected, chunk, contenders, rounds, minSeconds, timeoutMs, log }) {
   const samples = Object.fromEntries(contenders.map((c) => [c, []]));
   const cpuSamples = Object.fromEntries(contenders.map((c) => [c, []])); // MB per CPU second
+  const fastSamples = Object.fromEntries(contenders.map((c) => [c, []])); // MB/s of the round's fastest pass
   const failures = {};
   const peakRssMB = {};
   const load = []; // the 1-minute load average as each round starts: other work on the machine shows here
@@ -61,6 +69,7 @@ export async function interleaved({ input, file, expected, chunk, contenders, ro
     const order = contenders.map((_, i) => contenders[(i + r) % contenders.length]);
     const round = {};
     const cpuRound = {};
+    const fastRound = {};
     for (const c of order) {
       const s = await sample(c, file, chunk, minSeconds, timeoutMs);
       if (!s.ok) {
@@ -75,11 +84,13 @@ export async function interleaved({ input, file, expected, chunk, contenders, ro
       }
       round[c] = s.bytes / s.seconds / 1e6;
       cpuRound[c] = s.cpuSeconds > 0 ? s.bytes / s.cpuSeconds / 1e6 : null;
+      fastRound[c] = s.fastestSeconds > 0 ? s.bytes / s.fastestSeconds / 1e6 : null;
       peakRssMB[c] = Math.max(peakRssMB[c] ?? 0, s.peakRssMB);
     }
     for (const c of contenders) {
       samples[c].push(round[c]);
       cpuSamples[c].push(cpuRound[c] ?? null);
+      fastSamples[c].push(fastRound[c] ?? null);
     }
     log?.(`${input} ${chunk / 1024} KiB round ${r + 1}/${rounds}: ${order.map((c) => `${c} ${round[c] === null ? "fails" : round[c].toFixed(0)}`).join(", ")}`);
   }
@@ -92,6 +103,7 @@ export async function interleaved({ input, file, expected, chunk, contenders, ro
     rounds,
     samples,
     cpuSamples,
+    fastSamples,
     mbps,
     peakRssMB,
     load,
