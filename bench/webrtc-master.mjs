@@ -1,8 +1,9 @@
 // The masters of the WebRTC bench, in a process of their own: one webrtcMaster per channel, each serving
 // the same media (the file's first `seconds`, parsed once up front, so the figures are the masters' own
 // work: pacing, packetizing, SRTP, RTCP). Channel i's media times are moved on by i × 200 s, so every
-// channel's RTP timestamps are its own. Each source waits for { start } (then channel i starts after
-// i × staggerMs), so every viewer, connected beforehand, gets every frame.
+// channel's RTP timestamps are its own. Each source gives its Tracks at once (a master answers an offer
+// only once it knows the codecs, as a camera's source does from its first bytes) and its frames after
+// { start } (channel i after i × staggerMs), so every viewer, connected beforehand, gets every frame.
 // Side channel: werift's RTCRtpSender.dispatchRtp is wrapped to stamp the wall time each video frame's
 // last packet (the marker) is handed to a sender, per RTP timestamp (first viewer, last viewer, count),
 // and to count every RTP packet handed to the senders.
@@ -10,7 +11,7 @@
 // Out: { expected } (the source's video and audio frames), { ready } (every master's signaling open),
 // { joined: n } per viewer joined, { started }, { done } once every source has ended, { failed }.
 import { readFileSync } from "node:fs";
-import { defer, from, lastValueFrom, switchMap, toArray } from "rxjs";
+import { concat, defer, from, lastValueFrom, of, switchMap, toArray } from "rxjs";
 import { RTCRtpSender } from "werift";
 import { KvsClients } from "../dist/aws/index.js";
 import { parseMkv } from "../dist/index.js";
@@ -73,7 +74,7 @@ async function init(c) {
         }),
     );
     const go = new Promise((resolve) => starters.push(resolve));
-    const source = defer(() => go).pipe(switchMap(() => from([tracks, ...shifted])));
+    const source = concat(of(tracks), defer(() => go).pipe(switchMap(() => from(shifted))));
     subs.push(
       webrtcMaster(clients, name, source, { loopbackOnly: true, stun: false }).subscribe({
         next: (s) => {
