@@ -1,5 +1,5 @@
 import { lastValueFrom, toArray } from "rxjs";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { MkvParseError } from "../../src/ebml/errors.js";
 import { ID } from "../../src/ebml/schema.js";
 import { concatBytes, element, encodeId, encodeSize, stringElement, uintElement, unknownSizeHeader } from "../../src/ebml/writer.js";
@@ -105,6 +105,30 @@ describe("ContentEncodings", () => {
     const { error } = parseChunked(bytes);
     expect((error as MkvParseError).code).toBe("INVALID_BLOCK");
     expect((error as MkvParseError).offset).toBe(bytes.length - 3);
+  });
+
+  it("zlib where the runtime has no node:zlib: UNSUPPORTED_ENCODING at the first frame, never wrong bytes", async () => {
+    const bytes = concatBytes([
+      EBML_HEADER,
+      unknownSizeHeader(ID.Segment),
+      element(ID.Tracks, [track(3, [encoded(0)])]),
+      element(ID.Cluster, [uintElement(ID.Timestamp, 0), element(ID.SimpleBlock, Uint8Array.of(0x83, 0, 0, 0x80, 1, 2, 3))]),
+    ]);
+    // zlib is loaded when a compressed track first needs it: a fresh copy of the modules, in a runtime without it.
+    vi.resetModules();
+    const noBuiltins = vi.spyOn(process, "getBuiltinModule").mockImplementation(() => undefined as never);
+    try {
+      const fresh = await import("../helpers/fixtures.js");
+      const { events, error } = fresh.parseChunked(bytes);
+      expect(events.filter((e) => e.type === "frame")).toHaveLength(0);
+      expect((error as MkvParseError).code).toBe("UNSUPPORTED_ENCODING");
+      expect((error as MkvParseError).offset).toBe(bytes.length - 3);
+      expect((error as MkvParseError).message).toContain("track 3 is compressed with zlib, which this runtime cannot inflate");
+      expect(noBuiltins).toHaveBeenCalledWith("node:zlib");
+    } finally {
+      noBuiltins.mockRestore();
+      vi.resetModules();
+    }
   });
 });
 
