@@ -1,7 +1,8 @@
 // Record soak: MINUTES of media from a live local stream (a camera appending the committed 2 s H.264+AAC
 // clip as fragments of ~0.5 s, SPEEDUP times faster than real time), a fault every 30 s of media (reset,
 // truncate, corrupt, cut block, 5xx), recorded with liveMedia(keepBytes) → record() into 1-minute files.
-// Checked: the files together hold every source frame exactly once (track, time, flags and payload hash),
+// Checked: the files together hold every source frame exactly once (track, time, flags and payload hash;
+// a file's times start at 0, as record() writes them, so its startMs is added back),
 // each file's packets as ffprobe counts them equal its frame count; RSS sampled every 250 ms.
 //   node bench/record-soak.mjs [MINUTES=10] [SPEEDUP=12]  → one JSON line
 import { execFileSync } from "node:child_process";
@@ -43,11 +44,12 @@ const seconds = (performance.now() - t0) / 1000;
 stopFaults();
 clearInterval(sampler);
 
-const key = (f) => `${f.track}/${f.timestampMs}/${f.keyframe ? 1 : 0}/${createHash("sha1").update(f.data).digest("base64")}`;
-const framesOf = (bytes) => {
+const key = (f, baseMs) => `${f.track}/${f.timestampMs + baseMs}/${f.keyframe ? 1 : 0}/${createHash("sha1").update(f.data).digest("base64")}`;
+/** The frames of an MKV as keys; `baseMs` is added to their times (a recording's file starts at 0, its startMs in stream time). */
+const framesOf = (bytes, baseMs = 0) => {
   const keys = [];
   const parser = new KvsParser((ev) => {
-    if (ev.type === "frame") keys.push(key(ev));
+    if (ev.type === "frame") keys.push(key(ev, baseMs));
   });
   parser.push(bytes);
   parser.end();
@@ -60,7 +62,7 @@ const source = kvs
       writeKvsFragment(f.cluster, { fragmentNumber: f.fragmentNumber, serverTimestampMs: f.serverTimestampMs, producerTimestampMs: f.producerTimestampMs }),
     ),
   );
-const recorded = files.flatMap((f) => framesOf(new Uint8Array(readFileSync(f.path))));
+const recorded = files.flatMap((f) => framesOf(new Uint8Array(readFileSync(f.path)), f.startMs ?? 0));
 let mismatches = 0;
 for (let i = 0; i < Math.max(source.length, recorded.length); i++) if (source[i] !== recorded[i]) mismatches++;
 const ffprobe = process.env.FFPROBE_PATH ?? "ffprobe";
