@@ -132,8 +132,18 @@ describe("GetImages through the SDK's GetImagesCommand", () => {
     }
     expect(await noChildrenWithin(5000)).toEqual([]);
 
-    // Client gone: the caller gives up while the page is being decoded.
-    const gone = await ask("PNG", { SamplingInterval: 200 }, AbortSignal.timeout(30)).catch((e: unknown) => e);
+    // Client gone: the caller gives up while the page is being decoded, as soon as its decoder runs (a
+    // fixed delay raced the decode: on a busy machine the answer could come before the delay ran out).
+    const giveUp = new AbortController();
+    const watch = (async () => {
+      for (let i = 0; i < 2000 && !giveUp.signal.aborted; i++) {
+        if (children().length > 0) giveUp.abort();
+        else await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    const gone = await ask("PNG", { SamplingInterval: 200 }, giveUp.signal).catch((e: unknown) => e);
+    giveUp.abort();
+    await watch;
     expect(gone).toBeInstanceOf(Error);
     expect(await noChildrenWithin(10_000)).toEqual([]);
     // The endpoint still answers afterwards.
