@@ -36,9 +36,9 @@ function loadZlib(): typeof import("node:zlib") | undefined {
 
 function step(e: ContentEncoding, track: number, what: string, maxOutput: number): FrameDecoder {
   switch (e.compressionAlgorithm) {
-    case 0:
+    case 0: {
+      const z = loadZlib(); // once per track, when its decoder is made; a runtime without zlib fails at the first frame
       return (data, offset) => {
-        const z = loadZlib();
         if (z === undefined) throw unsupported(e, track, offset, what, "which this runtime cannot inflate (it has no node:zlib)");
         try {
           const out = z.inflateSync(data, { maxOutputLength: maxOutput });
@@ -47,6 +47,7 @@ function step(e: ContentEncoding, track: number, what: string, maxOutput: number
           throw new MkvParseError("INVALID_BLOCK", `track ${track}: zlib data of the ${what} does not inflate (${(err as Error).message})`, offset);
         }
       };
+    }
     case 3: {
       const head = e.compressionSettings ?? new Uint8Array(0);
       return (data) => {
