@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { defer, type Observable } from "rxjs";
+import type { Observable } from "rxjs";
+import { defer } from "./rxjs-parts.js";
 import type { ReadGate } from "./read-gate.js";
 
 /** How one sink uses a {@link Demand}: what it holds, and whether it can free bytes by itself. */

@@ -1,4 +1,5 @@
-import { filter, type OperatorFunction } from "rxjs";
+import type { OperatorFunction } from "rxjs";
+import { filter } from "./rxjs-parts.js";
 import type { FragmentEvent } from "../kvs/fragment.js";
 import type { StreamEvent } from "./stream-event.js";
 

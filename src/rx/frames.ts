@@ -1,4 +1,5 @@
-import { filter, type Observable, type OperatorFunction } from "rxjs";
+import type { Observable, OperatorFunction } from "rxjs";
+import { filter } from "./rxjs-parts.js";
 import type { Frame } from "../matroska/frame.js";
 import type { StreamEvent } from "./stream-event.js";
 

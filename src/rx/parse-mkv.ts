@@ -1,4 +1,5 @@
-import { Observable } from "rxjs";
+import type { Observable } from "rxjs";
+import { ObservableClass } from "./rxjs-parts.js";
 import { KvsParser, type KvsEvent, type KvsParserOptions } from "../kvs/parser.js";
 import type { Frame } from "../matroska/frame.js";
 import { heldReader } from "./demand.js";
@@ -26,7 +27,7 @@ export function parseMkv(source: ByteSource, options: ParseOptions = {}): Observ
 
 /** Reads `source` into its events, or (framesOnly) into its frames alone. */
 function readWith<T extends KvsEvent>(source: ByteSource, options: ParseOptions, framesOnly: boolean): Observable<T> {
-  return new Observable<T>((subscriber) => {
+  return new ObservableClass<T>((subscriber) => {
     const toFrames = (frame: Frame) => subscriber.next(frame as T);
     const parser = framesOnly ? new KvsParser(() => {}, options, toFrames) : new KvsParser((ev) => subscriber.next(ev as T), options);
     let pump: ReturnType<typeof pumpOf>;

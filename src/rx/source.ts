@@ -1,4 +1,5 @@
-import { Observable, type Subscription } from "rxjs";
+import type { Observable, Subscription } from "rxjs";
+import { ObservableClass } from "./rxjs-parts.js";
 import type { ReadGate } from "./read-gate.js";
 
 /** Anything kvs-parser can read bytes from. */
@@ -59,7 +60,7 @@ export function pumpOf(source: ByteSource, sliceSize: number, gate?: ReadGate): 
       stop() {},
     };
   }
-  if (source instanceof Observable) {
+  if (source instanceof ObservableClass) {
     let sub: Subscription | undefined;
     return {
       run(onChunk) {

@@ -1,4 +1,5 @@
-import { Observable, type OperatorFunction } from "rxjs";
+import type { OperatorFunction } from "rxjs";
+import { ObservableClass } from "./rxjs-parts.js";
 import { FragmentGrouper, type FragmentWithFrames } from "./fragment-grouper.js";
 import type { StreamEvent } from "./stream-event.js";
 
@@ -11,7 +12,7 @@ export type { FragmentWithFrames } from "./fragment-grouper.js";
  */
 export function withFrames(): OperatorFunction<StreamEvent, FragmentWithFrames> {
   return (source) =>
-    new Observable<FragmentWithFrames>((subscriber) => {
+    new ObservableClass<FragmentWithFrames>((subscriber) => {
       const grouper = new FragmentGrouper({ onFragment: (group) => subscriber.next(group) });
       return source.subscribe({
         next: (ev) => grouper.push(ev),

@@ -45,6 +45,23 @@ describe("the package's entry points", () => {
     expect([...externalImports(join(root, "dist/aws/index.js"))].some((d) => d.startsWith("@aws-sdk/"))).toBe(true);
   });
 
+  it("kvs-parser loads only the rxjs modules it uses (not rxjs's index), and its Observables are rxjs's own", () => {
+    // The app has rxjs of its own, deduplicated with ours as npm installs it.
+    if (!existsSync(join(project, "node_modules", "rxjs"))) symlinkSync(join(root, "node_modules", "rxjs"), join(project, "node_modules", "rxjs"), "dir");
+    const script = `
+      const { createRequire } = await import("node:module");
+      const { parseMkv, frames } = await import("kvs-parser");
+      const loaded = Object.keys(createRequire(import.meta.url).cache).filter((f) => f.includes("/rxjs/")).length;
+      const rxjs = await import("rxjs");
+      const out = parseMkv(new Uint8Array(0)).pipe(frames(), rxjs.toArray());
+      const all = Object.keys(createRequire(import.meta.url).cache).filter((f) => f.includes("/rxjs/")).length;
+      console.log(loaded, all, out instanceof rxjs.Observable, rxjs.isObservable(parseMkv(new Uint8Array(0))), JSON.stringify(await rxjs.lastValueFrom(out)));`;
+    const [loaded, all, ...rest] = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: project, encoding: "utf8" }).trim().split(" ");
+    expect(Number(loaded)).toBeGreaterThan(0);
+    expect(Number(loaded)).toBeLessThan(Number(all) / 4);
+    expect(rest).toEqual(["true", "true", "[]"]);
+  });
+
   it("every entry loads with import and with require (require(esm)) from a project of its own", () => {
     for (const e of entries) {
       const names = execFileSync(
