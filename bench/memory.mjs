@@ -5,8 +5,9 @@
 // "parse": parseMkv(readable).pipe(frames()), subscribed, every frame's payload read (the app imports
 // nothing of rxjs itself: an app that imports all of "rxjs" pays its ~11 MB on top). "read-only": the same
 // readable consumed without parsing, with kvs-parser loaded but unused: the floor of the stream's memory.
-// "read-only-bare": the same without loading it (its code is part of what "parse" costs over it). "walker": the minimal streaming walker of the throughput bench over the same readable,
-// for reference. GC time from perf_hooks.
+// "read-only-bare": the same without loading it (its code is part of what "parse" costs over it).
+// "walker": the minimal streaming walker of the throughput bench over the same readable, for reference.
+// GC time from perf_hooks.
 import { closeSync, openSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
 import { PerformanceObserver } from "node:perf_hooks";
 import { Readable } from "node:stream";
