@@ -22,16 +22,15 @@ function unsupported(e: ContentEncoding, track: number, offset: number, what: st
 }
 
 /**
- * Node's zlib, loaded when a zlib-compressed track is first met rather than when the package is
+ * Node's zlib, looked up when a zlib-compressed track is first met rather than when the package is
  * imported: few streams compress their frames, and zlib was about 0.5 MB of the RSS importing the root
- * entry costs (13.7 → 13.1 MB). Undefined where the runtime has no Node built-ins.
+ * entry costs (13.7 → 13.1 MB). The runtime keeps the module once loaded. Undefined where the runtime
+ * has no Node built-ins.
  */
-let zlib: typeof import("node:zlib") | undefined;
 function loadZlib(): typeof import("node:zlib") | undefined {
-  zlib ??= (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.("node:zlib") as
+  return (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.("node:zlib") as
     | typeof import("node:zlib")
     | undefined;
-  return zlib;
 }
 
 function step(e: ContentEncoding, track: number, what: string, maxOutput: number): FrameDecoder {
