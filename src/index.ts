@@ -2,7 +2,7 @@
 // helpers. Loads no AWS SDK and starts no process (see kvs-parser/aws, /consumer, /decode, /record).
 export { KvsParserError, type KvsParserErrorOptions } from "./ebml/kvs-parser-error.js";
 export { MkvParseError, type MkvParseErrorCode } from "./ebml/errors.js";
-export { Frame, type FrameEncryption, type FrameInit, type FrameStamper } from "./matroska/frame.js";
+export { Frame, type FrameEncryption, type FrameInit } from "./matroska/frame.js";
 export { BlockLayout, Lacing } from "./matroska/block.js";
 export type * from "./matroska/model.js";
 export { KvsParser, type KvsEvent, type KvsParserOptions } from "./kvs/parser.js";

@@ -1,5 +1,6 @@
 import { MatroskaDemuxer, type DemuxerOptions } from "../matroska/demuxer.js";
-import type { Frame, FrameInit } from "../matroska/frame.js";
+import type { Frame, FrameStamp } from "../matroska/frame.js";
+import type { FrameTally } from "../matroska/frame-tally.js";
 import type { MatroskaEvent, SimpleTag, Tag, Track } from "../matroska/model.js";
 import type { MkvParseError } from "../ebml/errors.js";
 import type { FragmentEvent } from "./fragment.js";
@@ -23,14 +24,6 @@ class FragmentState {
   tags: SimpleTag[] = [];
   tracks: readonly Track[] = [];
   clusterTimestampMs: number | null = null;
-  frameCount = 0;
-  keyframeCount = 0;
-  /** Frames per track number (dense: track numbers are small), and of numbers ≥ 1024 (made when one comes). */
-  readonly perTrack: number[] = [];
-  overflowTracks: Map<number, number> | null = null;
-  payloadBytes = 0;
-  firstTs: number | null = null;
-  lastTs: number | null = null;
   endOffset: number;
   problems: MkvParseError[] = [];
   /** The fragment's SERVER_ / PRODUCER_TIMESTAMP, parsed: the last plain tag's, else the last _SIDE_ one's (null: none). */
@@ -53,9 +46,9 @@ class FramesByTrack {
   private keys: number[] = [];
   private template: Record<number, number> = {};
 
-  of(f: FragmentState): Record<number, number> {
-    const per = f.perTrack;
-    if (f.overflowTracks === null && this.sameKeys(per)) {
+  of(tally: FrameTally): Record<number, number> {
+    const per = tally.perTrack;
+    if (tally.overflowTracks === null && this.sameKeys(per)) {
       const out = { ...this.template };
       const keys = this.keys;
       for (let i = 0; i < keys.length; i++) out[keys[i]!] = per[keys[i]!]!;
@@ -70,7 +63,7 @@ class FramesByTrack {
         keys.push(t);
         template[t] = 0;
       }
-    if (f.overflowTracks !== null) for (const [t, n] of f.overflowTracks) out[t] = n;
+    if (tally.overflowTracks !== null) for (const [t, n] of tally.overflowTracks) out[t] = n;
     else {
       this.keys = keys;
       this.template = template;
@@ -97,29 +90,19 @@ function numberOrNull(text: string | undefined): number | null {
  * What the KVS layer stamps on frames: the fragment they came in and its clocks. Frames' producer and
  * server times are the fragment's PRODUCER/SERVER_TIMESTAMP plus their offset from its first Cluster.
  */
-class FragmentStamp {
+class FragmentStamp implements FrameStamp {
   fragmentNumber: string | null = null;
   producerBaseMs: number | null = null;
   serverBaseMs: number | null = null;
   /** Timestamp (ms) of the fragment's first Cluster, from its `cluster` event. */
-  firstClusterMs: number | null = null;
+  originMs: number | null = null;
 
   reset(): void {
     this.fragmentNumber = null;
     this.producerBaseMs = null;
     this.serverBaseMs = null;
-    this.firstClusterMs = null;
+    this.originMs = null;
   }
-
-  /** The demuxer's stamping hook. */
-  readonly apply = (init: FrameInit): void => {
-    init.fragmentNumber = this.fragmentNumber;
-    const p = this.producerBaseMs;
-    const sv = this.serverBaseMs;
-    const offset = init.timestampMs - (this.firstClusterMs ?? 0);
-    init.producerTimestampMs = p === null ? null : p + offset;
-    init.serverTimestampMs = sv === null ? null : sv + offset;
-  };
 }
 
 /**
@@ -145,7 +128,10 @@ export class KvsParser {
     this.out = emit;
     this.outFrame = onFrame ?? emit;
     this.kept = options.keepBytes ? [] : null;
-    this.demuxer = new MatroskaDemuxer((ev) => this.onEvent(ev), options, { onFrame: (frame) => this.onFrame(frame) });
+    // Frames go from the demuxer straight to the app: the demuxer counts them (its tally, read in finish)
+    // and stamps them (this.stamp), so this layer has no call of its own per frame.
+    this.demuxer = new MatroskaDemuxer((ev) => this.onEvent(ev), options, { onFrame: this.outFrame });
+    this.demuxer.stampWith(this.stamp); // read for every frame; reset per fragment, filled in as its tags arrive
   }
 
   /** Feeds the next chunk. Throws MkvParseError on bad input unless `recover` is set. */
@@ -172,6 +158,7 @@ export class KvsParser {
   /** Ends the input: completes the last fragment; throws TRUNCATED if the input was cut mid-element. */
   end(): void {
     this.demuxer.end();
+    this.adoptFrames();
     if (this.current) this.finish(this.demuxer.offset);
   }
 
@@ -184,24 +171,19 @@ export class KvsParser {
     const f = new FragmentState(offset);
     f.tracks = this.tracks;
     this.current = f;
-    this.stamp.reset();
-    this.demuxer.stampWith(null); // nothing to stamp until a tag says what (a plain MKV never calls the hook)
+    this.stamp.reset(); // nothing to stamp until a tag says what
     return f;
   }
 
-  /** Frames come here straight from the demuxer (the hot path): counted into the fragment and passed on. */
-  private onFrame(frame: Frame): void {
-    this.count(this.current ?? this.open(frame.offset), frame);
-    this.outFrame(frame);
+  /** Frames that came with no fragment open (before any header, or after a fragment's closing tags) start one. */
+  private adoptFrames(): void {
+    const tally = this.demuxer.tally;
+    if (this.current === null && tally.frames > 0) this.open(tally.firstOffset);
   }
 
   private onEvent(ev: MatroskaEvent): void {
+    this.adoptFrames();
     switch (ev.type) {
-      case "frame": {
-        const f = this.current ?? this.open(ev.offset);
-        this.count(f, ev);
-        break;
-      }
       case "ebmlHeader":
         if (this.current) this.finish(ev.offset);
         this.lingering = false;
@@ -213,7 +195,7 @@ export class KvsParser {
       case "cluster": {
         const f = this.current ?? this.open(ev.offset);
         if (f.clusterTimestampMs === null) f.clusterTimestampMs = ev.timestampMs;
-        this.stamp.firstClusterMs ??= ev.timestampMs;
+        this.stamp.originMs ??= ev.timestampMs;
         break;
       }
       case "tracks":
@@ -262,40 +244,21 @@ export class KvsParser {
       if (st.value !== null) {
         state.fragmentNumber = st.value;
         this.stamp.fragmentNumber = st.value;
-        this.demuxer.stampWith(this.stamp.apply);
       }
     } else if (name === KvsTag.ProducerTimestamp || name === KvsTag.ProducerSideTimestamp) {
       this.stamp.producerBaseMs = parseKvsTimestamp(st.value ?? "");
-      this.demuxer.stampWith(this.stamp.apply);
       if (name === KvsTag.ProducerTimestamp || !state.producerPlain) state.producerMs = this.stamp.producerBaseMs;
       state.producerPlain ||= name === KvsTag.ProducerTimestamp;
     } else if (name === KvsTag.ServerTimestamp || name === KvsTag.ServerSideTimestamp) {
       this.stamp.serverBaseMs = parseKvsTimestamp(st.value ?? "");
-      this.demuxer.stampWith(this.stamp.apply);
       if (name === KvsTag.ServerTimestamp || !state.serverPlain) state.serverMs = this.stamp.serverBaseMs;
       state.serverPlain ||= name === KvsTag.ServerTimestamp;
     }
   }
 
-  private count(f: FragmentState, frame: Frame): void {
-    f.frameCount++;
-    if (frame.keyframe) f.keyframeCount++;
-    const t = frame.track;
-    const per = f.perTrack;
-    if (t < 1024) {
-      while (per.length <= t) per.push(0);
-      per[t]!++;
-    } else {
-      f.overflowTracks ??= new Map();
-      f.overflowTracks.set(t, (f.overflowTracks.get(t) ?? 0) + 1);
-    }
-    f.payloadBytes += frame.size;
-    if (f.firstTs === null) f.firstTs = frame.timestampMs;
-    f.lastTs = frame.timestampMs;
-  }
-
   private finish(endOffset: number): void {
     const f = this.current!;
+    const tally = this.demuxer.tally;
     this.current = null;
     const k = f.kvsTags;
     const errorCode = k[KvsTag.ErrorCode] ?? k[KvsTag.ExceptionErrorCode];
@@ -311,18 +274,20 @@ export class KvsParser {
       tags: f.tags,
       tracks: f.tracks,
       clusterTimestampMs: f.clusterTimestampMs,
-      frameCount: f.frameCount,
-      keyframeCount: f.keyframeCount,
-      framesByTrack: this.framesByTrack.of(f),
-      payloadBytes: f.payloadBytes,
-      firstFrameTimestampMs: f.firstTs,
-      lastFrameTimestampMs: f.lastTs,
+      frameCount: tally.frames,
+      keyframeCount: tally.keyframes,
+      framesByTrack: this.framesByTrack.of(tally),
+      payloadBytes: tally.payloadBytes,
+      firstFrameTimestampMs: tally.firstTimestampMs,
+      lastFrameTimestampMs: tally.lastTimestampMs,
       startOffset: f.startOffset,
       endOffset: Math.max(endOffset, f.startOffset),
       complete: f.problems.length === 0,
       problems: f.problems,
       bytes: this.kept === null ? null : this.bytesOf(f.startOffset, Math.max(endOffset, f.startOffset)),
     };
+    tally.reset(); // frames from here on belong to the next fragment
+    this.stamp.reset(); // and carry nothing of this one's
     this.out(event);
   }
 }

@@ -59,11 +59,31 @@ export interface FrameInit {
 }
 
 /**
- * A stamping hook: adds to a frame about to be built what the layer above the container knows of it
- * (the KVS layer: its fragment number and its producer and server times). Called synchronously with
- * each frame's {@link FrameInit}, which it may change; the object is reused for the next frame.
+ * What the layer above the container knows of the frames to come (the KVS layer: their fragment number
+ * and its producer and server times). The demuxer reads it as it builds each frame, so its owner changes
+ * it in place as tags arrive (see `MatroskaDemuxer.stampWith`); a frame's producer (server) time is
+ * `producerBaseMs` (`serverBaseMs`) plus its timestamp's distance from `originMs`.
  */
-export type FrameStamper = (init: FrameInit) => void;
+export interface FrameStamp {
+  /** The fragment number of the frames from now on, or null. */
+  readonly fragmentNumber: string | null;
+  /** The producer time (ms) at `originMs`, or null. */
+  readonly producerBaseMs: number | null;
+  /** The server time (ms since the epoch) at `originMs`, or null. */
+  readonly serverBaseMs: number | null;
+  /** The frame timestamp (ms) the two bases belong to (the fragment's first Cluster); null reads as 0. */
+  readonly originMs: number | null;
+}
+
+/** Sets `init`'s fragment number and producer and server times from `stamp`. */
+export function stampFrame(init: FrameInit, stamp: FrameStamp): void {
+  const p = stamp.producerBaseMs;
+  const sv = stamp.serverBaseMs;
+  const offset = init.timestampMs - (stamp.originMs ?? 0);
+  init.fragmentNumber = stamp.fragmentNumber;
+  init.producerTimestampMs = p === null ? null : p + offset;
+  init.serverTimestampMs = sv === null ? null : sv + offset;
+}
 
 /**
  * One frame of one track. `data` is a view into the chunk it arrived in (no copy) unless its block

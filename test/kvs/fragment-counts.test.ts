@@ -64,3 +64,48 @@ describe("KvsParser: each fragment's framesByTrack", () => {
     ]);
   });
 });
+
+describe("KvsParser: frames outside any fragment", () => {
+  const simpleTag = (name: string, value: string) => element(ID.SimpleTag, [stringElement(ID.TagName, name), stringElement(ID.TagString, value)]);
+  const tags = (...st: Uint8Array[]) => element(ID.Tags, [element(ID.Tag, st)]);
+
+  it("frames after a fragment's closing tags, in the same Segment, make a fragment of their own with no stamp of the closed one", () => {
+    const segment = element(ID.Segment, [
+      info,
+      tracks,
+      tags(simpleTag("AWS_KINESISVIDEO_FRAGMENT_NUMBER", "91"), simpleTag("AWS_KINESISVIDEO_SERVER_TIMESTAMP", "1700000000.000")),
+      element(ID.Cluster, [uintElement(ID.Timestamp, 0), block(1, 0), block(2, 1)]),
+      tags(simpleTag("AWS_KINESISVIDEO_CONTINUATION_TOKEN", "91")),
+      element(ID.Cluster, [uintElement(ID.Timestamp, 100), block(1, 0), block(1, 2), block(3, 4)]),
+    ]);
+    const events: KvsEvent[] = [];
+    const parser = new KvsParser((ev) => events.push(ev));
+    parser.push(concatBytes([ebmlHeader, segment]));
+    parser.end();
+    const fragments = events.filter((e): e is FragmentEvent => e.type === "fragment");
+    const frames = events.filter((e): e is Frame => e.type === "frame");
+    expect(fragments.map((f) => [f.fragmentNumber, f.frameCount, f.framesByTrack, f.firstFrameTimestampMs, f.lastFrameTimestampMs, f.payloadBytes])).toEqual([
+      ["91", 2, { 1: 1, 2: 1 }, 0, 1, 4],
+      [null, 3, { 1: 2, 3: 1 }, 100, 104, 6],
+    ]);
+    const clusters = events.filter((e) => e.type === "cluster");
+    expect(fragments[1]!.startOffset).toBe(clusters[1]!.offset); // the fragment starts at its Cluster
+    expect(frames.map((f) => [f.fragmentNumber, f.serverTimestampMs])).toEqual([
+      ["91", 1_700_000_000_000],
+      ["91", 1_700_000_000_001],
+      [null, null],
+      [null, null],
+      [null, null],
+    ]);
+    // Each fragment event comes after its own frames and before the next one's.
+    expect(events.filter((e) => e.type === "frame" || e.type === "fragment").map((e) => e.type)).toEqual([
+      "frame",
+      "frame",
+      "fragment",
+      "frame",
+      "frame",
+      "frame",
+      "fragment",
+    ]);
+  });
+});

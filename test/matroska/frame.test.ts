@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ID } from "../../src/ebml/schema.js";
 import { concatBytes, element, stringElement, uintElement } from "../../src/ebml/writer.js";
 import { MatroskaDemuxer } from "../../src/matroska/demuxer.js";
-import { Frame, type FrameInit } from "../../src/matroska/frame.js";
+import { Frame, type FrameStamp } from "../../src/matroska/frame.js";
 import type { MatroskaEvent } from "../../src/matroska/model.js";
 import { hex } from "../helpers/recording-sink.js";
 
@@ -68,27 +68,56 @@ describe("Frame: built from a named shape", () => {
   });
 });
 
-describe("MatroskaDemuxer: the stamping hook", () => {
-  it("hands every frame's shape to the hook before building it, and frames carry what the hook set", () => {
-    const seen: number[] = [];
-    const stamp = (init: FrameInit) => {
-      seen.push(init.timestampMs);
-      init.fragmentNumber = "F1";
-      init.serverTimestampMs = 1_000_000 + init.timestampMs;
-    };
+describe("MatroskaDemuxer: the stamp and the tally", () => {
+  it("stamps each frame from the stamp as it is when the frame is built (its owner changes it in place)", () => {
+    const stamp: FrameStamp = { fragmentNumber: "F1", producerBaseMs: null, serverBaseMs: 1_000_000, originMs: null };
     const frames: Frame[] = [];
-    const d = new MatroskaDemuxer((ev: MatroskaEvent) => void ev, {}, { onFrame: (f) => frames.push(f) });
+    const d = new MatroskaDemuxer(
+      (ev: MatroskaEvent) => void ev,
+      {},
+      {
+        onFrame: (f) => {
+          frames.push(f);
+          Object.assign(stamp, { fragmentNumber: "F2", producerBaseMs: 5, originMs: 1000 });
+        },
+      },
+    );
     d.stampWith(stamp);
     d.push(file);
     d.end();
-    expect(seen).toEqual([1000, 1033]);
     expect(frames.map((f) => [f.timestampMs, f.fragmentNumber, f.serverTimestampMs, f.producerTimestampMs, f.keyframe])).toEqual([
       [1000, "F1", 1_001_000, null, true],
-      [1033, "F1", 1_001_033, null, false],
+      [1033, "F2", 1_000_033, 38, false],
     ]);
   });
 
-  it("without a hook, frames carry no stamps", () => {
+  it("counts every frame it builds, the fast way and the general way, until its tally is reset", () => {
+    const withGroup = concatBytes([
+      file,
+      element(ID.Segment, [
+        element(ID.Tracks, [element(ID.TrackEntry, [uintElement(ID.TrackNumber, 2), uintElement(ID.TrackType, 2), stringElement(ID.CodecID, "A_TEST")])]),
+        element(ID.Cluster, [uintElement(ID.Timestamp, 2000), element(ID.BlockGroup, [element(ID.Block, hex("82 0005 00 dddddd"))])]),
+      ]),
+    ]);
+    const frames: Frame[] = [];
+    const d = new MatroskaDemuxer((ev) => void ev, {}, { onFrame: (f) => frames.push(f) });
+    d.push(withGroup);
+    const t = d.tally;
+    expect([t.frames, t.keyframes, t.payloadBytes, t.perTrack[1], t.perTrack[2], t.firstTimestampMs, t.lastTimestampMs, t.firstOffset]).toEqual([
+      3,
+      2,
+      2 + 1 + 3,
+      2,
+      1,
+      1000,
+      2005,
+      frames[0]!.offset,
+    ]);
+    t.reset();
+    expect([t.frames, t.keyframes, t.payloadBytes, t.perTrack[1], t.firstTimestampMs, t.lastTimestampMs, t.firstOffset]).toEqual([0, 0, 0, 0, null, null, -1]);
+  });
+
+  it("without a stamp, frames carry none", () => {
     const frames: Frame[] = [];
     const d = new MatroskaDemuxer((ev) => {
       if (ev.type === "frame") frames.push(ev);
