@@ -615,8 +615,7 @@ export class MatroskaDemuxer implements EbmlSink {
           this.chunkBuffer = buf.buffer;
           this.chunkByteOffset = buf.byteOffset;
         }
-        // The stamp is read here, not applied by a hook: one call less per frame, and nothing of the upper
-        // layer's competes with the Frame constructor and the app's callback for this function's inlining.
+        // The stamp is read here, not applied by a hook: one call less per frame.
         const st = this.stamp;
         const sinceOrigin = st === null ? 0 : baseMs - (st.originMs ?? 0);
         const pb = st === null ? null : st.producerBaseMs;
