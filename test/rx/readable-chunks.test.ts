@@ -26,7 +26,9 @@ describe("readableChunks: a Node Readable's chunks as they came", () => {
     expect(joined.map((c) => c.length)).toEqual([6]); // one new Buffer: a copy of every byte
     const got = await all(readableChunks(ours));
     expect(got).toHaveLength(3);
-    got.forEach((c, k) => expect(c).toBe(chunks[k])); // the very chunks, no copy
+    got.forEach((c, k) => {
+      expect(c).toBe(chunks[k]);
+    }); // the very chunks, no copy
   });
 
   it("holds the stream back while a chunk waits: it buffers up to its high-water mark and stops reading its source", async () => {
@@ -123,7 +125,9 @@ describe("readableChunks: a Node Readable's chunks as they came", () => {
           }
           await producer;
           expect(got).toHaveLength(pushed.length);
-          got.forEach((c, i) => expect(c).toBe(pushed[i]));
+          got.forEach((c, i) => {
+            expect(c).toBe(pushed[i]);
+          });
         },
       ),
       { numRuns: 60 },
