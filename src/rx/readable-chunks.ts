@@ -1,3 +1,5 @@
+import { KvsParserError } from "../ebml/kvs-parser-error.js";
+
 /**
  * A Node Readable, as far as taking its chunks goes (an SDK response body, a file or socket stream):
  * typed by shape, so nothing here loads `node:stream`.
@@ -29,9 +31,12 @@ export function isNodeReadable(source: unknown): source is NodeReadable {
   );
 }
 
-/** What a stream that closed before its end throws, as Node's own iterator and `finished()` do. */
+/** What a stream that closed before its end throws (Node's own iterator and `finished()` use the same code). */
 function prematureClose(): Error {
-  return Object.assign(new Error("Premature close"), { code: "ERR_STREAM_PREMATURE_CLOSE" });
+  return new KvsParserError("ERR_STREAM_PREMATURE_CLOSE", "Premature close: the stream closed before its end", {
+    retryable: true,
+    action: "read the source again from where it stopped",
+  });
 }
 
 /**
