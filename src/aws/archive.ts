@@ -10,7 +10,7 @@ import { KvsServiceError, toKvsServiceError } from "./errors.js";
 import type { Payload } from "./get-media.js";
 import { heldReader } from "../rx/demand.js";
 import type { ReadGate } from "../rx/read-gate.js";
-import { isNodeReadable, readableChunks } from "../rx/readable-chunks.js";
+import { chunksOf } from "../rx/readable-chunks.js";
 
 /** One archived fragment, as ListFragments describes it. */
 export interface FragmentInfo {
@@ -144,7 +144,7 @@ export async function pumpFragmentList(
       .send(new GetMediaForFragmentListCommand({ ...streamParams(stream), Fragments: [...fragments] }), { abortSignal: signal });
     payload = out.Payload as unknown as Payload;
     if (!payload) throw new KvsServiceError("SERVICE_ERROR", "GetMediaForFragmentList", "response has no payload");
-    for await (const chunk of isNodeReadable(payload) ? readableChunks(payload) : payload) {
+    for await (const chunk of chunksOf(payload)) {
       if (signal.aborted) return;
       try {
         onChunk(chunk);

@@ -8,7 +8,7 @@ import { KvsServiceError, mediaError, toKvsServiceError } from "./errors.js";
 import type { PacerWait } from "./pacer.js";
 import { heldReader } from "../rx/demand.js";
 import type { ReadGate } from "../rx/read-gate.js";
-import { isNodeReadable, readableChunks } from "../rx/readable-chunks.js";
+import { chunksOf } from "../rx/readable-chunks.js";
 
 /**
  * Where GetMedia starts (the service's StartSelector, with typed fields).
@@ -120,7 +120,7 @@ export async function pumpGetMedia(clients: KvsClients, stream: StreamRef, optio
     }
     options.onConnected?.();
     const gate = options.gate;
-    for await (const chunk of isNodeReadable(payload) ? readableChunks(payload) : payload) {
+    for await (const chunk of chunksOf(payload)) {
       if (options.signal.aborted) return;
       arm();
       try {

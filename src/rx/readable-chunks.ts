@@ -48,8 +48,8 @@ function prematureClose(): Error {
  * close before the end throws ERR_STREAM_PREMATURE_CLOSE, and ending the loop early destroys the stream.
  */
 export function readableChunks(stream: NodeReadable): AsyncIterableIterator<Uint8Array> {
+  /** Chunks the stream gave that are not taken yet (one, now and then two: the stream is paused at the first). */
   const queue: Uint8Array[] = [];
-  let head = 0;
   let ended = stream.readableEnded === true;
   /** The error the next call throws (once; the iterator is done after it). */
   let failure: Error | null = stream.errored ?? (stream.destroyed === true && !ended ? prematureClose() : null);
@@ -65,18 +65,13 @@ export function readableChunks(stream: NodeReadable): AsyncIterableIterator<Uint
     stream.removeListener("close", onClose);
   };
   const take = (): Uint8Array => {
-    const c = queue[head]!;
-    queue[head++] = EMPTY;
-    if (head === queue.length) {
-      queue.length = 0;
-      head = 0;
-      if (listening && !ended) stream.resume();
-    }
+    const c = queue.shift()!;
+    if (queue.length === 0 && listening && !ended) stream.resume();
     return c;
   };
   /** The next result if one is known now, else null (the caller waits). */
   const ready = (): { result: IteratorResult<Uint8Array> } | { error: Error } | null => {
-    if (head < queue.length) return { result: { value: take(), done: false } };
+    if (queue.length > 0) return { result: { value: take(), done: false } };
     if (failure !== null) {
       const error = failure;
       failure = null;
@@ -137,7 +132,6 @@ export function readableChunks(stream: NodeReadable): AsyncIterableIterator<Uint
     return(): Promise<IteratorResult<Uint8Array>> {
       detach();
       queue.length = 0;
-      head = 0;
       ended = true;
       failure = null;
       stream.destroy(); // as Node's iterator does when a loop ends early
@@ -150,4 +144,7 @@ export function readableChunks(stream: NodeReadable): AsyncIterableIterator<Uint
   return iterator;
 }
 
-const EMPTY = new Uint8Array(0);
+/** The chunks of `source`: a Node Readable's as they came (see {@link readableChunks}), any other's as it gives them. */
+export function chunksOf(source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  return isNodeReadable(source) ? readableChunks(source) : source;
+}

@@ -1,7 +1,7 @@
 import type { Observable, Subscription } from "rxjs";
 import { ObservableClass } from "./rxjs-parts.js";
 import type { ReadGate } from "./read-gate.js";
-import { isNodeReadable, readableChunks } from "./readable-chunks.js";
+import { chunksOf } from "./readable-chunks.js";
 
 /** Anything kvs-parser can read bytes from. */
 export type ByteSource = Uint8Array | ArrayBuffer | Iterable<Uint8Array> | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array> | Observable<Uint8Array>;
@@ -100,7 +100,7 @@ export function pumpOf(source: ByteSource, sliceSize: number, gate?: ReadGate): 
   }
   if (typeof (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === "function") {
     // A Node Readable's own iterator joins what is buffered into one copy: its chunks are taken as they came.
-    const it = isNodeReadable(source) ? readableChunks(source) : (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    const it = chunksOf(source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
     const destroyable = source as { destroy?: (e?: Error) => void };
     return {
       async run(onChunk, isClosed) {

@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isNodeReadable, readableChunks } from "../../src/rx/readable-chunks.js";
+import { chunksOf, isNodeReadable, readableChunks } from "../../src/rx/readable-chunks.js";
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
@@ -95,9 +95,14 @@ describe("readableChunks: a Node Readable's chunks as they came", () => {
     expect(long.destroyed).toBe(true);
   });
 
-  it("tells a Node Readable from other async iterables", () => {
-    expect(isNodeReadable(new Readable({ read() {} }))).toBe(true);
-    expect(isNodeReadable((async function* () {})())).toBe(false);
+  it("tells a Node Readable from other async iterables, and chunksOf takes only a Readable's chunks its own way", () => {
+    const readable = new Readable({ read() {} });
+    const generator = (async function* () {})();
+    expect(isNodeReadable(readable)).toBe(true);
+    expect(isNodeReadable(generator)).toBe(false);
+    expect(chunksOf(generator)).toBe(generator);
+    expect(chunksOf(readable)).not.toBe(readable);
+    readable.destroy();
     expect(isNodeReadable(new Uint8Array(1))).toBe(false);
     expect(isNodeReadable(null)).toBe(false);
   });
