@@ -171,7 +171,7 @@ export class KvsParser {
     const f = new FragmentState(offset);
     f.tracks = this.tracks;
     this.current = f;
-    this.stamp.reset(); // nothing to stamp until a tag says what
+    // The stamp is empty here: it is filled in only while a fragment is open, and finish() empties it.
     return f;
   }
 

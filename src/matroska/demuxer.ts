@@ -620,12 +620,13 @@ export class MatroskaDemuxer implements EbmlSink {
         const sinceOrigin = st === null ? 0 : baseMs - (st.originMs ?? 0);
         const pb = st === null ? null : st.producerBaseMs;
         const sb = st === null ? null : st.serverBaseMs;
-        this.tally.add(track, (flags & 0x80) !== 0, e - p, baseMs, dataOffset + 4);
+        const keyframe = (flags & 0x80) !== 0;
+        this.tally.add(track, keyframe, e - p, baseMs, dataOffset + 4);
         this.emitFrame(
           new Frame({
             track,
             timestampMs: baseMs,
-            keyframe: (flags & 0x80) !== 0,
+            keyframe,
             data: buf,
             dataStart: p,
             dataEnd: e,
