@@ -86,6 +86,8 @@ const EBML_MAGIC = 0x1a45dfa3;
 const EAGER_ELEMENT = 1 << 20;
 const CLUSTER_MAGIC = 0x1f43b675;
 const EMPTY = new Uint8Array(0);
+/** With `expectDocument`: how many first bytes describe an input that is not a document. */
+const START_BYTES = 192;
 
 /** IDs RFC 8794 reserves: all value bits 0 or all 1 (0x80, 0xFF, 0x4000, 0x7FFF, …); valid only where the schema defines one (Matroska's ChapterDisplay is 0x80). */
 function isReservedId(id: number): boolean {
@@ -181,8 +183,10 @@ export class EbmlReader {
   private readonly maxDepth: number;
   private readonly recover: boolean;
   private readonly wanted: ReadonlySet<number> | null;
-  /** With `expectDocument`: the first bytes, held until they show the input is a document. */
-  private start: Uint8Array | null;
+  /** With `expectDocument`: true until the first bytes have shown that the input is a document. */
+  private expecting: boolean;
+  /** The first bytes, held while too few have come to tell (made only then: a first chunk of 4 bytes or more tells at once). */
+  private start: Uint8Array | null = null;
   private startLen = 0;
 
   // Stack of open masters. ends[] holds the end offset, inherited from the parent for unknown sizes.
@@ -212,8 +216,8 @@ export class EbmlReader {
   /** The size of the element being gathered (dataBuf may be smaller until its bytes arrive). */
   private dataSize = 0;
   private readonly documentStream: boolean;
-  /** With documentStream: looks for the next document's header in what is skipped or gathered. */
-  private readonly docScan = new DocumentScanner();
+  /** With documentStream: looks for the next document's header in what is skipped or gathered (null without). */
+  private readonly docScan: DocumentScanner | null;
   /** With documentStream and recover: where the next document starts, to resume there (-1: none). */
   private resyncFrom = -1;
   private skipRemaining = 0;
@@ -240,7 +244,8 @@ export class EbmlReader {
     this.recover = options.recover ?? false;
     this.wanted = options.wanted ?? null;
     this.documentStream = options.documentStream ?? false;
-    this.start = options.expectDocument && !this.recover ? new Uint8Array(192) : null;
+    this.expecting = (options.expectDocument ?? false) && !this.recover;
+    this.docScan = this.documentStream ? new DocumentScanner() : null;
     this.blockSink = sink.simpleBlock !== undefined && !this.recover && (this.wanted === null || this.wanted.has(ID.SimpleBlock)) ? sink : null;
     this.wholeSink = sink.wholeMaster !== undefined && !this.recover ? sink : null;
   }
@@ -261,8 +266,14 @@ export class EbmlReader {
   push(chunk: Uint8Array): void {
     if (this.mode === FAILED) throw this.failure;
     if (this.mode === ENDED) throw new MkvParseError("ENDED", "push() after end()", this.pos);
-    if (this.start !== null) {
+    if (this.expecting) {
       // Checking that the input is a document: its first 4 bytes decide, the first 192 describe a failure.
+      if (this.startLen === 0 && chunk.length >= 4 && isDocumentStart(chunk, this.schema)) {
+        this.expecting = false; // the common case: nothing held
+        this.consume(chunk);
+        return;
+      }
+      this.start ??= new Uint8Array(START_BYTES);
       const held = this.startLen;
       const take = Math.min(chunk.length, this.start.length - held);
       this.start.set(chunk.subarray(0, take), held);
@@ -274,13 +285,14 @@ export class EbmlReader {
       }
       const before = this.start.subarray(0, held);
       this.start = null;
+      this.expecting = false;
       if (held > 0) this.consume(before);
     }
     this.consume(chunk);
   }
 
   private consume(chunk: Uint8Array): void {
-    if (this.documentStream) this.docScan.magic.forget();
+    if (this.documentStream) this.docScan!.magic.forget();
     const n = chunk.length;
     const base = this.pos;
     let i = 0;
@@ -305,6 +317,7 @@ export class EbmlReader {
   end(): void {
     if (this.mode === FAILED) throw this.failure;
     if (this.mode === ENDED) return;
+    this.expecting = false;
     if (this.start !== null) {
       const held = this.start.subarray(0, this.startLen);
       this.start = null;
@@ -435,7 +448,7 @@ export class EbmlReader {
   private simpleBlocks(chunk: Uint8Array, i: number, n: number, base: number): number {
     const sink = this.blockSink!;
     const parentEnd = this.ends[this.depth - 1]!;
-    const docs = this.documentStream ? this.docScan.magic : null;
+    const docs = this.documentStream ? this.docScan!.magic : null;
     const max = this.maxBlockSize;
     while (i + 1 < n && chunk[i] === 0xa3) {
       const sb = chunk[i + 1]!;
@@ -515,7 +528,7 @@ export class EbmlReader {
         size >= 0 &&
         n - i >= size &&
         this.wholeSink !== null &&
-        (!this.documentStream || this.docScan.magic.find(chunk, i, i + size) === -1) &&
+        (!this.documentStream || this.docScan!.magic.find(chunk, i, i + size) === -1) &&
         this.wholeSink.wholeMaster!(id, chunk, i, i + size, start, dataStart)
       )
         return i + size;
@@ -576,7 +589,7 @@ export class EbmlReader {
    * header first (past its first byte), where a lying size may have taken in the next document's ID.
    */
   private startDocumentScan(chunk: Uint8Array, i: number, id: number, start: number, size: number): void {
-    this.docScan.reset();
+    this.docScan!.reset();
     // Read where the header lies (in the chunk, or in hdr when it straddled), by index: no view made.
     if (i >= this.hLen) this.checkNoDocument(chunk, i - this.hLen + 1, i, start - (i - this.hLen), id, start, size);
     else this.checkNoDocument(this.hdr, 1, this.hLen, start, id, start, size);
@@ -604,7 +617,7 @@ export class EbmlReader {
    * part of its payload, holds the next document's EBML header (at `base` + index).
    */
   private checkNoDocument(chunk: Uint8Array, from: number, to: number, base: number, id: number, start: number, size: number): void {
-    const at = from < to ? this.docScan.scan(chunk, from, to) : null;
+    const at = from < to ? this.docScan!.scan(chunk, from, to) : null;
     if (at === null) return;
     this.resyncFrom = base + at;
     throw this.error(
@@ -680,7 +693,7 @@ export class EbmlReader {
     if (from >= base) return Math.min(from - base, chunk.length);
     if (header) {
       // The next document's header began in an earlier chunk: its bytes up to this chunk are known.
-      const carried = this.docScan.carried.subarray(0, base - from);
+      const carried = this.docScan!.carried.subarray(0, base - from);
       if (carried.length < 4) {
         // Its ID is split: the window takes the first bytes, the scan from this chunk's start the rest.
         for (const b of carried) this.feed(b);
