@@ -89,7 +89,10 @@ export class HeldStream {
       handler: async (item: FragmentWithFrames) => {
         const started = performance.now();
         try {
-          await ctx.handler({ ...item, stream: this.stream });
+          // A handler that returns no promise is timed as it returns: awaiting it first would add the work
+          // of whatever else was queued to run first (other streams'), a noise that moved streams between workers.
+          const done = ctx.handler({ ...item, stream: this.stream });
+          if (done !== undefined) await done;
         } finally {
           let bytes = 0;
           for (const f of item.frames) bytes += f.data.length;

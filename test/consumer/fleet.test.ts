@@ -412,4 +412,44 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
       metrics.disable();
     }
   });
+
+  it("times a handler that returns no promise as it returns, not with the work queued ahead of an await", async () => {
+    const table = `fleet-timed-${Date.now()}`;
+    await ensureCheckpointTable(dynamo.client, table);
+    h = await harness({ streams: { cam: {} }, idleEndMs: 1000 });
+    const busy = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    let last: FleetMetrics | undefined;
+    const f = fleet(h.clients, {
+      app: "timed",
+      worker: "w1",
+      streams: ["cam"],
+      leases: new DynamoDbLeaseTable(dynamo.client, table),
+      store: new DynamoDbCheckpointStore(dynamo.client, table),
+      from: "EARLIEST",
+      consume: { live: { idleTimeoutMs: 5000 } },
+      handler: () => {
+        busy(2);
+        queueMicrotask(() => busy(30)); // someone else's work, queued while the handler ran
+      },
+    });
+    f.metrics$.subscribe((m) => (last = m));
+    workers.push(f);
+    const producer = produce(["cam"], 200);
+    try {
+      // The stream's cost is measured after 3 warm-up windows of a second: about 1 + 2 ms × 5 fragments a second.
+      await until(
+        () => (last?.load ?? 0) > 0,
+        15_000,
+        () => `a measured load (${last?.load})`,
+      );
+    } finally {
+      await producer.stop();
+    }
+    // Timed across the await, each fragment would also count the 30 ms queued ahead of it: over 150.
+    expect(last!.load).toBeGreaterThan(1);
+    expect(last!.load).toBeLessThan(60);
+  }, 30_000);
 });
