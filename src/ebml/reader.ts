@@ -292,7 +292,7 @@ export class EbmlReader {
   }
 
   private consume(chunk: Uint8Array): void {
-    if (this.documentStream) this.docScan!.magic.forget();
+    this.docScan?.magic.forget();
     const n = chunk.length;
     const base = this.pos;
     let i = 0;
@@ -448,7 +448,7 @@ export class EbmlReader {
   private simpleBlocks(chunk: Uint8Array, i: number, n: number, base: number): number {
     const sink = this.blockSink!;
     const parentEnd = this.ends[this.depth - 1]!;
-    const docs = this.documentStream ? this.docScan!.magic : null;
+    const docs = this.docScan === null ? null : this.docScan.magic;
     const max = this.maxBlockSize;
     while (i + 1 < n && chunk[i] === 0xa3) {
       const sb = chunk[i + 1]!;
@@ -528,7 +528,7 @@ export class EbmlReader {
         size >= 0 &&
         n - i >= size &&
         this.wholeSink !== null &&
-        (!this.documentStream || this.docScan!.magic.find(chunk, i, i + size) === -1) &&
+        (this.docScan === null || this.docScan.magic.find(chunk, i, i + size) === -1) &&
         this.wholeSink.wholeMaster!(id, chunk, i, i + size, start, dataStart)
       )
         return i + size;
