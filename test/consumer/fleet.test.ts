@@ -430,6 +430,10 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
       store: new DynamoDbCheckpointStore(dynamo.client, table),
       from: "EARLIEST",
       consume: { live: { idleTimeoutMs: 5000 } },
+      // Windows close when leases are renewed: every 250 ms here, so a window is about a second (the default
+      // of a third of 10 s would make 4 windows of 3.3 s before the first measure).
+      leaseDurationMs: 1500,
+      renewMs: 250,
       handler: () => {
         busy(2);
         queueMicrotask(() => busy(30)); // someone else's work, queued while the handler ran
@@ -442,7 +446,7 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
       // The stream's cost is measured after 3 warm-up windows of a second: about 1 + 2 ms × 5 fragments a second.
       await until(
         () => (last?.load ?? 0) > 0,
-        15_000,
+        20_000,
         () => `a measured load (${last?.load})`,
       );
     } finally {
