@@ -5,13 +5,17 @@
 // each), times both in this process (passes interleaved, after a warm-up; median of 30) and solves
 // time = fragments × per-fragment + frames × per-frame for each. The split holds for streams of many small
 // frames of about one size; where a Cluster's first frame is far larger than the rest (a video keyframe),
-// it means little. Needs `npm run build` first.
-import { readFileSync } from "node:fs";
+// it means little. Needs `npm run build` first, and `node bench/make-inputs.mjs` for the default input.
+import { existsSync, readFileSync } from "node:fs";
 import { adapters } from "./parsers/adapters.mjs";
 
 const file = process.argv[2] ?? new URL("cache/full/tiny-frames-167.getmedia.mkv", import.meta.url).pathname;
 const chunkSize = Number(process.argv[3] ?? 65536);
 const contender = process.argv[4] ?? "kvs-parser";
+if (!existsSync(file)) {
+  console.error(`${file} is missing: make the bench inputs first (node bench/make-inputs.mjs), or name a file`);
+  process.exit(2);
+}
 
 const EBML = 0x1a45dfa3;
 const SEGMENT = 0x18538067;
