@@ -7,6 +7,8 @@
 // frames of about one size; where a Cluster's first frame is far larger than the rest (a video keyframe),
 // it means little. Needs `npm run build` first, and `node bench/make-inputs.mjs` for the default input.
 import { existsSync, readFileSync } from "node:fs";
+import { concatBytes, EbmlReader, element, ID } from "../dist/ebml/index.js";
+import { chunksOf } from "./chunks.mjs";
 import { adapters } from "./parsers/adapters.mjs";
 
 const file = process.argv[2] ?? new URL("cache/full/tiny-frames-167.getmedia.mkv", import.meta.url).pathname;
@@ -17,85 +19,55 @@ if (!existsSync(file)) {
   process.exit(2);
 }
 
-const EBML = 0x1a45dfa3;
-const SEGMENT = 0x18538067;
-const CLUSTER = 0x1f43b675;
-const TAGS = 0x1254c367;
-const SIMPLE_BLOCK = 0xa3;
-
-/** The element header at `i`: its ID, where its payload starts, its size (-1: unknown). */
-function header(b, i) {
-  const idLen = Math.clz32(b[i]) - 23;
-  let id = 0;
-  for (let k = 0; k < idLen; k++) id = id * 256 + b[i + k];
-  const s0 = b[i + idLen];
-  const sizeLen = Math.clz32(s0) - 23;
-  let size = s0 & (0xff >> sizeLen);
-  let allOnes = size === 0xff >> sizeLen;
-  for (let k = 1; k < sizeLen; k++) {
-    size = size * 256 + b[i + idLen + k];
-    if (b[i + idLen + k] !== 0xff) allOnes = false;
-  }
-  return { id, at: i + idLen + sizeLen, size: allOnes ? -1 : size };
-}
-
-/** `bytes` with each Cluster's SimpleBlocks after its first dropped (Clusters rewritten with 8-byte sizes); counts what is left. */
+/**
+ * `bytes` with each Cluster's SimpleBlocks after its first dropped, read with kvs-parser's own EbmlReader
+ * (each Cluster written again with its new size; everything else copied as it is); counts the Clusters.
+ */
 function oneFramePerCluster(bytes) {
   const out = [];
+  let copiedTo = 0; // bytes before this are in `out`
+  let depth = 0;
   let clusters = 0;
-  for (let i = 0; i < bytes.length; ) {
-    const h = header(bytes, i);
-    if (h.id === SEGMENT) {
-      out.push(bytes.subarray(i, h.at)); // its children follow at the top level of this walk
-      i = h.at;
-      continue;
-    }
-    if (h.id !== CLUSTER) {
-      const end = h.size < 0 ? bytes.length : h.at + h.size;
-      out.push(bytes.subarray(i, end));
-      i = end;
-      continue;
-    }
-    const end = h.size < 0 ? bytes.length : h.at + h.size;
-    const kept = [];
-    let blocks = 0;
-    let j = h.at;
-    while (j < end) {
-      const c = header(bytes, j);
-      if (h.size < 0 && (c.id === TAGS || c.id === EBML || c.id === CLUSTER)) break; // an unknown-size Cluster ends here
-      if (c.id !== SIMPLE_BLOCK || blocks++ === 0) kept.push(bytes.subarray(j, c.at + c.size));
-      j = c.at + c.size;
-    }
-    const length = kept.reduce((n, k) => n + k.length, 0);
-    const size = Uint8Array.of(0x01, 0, 0, 0, 0, 0, 0, 0);
-    for (let k = 7, v = length; k > 0; k--, v = Math.floor(v / 256)) size[k] = v % 256;
-    out.push(bytes.subarray(i, i + 4), size, ...kept);
-    clusters++;
-    i = j;
-  }
-  const all = new Uint8Array(out.reduce((n, o) => n + o.length, 0));
-  let o = 0;
-  for (const part of out) {
-    all.set(part, o);
-    o += part.length;
-  }
-  return { bytes: all, clusters };
-}
-
-/** `bytes` cut into chunks of memory of their own, as bench/worker.mjs cuts them. */
-function chunksOf(bytes) {
-  const out = [];
-  for (let i = 0; i < bytes.length; i += chunkSize) {
-    const b = Buffer.allocUnsafeSlow(Math.min(chunkSize, bytes.length - i));
-    b.set(bytes.subarray(i, i + b.length));
-    out.push(b);
-  }
-  return out;
+  let kept = null; // the current Cluster's children kept, or null outside a Cluster
+  let blocks = 0;
+  let childStart = -1; // where the Cluster's child master being read began
+  const keep = (offset, end) => {
+    if (kept !== null && depth === 2) kept.push(bytes.subarray(offset, end));
+  };
+  const reader = new EbmlReader({
+    masterStart(id, offset) {
+      if (depth === 1 && id === ID.Cluster) {
+        out.push(bytes.subarray(copiedTo, offset));
+        kept = [];
+        blocks = 0;
+      } else if (depth === 2) childStart = offset;
+      depth++;
+    },
+    masterEnd(id, _offset, endOffset) {
+      depth--;
+      if (depth === 1 && id === ID.Cluster) {
+        out.push(element(ID.Cluster, kept));
+        copiedTo = endOffset;
+        kept = null;
+        clusters++;
+      } else keep(childStart, endOffset);
+    },
+    data(id, _buf, s, e, offset, dataOffset) {
+      if (id !== ID.SimpleBlock || blocks++ === 0) keep(offset, dataOffset + (e - s));
+    },
+    skipped(_id, offset, dataOffset, size) {
+      keep(offset, dataOffset + size);
+    },
+  });
+  reader.push(bytes);
+  reader.end();
+  out.push(bytes.subarray(copiedTo));
+  return { bytes: concatBytes(out), clusters };
 }
 
 const whole = new Uint8Array(readFileSync(file));
 const thin = oneFramePerCluster(whole);
-const inputs = { whole: chunksOf(whole), thin: chunksOf(thin.bytes) };
+const inputs = { whole: chunksOf(whole, chunkSize), thin: chunksOf(thin.bytes, chunkSize) };
 const names = [contender, "walker"];
 const runs = {};
 for (const name of names) {

@@ -13,6 +13,7 @@
 // pass's. Prints one JSON line: { contender, ok, bytes, chunks, chunkForm, frames, payloadBytes, seconds,
 // cpuSeconds, fastestSeconds, passes, warmPasses, peakRssMB, error? }.
 import { readFileSync } from "node:fs";
+import { chunksOf } from "./chunks.mjs";
 import { adapters } from "./parsers/adapters.mjs";
 
 const [name, file, chunkArg] = process.argv.slice(2);
@@ -21,22 +22,6 @@ const minSeconds = Number(process.argv[5] ?? 0.25);
 const warmSeconds = Number(process.env.WARM_SECONDS ?? 1);
 const chunkForm = process.env.BENCH_CHUNKS ?? "buffer";
 let peakRss = process.memoryUsage().rss;
-
-/** The file as chunks of `size` bytes in the form asked for. */
-function chunksOf(bytes, size, form) {
-  const out = [];
-  for (let i = 0; i < bytes.length; i += size) {
-    const part = bytes.subarray(i, Math.min(bytes.length, i + size));
-    if (form === "views") out.push(part);
-    else if (form === "uint8") out.push(part.slice());
-    else if (form === "buffer") {
-      const b = Buffer.allocUnsafeSlow(part.length); // its own memory, not the 8 KiB pool
-      b.set(part);
-      out.push(b);
-    } else throw new Error(`BENCH_CHUNKS: buffer, uint8 or views, not ${form}`);
-  }
-  return out;
-}
 
 try {
   const bytes = new Uint8Array(readFileSync(file));
