@@ -185,7 +185,10 @@ export class EbmlReader {
   private readonly wanted: ReadonlySet<number> | null;
   /** With `expectDocument`: true until the first bytes have shown that the input is a document. */
   private expecting: boolean;
-  /** The first bytes, held while too few have come to tell (made only then: a first chunk of 4 bytes or more tells at once). */
+  /**
+   * The first bytes, held until 4 tell whether the input is a document, and for one that is not until
+   * START_BYTES describe it; made only then (a first chunk of 4 bytes or more that starts a document is read at once).
+   */
   private start: Uint8Array | null = null;
   private startLen = 0;
 
