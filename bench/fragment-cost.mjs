@@ -1,6 +1,7 @@
-// What a GetMedia-form stream costs per fragment and per frame, for a contender against the walker:
-//   node bench/fragment-cost.mjs [FILE] [CHUNK] [CONTENDER]
-// (defaults: the ~167 B frames input made by bench/make-inputs.mjs, 65536, kvs-parser). Builds a second
+// What a GetMedia-form stream costs per fragment and per frame, for contenders against the walker:
+//   node bench/fragment-cost.mjs [FILE] [CHUNK] [CONTENDER[,CONTENDER...]]
+// (defaults: the ~167 B frames input made by bench/make-inputs.mjs, 65536, kvs-parser; "kvs-parser,
+// kvs-parser (demuxer)" also times the Matroska floor without the KVS layer). Builds a second
 // stream from FILE with every Cluster cut down to its first SimpleBlock (the same fragments, one frame
 // each), times both in this process (passes interleaved, after a warm-up; median of 30) and solves
 // time = fragments × per-fragment + frames × per-frame for each. The split holds for streams of many small
@@ -13,7 +14,12 @@ import { adapters } from "./parsers/adapters.mjs";
 
 const file = process.argv[2] ?? new URL("cache/full/tiny-frames-167.getmedia.mkv", import.meta.url).pathname;
 const chunkSize = Number(process.argv[3] ?? 65536);
-const contender = process.argv[4] ?? "kvs-parser";
+const contenders = (process.argv[4] ?? "kvs-parser").split(",").map((c) => c.trim());
+const unknown = contenders.filter((c) => !(c in adapters));
+if (unknown.length > 0) {
+  console.error(`no contender named ${unknown.join(", ")}; the names: ${Object.keys(adapters).join(", ")}`);
+  process.exit(2);
+}
 if (!existsSync(file)) {
   console.error(`${file} is missing: make the bench inputs first (node bench/make-inputs.mjs), or name a file`);
   process.exit(2);
@@ -68,7 +74,7 @@ function oneFramePerCluster(bytes) {
 const whole = new Uint8Array(readFileSync(file));
 const thin = oneFramePerCluster(whole);
 const inputs = { whole: chunksOf(whole, chunkSize), thin: chunksOf(thin.bytes, chunkSize) };
-const names = [contender, "walker"];
+const names = [...contenders, "walker"];
 const runs = {};
 for (const name of names) {
   const prepare = await adapters[name]();
@@ -76,9 +82,10 @@ for (const name of names) {
 }
 const counts = {};
 for (const [key, run] of Object.entries(runs)) counts[key] = await run();
-for (const input of Object.keys(inputs))
-  if (counts[`${contender} ${input}`].frames !== counts[`walker ${input}`].frames)
-    throw new Error(`${input}: ${contender} counted ${counts[`${contender} ${input}`].frames} frames, the walker ${counts[`walker ${input}`].frames}`);
+for (const contender of contenders)
+  for (const input of Object.keys(inputs))
+    if (counts[`${contender} ${input}`].frames !== counts[`walker ${input}`].frames)
+      throw new Error(`${input}: ${contender} counted ${counts[`${contender} ${input}`].frames} frames, the walker ${counts[`walker ${input}`].frames}`);
 for (let k = 0; k < 10; k++) for (const run of Object.values(runs)) await run();
 const times = Object.fromEntries(Object.keys(runs).map((key) => [key, []]));
 for (let k = 0; k < 30; k++)
@@ -93,6 +100,7 @@ const framesThin = counts["walker thin"].frames;
 console.log(
   `${file}: ${thin.clusters} Clusters, ${framesWhole} frames (${framesThin} with one per Cluster); ${chunkSize}-byte chunks; ms a pass, median of 30`,
 );
+const width = Math.max(...names.map((n) => n.length));
 for (const name of names) {
   const w = median(times[`${name} whole`]);
   const t = median(times[`${name} thin`]);
@@ -100,7 +108,8 @@ for (const name of names) {
   const perFrame = (w - t) / (framesWhole - framesThin);
   const perFragment = (t - framesThin * perFrame) / thin.clusters;
   console.log(
-    `${name.padEnd(12)} whole ${w.toFixed(2)}  one frame per Cluster ${t.toFixed(2)}  per fragment ${(perFragment * 1000).toFixed(2)} µs  per frame ${(perFrame * 1e6).toFixed(0)} ns  fragments ${((thin.clusters * perFragment * 100) / w).toFixed(0)} % of the whole`,
+    `${name.padEnd(width)} whole ${w.toFixed(2)}  one frame per Cluster ${t.toFixed(2)}  per fragment ${(perFragment * 1000).toFixed(2)} µs  per frame ${(perFrame * 1e6).toFixed(0)} ns  fragments ${((thin.clusters * perFragment * 100) / w).toFixed(0)} % of the whole`,
   );
 }
-console.log(`${contender} ÷ walker (speed): whole ${(median(times["walker whole"]) / median(times[`${contender} whole`])).toFixed(2)}`);
+for (const contender of contenders)
+  console.log(`${contender} ÷ walker (speed): whole ${(median(times["walker whole"]) / median(times[`${contender} whole`])).toFixed(2)}`);

@@ -114,6 +114,24 @@ export const adapters = {
     };
   },
 
+  /**
+   * The Matroska floor under the raw path: kvs-parser's own demuxer (an internal module) with no KVS layer
+   * above it (no fragment events, no tags read into fragments, frames not stamped), every Frame taken as
+   * the raw path takes it. Not a contender users have: it tells what the KVS layer costs (fragment-cost.mjs).
+   */
+  async "kvs-parser (demuxer)"() {
+    const { MatroskaDemuxer } = await import("../../dist/matroska/demuxer.js");
+    return (chunks) => () => {
+      const t = frameTaker();
+      const d = new MatroskaDemuxer((ev) => {
+        if (ev.type === "frame") t.take(ev);
+      });
+      for (const c of chunks) d.push(c);
+      d.end();
+      return t.counts();
+    };
+  },
+
   /** kvs-parser through parseMkv(...).pipe(frames()): the RxJS edge. */
   async "kvs-parser (rx)"() {
     const { parseMkv, frames: framesOp } = await import("../../dist/index.js");
