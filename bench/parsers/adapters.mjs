@@ -25,6 +25,22 @@ function frameTaker() {
   };
 }
 
+/**
+ * prepare() for a push parser made by `make(emit)` (one per pass): every chunk pushed, then end(), and
+ * every frame it emits taken by a {@link frameTaker}.
+ */
+function pushedThrough(make) {
+  return (chunks) => () => {
+    const t = frameTaker();
+    const p = make((ev) => {
+      if (ev.type === "frame") t.take(ev);
+    });
+    for (const c of chunks) p.push(c);
+    p.end();
+    return t.counts();
+  };
+}
+
 function concat(chunks) {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let o = 0;
@@ -44,15 +60,7 @@ export const adapters = {
   /** kvs-parser: the KvsParser callback API (what parseMkv wraps), every Frame taken whole (see {@link frameTaker}). */
   async "kvs-parser"() {
     const { KvsParser } = await import("../../dist/index.js");
-    return (chunks) => () => {
-      const t = frameTaker();
-      const p = new KvsParser((ev) => {
-        if (ev.type === "frame") t.take(ev);
-      });
-      for (const c of chunks) p.push(c);
-      p.end();
-      return t.counts();
-    };
+    return pushedThrough((emit) => new KvsParser(emit));
   },
 
   /**
@@ -62,18 +70,7 @@ export const adapters = {
    */
   async "kvs-parser (documentStream)"() {
     const { KvsParser } = await import("../../dist/index.js");
-    return (chunks) => () => {
-      const t = frameTaker();
-      const p = new KvsParser(
-        (ev) => {
-          if (ev.type === "frame") t.take(ev);
-        },
-        { documentStream: true },
-      );
-      for (const c of chunks) p.push(c);
-      p.end();
-      return t.counts();
-    };
+    return pushedThrough((emit) => new KvsParser(emit, { documentStream: true }));
   },
 
   /**
@@ -121,15 +118,7 @@ export const adapters = {
    */
   async "kvs-parser (demuxer)"() {
     const { MatroskaDemuxer } = await import("../../dist/matroska/demuxer.js");
-    return (chunks) => () => {
-      const t = frameTaker();
-      const d = new MatroskaDemuxer((ev) => {
-        if (ev.type === "frame") t.take(ev);
-      });
-      for (const c of chunks) d.push(c);
-      d.end();
-      return t.counts();
-    };
+    return pushedThrough((emit) => new MatroskaDemuxer(emit));
   },
 
   /** kvs-parser through parseMkv(...).pipe(frames()): the RxJS edge. */
