@@ -11,9 +11,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { concatBytes, EbmlReader, element, ID } from "../dist/ebml/index.js";
 import { chunksOf } from "./chunks.mjs";
 import { adapters } from "./parsers/adapters.mjs";
+import { quantile } from "./throughput.mjs";
 
 const file = process.argv[2] ?? new URL("cache/full/tiny-frames-167.getmedia.mkv", import.meta.url).pathname;
 const chunkSize = Number(process.argv[3] ?? 65536);
+/** Timed passes of each contender on each input (after 10 untimed ones). */
+const PASSES = 30;
 const contenders = (process.argv[4] ?? "kvs-parser").split(",").map((c) => c.trim());
 const unknown = contenders.filter((c) => !(c in adapters));
 if (unknown.length > 0) {
@@ -88,17 +91,17 @@ for (const contender of contenders)
       throw new Error(`${input}: ${contender} counted ${counts[`${contender} ${input}`].frames} frames, the walker ${counts[`walker ${input}`].frames}`);
 for (let k = 0; k < 10; k++) for (const run of Object.values(runs)) await run();
 const times = Object.fromEntries(Object.keys(runs).map((key) => [key, []]));
-for (let k = 0; k < 30; k++)
+for (let k = 0; k < PASSES; k++)
   for (const [key, run] of Object.entries(runs)) {
     const t0 = performance.now();
     await run();
     times[key].push(performance.now() - t0);
   }
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const median = (xs) => quantile(xs, 0.5);
 const framesWhole = counts["walker whole"].frames;
 const framesThin = counts["walker thin"].frames;
 console.log(
-  `${file}: ${thin.clusters} Clusters, ${framesWhole} frames (${framesThin} with one per Cluster); ${chunkSize}-byte chunks; ms a pass, median of 30`,
+  `${file}: ${thin.clusters} Clusters, ${framesWhole} frames (${framesThin} with one per Cluster); ${chunkSize}-byte chunks; ms a pass, median of ${PASSES}`,
 );
 const width = Math.max(...names.map((n) => n.length));
 for (const name of names) {
