@@ -21,7 +21,7 @@ const f = fleet(clients, {
   consume: { checkpointEvery: { fragments: 5 }, live: { idleTimeoutMs: 20_000 } },
   handler: ({ stream }) => out({ t: "handled", stream }),
 });
-f.metrics$.subscribe((m) => out({ t: "metrics", held: m.leasesHeld }));
+f.metrics$.subscribe((m) => out({ t: "metrics", held: m.leasesHeld, load: m.load, meanLoad: m.meanLoad }));
 f.done.catch((e) => {
   out({ t: "error", message: String(e) });
   process.exit(1);

@@ -1,6 +1,7 @@
 // Fleet failover: W workers (processes) share S×W live streams through DynamoDB leases (dynalite); once
-// balanced, one is SIGKILLed; reported is the time until every one of its streams is handled again by
-// another worker, against the lease duration.
+// balanced (as the fleet balances: each worker within a stream of the mean count, or its load within 10 %
+// of the mean load), one is SIGKILLed; reported is the time until every one of its streams is handled
+// again by another worker, against the lease duration.
 //   node bench/fleet.mjs WORKERS STREAMS_PER_WORKER LEASE_MS  → one JSON line
 import { fork, spawn } from "node:child_process";
 import { createRequire } from "node:module";
@@ -39,6 +40,8 @@ const ticker = setInterval(() => endpointChild.send({ tick: true }), 1000);
 
 const names = Array.from({ length: N }, (_, i) => `cam-${i}`);
 const held = new Map();
+/** worker → its last reported { load, mean } (ms of work per second). */
+const loads = new Map();
 /** stream → [worker, at] of every handled fragment after `mark`. */
 const handled = [];
 const procs = new Map();
@@ -58,8 +61,10 @@ function start(worker) {
     while (nl >= 0) {
       const l = JSON.parse(buf.slice(0, nl));
       buf = buf.slice(nl + 1);
-      if (l.t === "metrics") held.set(l.worker, l.held);
-      else if (l.t === "handled") handled.push([l.stream, l.worker, l.at]);
+      if (l.t === "metrics") {
+        held.set(l.worker, l.held);
+        loads.set(l.worker, { load: l.load, mean: l.meanLoad });
+      } else if (l.t === "handled") handled.push([l.stream, l.worker, l.at]);
       nl = buf.indexOf("\n");
     }
   });
@@ -69,14 +74,21 @@ const workers = Array.from({ length: W }, (_, i) => `w${i + 1}`);
 for (const w of workers) start(w);
 const t0 = Date.now();
 let balancedAfterMs = null;
+let balancedBy = null;
+const counts = () => workers.map((w) => held.get(w) ?? 0);
 while (Date.now() - t0 < 180_000) {
-  const c = workers.map((w) => held.get(w) ?? 0);
-  if (c.reduce((a, b) => a + b, 0) === N && Math.max(...c) - Math.min(...c) <= 1) {
+  const c = counts();
+  if (c.reduce((a, b) => a + b, 0) === N) {
+    if (Math.max(...c) - Math.min(...c) <= 1) balancedBy = "count";
+    else if (workers.every((w) => loads.get(w)?.mean > 0 && Math.abs(loads.get(w).load - loads.get(w).mean) <= 0.1 * loads.get(w).mean)) balancedBy = "load";
+  }
+  if (balancedBy) {
     balancedAfterMs = Date.now() - t0;
     break;
   }
   await sleep(200);
 }
+const heldAtKill = counts();
 await sleep(3000); // every stream handled a few times
 const victim = workers[0];
 const since = Date.now() - 2500;
@@ -101,6 +113,8 @@ console.log(
     streams: N,
     leaseMs: LEASE_MS,
     balancedAfterMs,
+    balancedBy,
+    heldAtKill,
     victimStreams: victimStreams.size,
     recovered: firstAfter.size,
     recoveryP50Ms: recoveries[Math.floor(recoveries.length / 2)] ?? null,

@@ -266,7 +266,11 @@ if (wants("fleet")) {
   result.sections.fleet = fleet;
   lines.push(
     fleet.streams
-      ? `Fleet: ${fleet.workers} workers × ${fleet.streamsPerWorker} streams (DynamoDB leases on dynalite, lease ${fleet.leaseMs / 1000} s): balanced after ${fmt(fleet.balancedAfterMs / 1000, 1)} s; one worker SIGKILLed: its ${fleet.victimStreams} streams read again by the others after p50 ${fmt(fleet.recoveryP50Ms / 1000, 1)} s, all ${fleet.recovered} after ${fmt(fleet.recoveryMaxMs / 1000, 1)} s.`
+      ? `Fleet: ${fleet.workers} workers × ${fleet.streamsPerWorker} streams (DynamoDB leases on dynalite, lease ${fleet.leaseMs / 1000} s): ${
+          fleet.balancedAfterMs === null
+            ? `not balanced within 180 s (held ${fleet.heldAtKill.join("/")})`
+            : `balanced by ${fleet.balancedBy} after ${fmt(fleet.balancedAfterMs / 1000, 1)} s (held ${fleet.heldAtKill.join("/")})`
+        }; one worker SIGKILLed: its ${fleet.victimStreams} streams read again by the others after p50 ${fmt(fleet.recoveryP50Ms / 1000, 1)} s, all ${fleet.recovered} after ${fmt(fleet.recoveryMaxMs / 1000, 1)} s (target: under 2 × the lease, ${fmt((2 * fleet.leaseMs) / 1000, 1)} s).`
       : `Fleet: failed: ${fleet.error}`,
   );
 }
