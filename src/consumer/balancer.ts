@@ -23,7 +23,7 @@ export interface BalanceOptions {
 
 /** What one worker should do this round. */
 export interface BalancePlan {
-  /** Free leases (no holder, or a dead one) to claim, in order, until one fails. */
+  /** Free leases (no holder, or a dead one) to claim (a claim another worker won first is left to it). */
   readonly take: readonly LeaseView[];
   /** Leases of live workers to ask to be handed over (the holder finishes, checkpoints, hands over). */
   readonly request: readonly LeaseView[];

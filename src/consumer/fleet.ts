@@ -161,6 +161,8 @@ class FleetWorker {
   private handled = 0;
   private failure: { error: unknown } | null = null;
   private lastTickAt: number;
+  /** When the first lease another worker holds expires, as the last round saw the table (Infinity: none). */
+  private nextExpiry = Infinity;
   /** Rounds in a row whose plan asked for streams. */
   private wanting = 0;
   private lastCpu: NodeJS.CpuUsage;
@@ -226,8 +228,9 @@ class FleetWorker {
     const renewing = this.renewLoop(renewals.signal);
     try {
       while (!this.stop.signal.aborted) {
+        const began = performance.now();
         await this.tick();
-        await sleep(this.renewMs, this.stop.signal);
+        await sleep(this.untilNextRound(began), this.stop.signal);
       }
     } catch (e) {
       if (!this.stop.signal.aborted) this.failure ??= { error: e }; // (a stop aborts a listing or a sleep: not a failure)
@@ -308,8 +311,18 @@ class FleetWorker {
   }
 
   private async renewAll(): Promise<void> {
-    const entries = [...this.held.values()];
-    for (let i = 0; i < entries.length; i += 16) await Promise.all(entries.slice(i, i + 16).map((e) => this.heartbeat(e)));
+    await inBatches([...this.held.values()], (e) => this.heartbeat(e));
+  }
+
+  /**
+   * How long until the next round: renewMs after this one `began` (a quarter of it at least, when a round
+   * runs long), or sooner, just after the first lease another worker holds expires, so that a dead
+   * holder's stream is claimed when its lease runs out, not up to a round later.
+   */
+  private untilNextRound(began: number): number {
+    const now = performance.now();
+    const regular = Math.max(this.renewMs / 4, began + this.renewMs - now);
+    return Math.max(1, Math.min(regular, this.nextExpiry - now + 1));
   }
 
   /**
@@ -373,13 +386,17 @@ class FleetWorker {
 
   /** Plans the round from the lease table ({@link planBalance}) and carries it out: free leases claimed, busier workers asked. */
   private async balance(leases: readonly FleetLease[], now: number): Promise<BalancePlan> {
+    this.nextExpiry = Infinity;
     const views: LeaseView[] = leases.map((l) => {
       const o = this.observed.get(l.key)!;
       const mine = this.held.get(l.stream);
+      const theirs = l.owner !== null && l.owner !== this.me;
+      const live = theirs ? now - o.since < this.leaseMs : l.owner === this.me;
+      if (theirs && live) this.nextExpiry = Math.min(this.nextExpiry, o.since + this.leaseMs);
       return {
         key: l.key,
         owner: l.owner,
-        live: l.owner === this.me || (l.owner !== null && now - o.since < this.leaseMs),
+        live,
         load: mine ? mine.load : (l.load ?? null),
         wantedBy: l.wantedBy ?? null,
         settled: now - o.ownerSince >= this.leaseMs,
@@ -387,8 +404,9 @@ class FleetWorker {
     });
     const plan = planBalance(this.me, views, { tolerance: this.options.balanceTolerance });
     const byKey = new Map(leases.map((l) => [l.key, l]));
-    for (const v of plan.take) {
-      if (this.stop.signal.aborted) break;
+    // Claimed side by side: a dead worker's streams are all read again at once, not one table write after another.
+    await inBatches(plan.take, async (v) => {
+      if (this.stop.signal.aborted) return;
       const l = byKey.get(v.key)!;
       const expected = l.owner === null && l.counter === 0 ? null : { owner: l.owner, counter: l.counter };
       const sent = performance.now();
@@ -397,7 +415,7 @@ class FleetWorker {
         this.taken++;
         this.startStream(l, sent);
       }
-    }
+    });
     // Streams move from live workers only for an imbalance seen three rounds running, not for a noisy measure.
     this.wanting = plan.request.length > 0 ? this.wanting + 1 : 0;
     for (const v of this.wanting >= 3 ? plan.request : []) {
@@ -430,5 +448,16 @@ class FleetWorker {
       cpuPercent: ((cpu.user + cpu.system) / 1000 / (seconds * 1000)) * 100,
       perStream: [...this.held.values()].map((e) => e.metrics(seconds)),
     });
+  }
+}
+
+/**
+ * Runs `f` on every item, 16 at a time (the lease table's writes side by side, but not hundreds at once);
+ * every call settles before the first failure is thrown, so none finishes behind the caller's back.
+ */
+async function inBatches<T>(items: readonly T[], f: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += 16) {
+    const failed = (await Promise.allSettled(items.slice(i, i + 16).map(f))).find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
   }
 }

@@ -76,6 +76,21 @@ function killable(table: FleetLeaseTable) {
   };
 }
 
+/** A lease table that passes every call to `table` (spread it, then replace the calls a test watches or holds back). */
+function delegate(table: FleetLeaseTable): FleetLeaseTable {
+  return {
+    list: (a) => table.list(a),
+    register: (k, a, st) => table.register(k, a, st),
+    read: (k) => table.read(k),
+    claim: (k, o, e) => table.claim(k, o, e),
+    renew: (k, o) => table.renew(k, o),
+    release: (k, o) => table.release(k, o),
+    heartbeat: (k, o, l) => table.heartbeat(k, o, l),
+    requestHandoff: (k, o, t) => table.requestHandoff(k, o, t),
+    handOver: (k, o, t) => table.handOver(k, o, t),
+  };
+}
+
 describe("fleet(): one app over several workers with balanced DynamoDB leases", () => {
   it("balances 12 streams over 3 workers, fails over a dead one within 2× the lease, hands over at once on stop; every fragment handled", async () => {
     const table = `fleet-${Date.now()}`;
@@ -177,11 +192,7 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
     let answerRenewals = () => {};
     const renewalsAnswered = new Promise<void>((r) => (answerRenewals = r));
     const w1table: FleetLeaseTable = {
-      list: (a) => leases.list(a),
-      register: (k, a, st) => leases.register(k, a, st),
-      read: (k) => leases.read(k),
-      claim: (k, o, e) => leases.claim(k, o, e),
-      release: (k, o) => leases.release(k, o),
+      ...delegate(leases),
       renew: async (k, o) => {
         if (stalled) await renewalsAnswered;
         return leases.renew(k, o);
@@ -190,8 +201,6 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
         if (stalled) await renewalsAnswered;
         return leases.heartbeat(k, o, l);
       },
-      requestHandoff: (k, o, t) => leases.requestHandoff(k, o, t),
-      handOver: (k, o, t) => leases.handOver(k, o, t),
     };
     const recording = (worker: string, stall: boolean) => ({
       get: (st: string, a: string) => store.get(st, a),
@@ -256,6 +265,81 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
     expect(handled.filter((x) => x.worker === "w2").length).toBeGreaterThan(0);
   });
 
+  it("claims a dead worker's leases as they expire (the lease duration after the listing that first showed their last renewal), not a round later, all side by side", async () => {
+    const table = `fleet-expiry-${Date.now()}`;
+    await ensureCheckpointTable(dynamo.client, table);
+    const streams = Array.from({ length: 6 }, (_, i) => `cam-${i}`);
+    h = await harness({ streams: Object.fromEntries(streams.map((s) => [s, {}])), idleEndMs: 3000 });
+    const leases = new DynamoDbLeaseTable(dynamo.client, table);
+    const store = new DynamoDbCheckpointStore(dynamo.client, table);
+    const leaseMs = 1500;
+    // w2's listings (when each came back, and each lease's holder and counter in it) and claims (when sent).
+    const listings: { at: number; leases: Map<string, string> }[] = [];
+    const claims: { key: string; at: number }[] = [];
+    const w2table: FleetLeaseTable = {
+      ...delegate(leases),
+      list: async (a) => {
+        const r = await leases.list(a);
+        listings.push({ at: performance.now(), leases: new Map(r.map((l) => [l.key, `${l.owner}#${l.counter}`])) });
+        return r;
+      },
+      claim: async (k, o, e) => {
+        claims.push({ key: k, at: performance.now() });
+        await sleep(100); // a slow table: claims made one after another would come 100 ms apart
+        return leases.claim(k, o, e);
+      },
+    };
+    const start = (worker: string, leaseTable: FleetLeaseTable) => {
+      const f = fleet(h!.clients, {
+        app: "expiry",
+        worker,
+        streams,
+        leases: leaseTable,
+        store,
+        from: "EARLIEST",
+        leaseDurationMs: leaseMs,
+        renewMs: 600, // rounds far apart: a claim left to the next round would come up to 600 ms late
+        consume: { live: { idleTimeoutMs: 3000, retry: { baseMs: 20, maxMs: 200 } } },
+        handler: () => {},
+      });
+      workers.push(f);
+      return f;
+    };
+    const producer = produce(streams, 300);
+    try {
+      const w1 = killable(leases);
+      const f1 = start("w1", w1.table);
+      const f2 = start("w2", w2table);
+      await until(
+        () => f1.held().length === 3 && f2.held().length === 3,
+        15_000,
+        () => `balance: w1 ${f1.held().length}, w2 ${f2.held().length}`,
+      );
+      const dead = f1.held().map((s) => checkpointKey(s, "expiry"));
+      w1.kill();
+      const killed = performance.now();
+      await until(
+        () => f2.held().length === 6,
+        3 * leaseMs,
+        () => `w2 holds ${f2.held().length}`,
+      );
+      for (const key of dead) {
+        // w1's last renewal of the lease, the first listing of w2's that showed it, and w2's claim.
+        const final = listings
+          .map((l) => l.leases.get(key)!)
+          .filter((state) => state.startsWith("w1#"))
+          .at(-1);
+        const seen = listings.find((l) => l.leases.get(key) === final)!.at;
+        const claim = claims.find((c) => c.key === key && c.at > killed)!;
+        const late = claim.at - (seen + leaseMs);
+        expect(late, `${key}: claimed ${late.toFixed(0)} ms after it expired`).toBeGreaterThanOrEqual(0);
+        expect(late, `${key}: claimed ${late.toFixed(0)} ms after it expired`).toBeLessThan(150);
+      }
+    } finally {
+      await producer.stop();
+    }
+  });
+
   it("a listing read before the worker handed a stream over never starts that stream again on the old holder", async () => {
     const table = `fleet-stale-${Date.now()}`;
     await ensureCheckpointTable(dynamo.client, table);
@@ -269,19 +353,13 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
     let handedOver = () => {};
     const afterHandover = new Promise<void>((r) => (handedOver = r));
     const w1table: FleetLeaseTable = {
+      ...delegate(leases),
       list: async (a) => {
         const stale = slowLists;
         const r = await leases.list(a);
         if (stale) await afterHandover.then(() => sleep(50));
         return r;
       },
-      register: (k, a, st) => leases.register(k, a, st),
-      read: (k) => leases.read(k),
-      claim: (k, o, e) => leases.claim(k, o, e),
-      release: (k, o) => leases.release(k, o),
-      renew: (k, o) => leases.renew(k, o),
-      heartbeat: (k, o, l) => leases.heartbeat(k, o, l),
-      requestHandoff: (k, o, t) => leases.requestHandoff(k, o, t),
       handOver: async (k, o, t) => {
         const ok = await leases.handOver(k, o, t);
         handedOverAt = performance.now();
