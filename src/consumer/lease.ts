@@ -111,32 +111,47 @@ export async function acquireLease(table: LeaseTable, key: string, options: Leas
       observed = current;
       observedAt = now;
     }
-    if (take && (await table.claim(key, options.owner, current))) return holdLease(table, key, options.owner, renewMs, failoverMs);
-    await sleep(renewMs, signal);
+    const sent = performance.now();
+    if (take && (await table.claim(key, options.owner, current))) return holdLease(table, key, options.owner, renewMs, failoverMs, sent);
+    // The next look comes renewMs on, or just after the counter seen would have stood still for failoverMs.
+    await sleep(take || observed === null ? renewMs : Math.max(1, Math.min(renewMs, observedAt + failoverMs - now + 1)), signal);
   }
   return null;
 }
 
-function holdLease(table: LeaseTable, key: string, owner: string, renewMs: number, failoverMs: number): Lease {
+/**
+ * Renews a lease claimed at `claimedAt` every renewMs. It is lost failoverMs after the last renewal that
+ * succeeded was sent, by a timer, even while a renewal hangs: others take it failoverMs after they saw
+ * that renewal (which was written after it was sent), so the holder always knows first.
+ */
+function holdLease(table: LeaseTable, key: string, owner: string, renewMs: number, failoverMs: number, claimedAt: number): Lease {
   const ctl = new AbortController();
+  let lastError: unknown;
+  let expiry: NodeJS.Timeout | undefined;
+  const renewedAt = (sent: number) => {
+    clearTimeout(expiry);
+    expiry = setTimeout(
+      () => ctl.abort(new LeaseLostError(key, owner, `not renewed for ${failoverMs} ms`, { cause: lastError })),
+      Math.max(0, sent + failoverMs - performance.now()),
+    );
+  };
+  renewedAt(claimedAt);
   const loop = (async () => {
-    let renewedAt = performance.now();
-    let lastError: unknown;
     while (!ctl.signal.aborted) {
       await sleep(renewMs, ctl.signal);
       if (ctl.signal.aborted) break;
+      const sent = performance.now();
       try {
         if (!(await table.renew(key, owner))) {
           ctl.abort(new LeaseLostError(key, owner, "another worker holds it now"));
           break;
         }
-        renewedAt = performance.now();
+        if (!ctl.signal.aborted) renewedAt(sent);
       } catch (e) {
-        // Throttling or a network error: keep trying until others could take the lease over.
-        lastError = e;
-        if (performance.now() - renewedAt >= failoverMs) ctl.abort(new LeaseLostError(key, owner, `not renewed for ${failoverMs} ms`, { cause: lastError }));
+        lastError = e; // throttling or a network error: keep trying until the lease runs out
       }
     }
+    clearTimeout(expiry);
   })();
   return {
     key,

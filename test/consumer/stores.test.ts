@@ -203,6 +203,25 @@ describe("lease errors keep their cause", () => {
     expect((lease.signal.reason as LeaseLostError).cause).toBeInstanceOf(AccessDenied);
   });
 
+  it("a renewal that never answers still ends the lease when the failover time has passed since the last one that did", async () => {
+    const inner = new MemoryLeaseTable();
+    let hang = false;
+    const table: LeaseTable = {
+      read: (k) => inner.read(k),
+      claim: (k, o, e) => inner.claim(k, o, e),
+      renew: (k, o) => (hang ? new Promise<boolean>(() => {}) : inner.renew(k, o)),
+      release: (k, o) => inner.release(k, o),
+    };
+    const lease = (await acquireLease(table, "k", { owner: "w", failoverMs: 300, renewMs: 50 }))!;
+    hang = true;
+    const started = performance.now();
+    const lost = new Promise<void>((r) => lease.signal.addEventListener("abort", () => r(), { once: true }));
+    expect(await Promise.race([lost.then(() => "lost"), new Promise((r) => setTimeout(() => r("still held after 2 s"), 2000))])).toBe("lost");
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    expect(performance.now() - started).toBeLessThan(400);
+    expect((lease.signal.reason as LeaseLostError).message).toContain("not renewed for 300 ms");
+  });
+
   it("a lease another worker took ends with a LeaseLostError and no cause", async () => {
     const table = new MemoryLeaseTable();
     const lease = (await acquireLease(table, "k", { owner: "w1", failoverMs: 300, renewMs: 40 }))!;
