@@ -185,17 +185,28 @@ describe("lease errors keep their cause", () => {
     await expect(acquireLease(table, "k", { owner: "w", failoverMs: 200, renewMs: 50 })).rejects.toBeInstanceOf(AccessDenied);
   });
 
-  it("renewals that keep failing end the lease after the failover time with a LeaseLostError whose cause is the last error", async () => {
+  /** A lease table in memory whose renewals, once it breaks, end as `broken` says. */
+  function breakable(broken: () => Promise<boolean>) {
     const inner = new MemoryLeaseTable();
-    let deny = false;
+    let isBroken = false;
     const table: LeaseTable = {
       read: (k) => inner.read(k),
       claim: (k, o, e) => inner.claim(k, o, e),
-      renew: (k, o) => (deny ? Promise.reject(new AccessDenied("throttled")) : inner.renew(k, o)),
+      renew: (k, o) => (isBroken ? broken() : inner.renew(k, o)),
       release: (k, o) => inner.release(k, o),
     };
+    return {
+      table,
+      break: () => {
+        isBroken = true;
+      },
+    };
+  }
+
+  it("renewals that keep failing end the lease after the failover time with a LeaseLostError whose cause is the last error", async () => {
+    const { table, break: deny } = breakable(() => Promise.reject(new AccessDenied("throttled")));
     const lease = (await acquireLease(table, "k", { owner: "w", failoverMs: 300, renewMs: 50 }))!;
-    deny = true;
+    deny();
     const started = performance.now();
     await new Promise<void>((r) => lease.signal.addEventListener("abort", () => r(), { once: true }));
     expect(performance.now() - started).toBeGreaterThanOrEqual(250);
@@ -204,16 +215,9 @@ describe("lease errors keep their cause", () => {
   });
 
   it("a renewal that never answers still ends the lease when the failover time has passed since the last one that did", async () => {
-    const inner = new MemoryLeaseTable();
-    let hang = false;
-    const table: LeaseTable = {
-      read: (k) => inner.read(k),
-      claim: (k, o, e) => inner.claim(k, o, e),
-      renew: (k, o) => (hang ? new Promise<boolean>(() => {}) : inner.renew(k, o)),
-      release: (k, o) => inner.release(k, o),
-    };
+    const { table, break: hang } = breakable(() => new Promise<boolean>(() => {}));
     const lease = (await acquireLease(table, "k", { owner: "w", failoverMs: 300, renewMs: 50 }))!;
-    hang = true;
+    hang();
     const started = performance.now();
     const lost = new Promise<void>((r) => lease.signal.addEventListener("abort", () => r(), { once: true }));
     expect(await Promise.race([lost.then(() => "lost"), new Promise((r) => setTimeout(() => r("still held after 2 s"), 2000))])).toBe("lost");
