@@ -161,8 +161,6 @@ class FleetWorker {
   private handled = 0;
   private failure: { error: unknown } | null = null;
   private lastTickAt: number;
-  /** When the first lease another worker holds expires, as the last round saw the table (Infinity: none). */
-  private nextExpiry = Infinity;
   /** Rounds in a row whose plan asked for streams. */
   private wanting = 0;
   private lastCpu: NodeJS.CpuUsage;
@@ -321,8 +319,12 @@ class FleetWorker {
    */
   private untilNextRound(began: number): number {
     const now = performance.now();
-    const regular = Math.max(this.renewMs / 4, began + this.renewMs - now);
-    return Math.max(1, Math.min(regular, this.nextExpiry - now + 1));
+    let next = Math.max(this.renewMs / 4, began + this.renewMs - now);
+    for (const o of this.observed.values()) {
+      const expiresIn = o.since + this.leaseMs - now;
+      if (o.owner !== null && o.owner !== this.me && expiresIn > 0) next = Math.min(next, expiresIn + 1);
+    }
+    return Math.max(1, next);
   }
 
   /**
@@ -386,17 +388,13 @@ class FleetWorker {
 
   /** Plans the round from the lease table ({@link planBalance}) and carries it out: free leases claimed, busier workers asked. */
   private async balance(leases: readonly FleetLease[], now: number): Promise<BalancePlan> {
-    this.nextExpiry = Infinity;
     const views: LeaseView[] = leases.map((l) => {
       const o = this.observed.get(l.key)!;
       const mine = this.held.get(l.stream);
-      const theirs = l.owner !== null && l.owner !== this.me;
-      const live = theirs ? now - o.since < this.leaseMs : l.owner === this.me;
-      if (theirs && live) this.nextExpiry = Math.min(this.nextExpiry, o.since + this.leaseMs);
       return {
         key: l.key,
         owner: l.owner,
-        live,
+        live: l.owner === this.me || (l.owner !== null && now - o.since < this.leaseMs),
         load: mine ? mine.load : (l.load ?? null),
         wantedBy: l.wantedBy ?? null,
         settled: now - o.ownerSince >= this.leaseMs,

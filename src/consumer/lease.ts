@@ -114,7 +114,7 @@ export async function acquireLease(table: LeaseTable, key: string, options: Leas
     const sent = performance.now();
     if (take && (await table.claim(key, options.owner, current))) return holdLease(table, key, options.owner, renewMs, failoverMs, sent);
     // The next look comes renewMs on, or just after the counter seen would have stood still for failoverMs.
-    await sleep(take || observed === null ? renewMs : Math.max(1, Math.min(renewMs, observedAt + failoverMs - now + 1)), signal);
+    await sleep(take ? renewMs : Math.max(1, Math.min(renewMs, observedAt + failoverMs - now + 1)), signal);
   }
   return null;
 }
