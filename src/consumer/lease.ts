@@ -136,7 +136,7 @@ function holdLease(table: LeaseTable, key: string, owner: string, renewMs: numbe
     );
   };
   renewedAt(claimedAt);
-  const loop = (async () => {
+  void (async () => {
     while (!ctl.signal.aborted) {
       await sleep(renewMs, ctl.signal);
       if (ctl.signal.aborted) break;
@@ -158,8 +158,9 @@ function holdLease(table: LeaseTable, key: string, owner: string, renewMs: numbe
     owner,
     signal: ctl.signal,
     async release() {
+      // Not waiting for a renewal under way: it may never answer, and once released it finds the lease not ours.
       ctl.abort();
-      await loop;
+      clearTimeout(expiry);
       await table.release(key, owner);
     },
   };

@@ -226,6 +226,17 @@ describe("lease errors keep their cause", () => {
     expect((lease.signal.reason as LeaseLostError).message).toContain("not renewed for 300 ms");
   });
 
+  it("release() gives the lease up at once, also while a renewal hangs", async () => {
+    const { table, break: hang } = breakable(() => new Promise<boolean>(() => {}));
+    const lease = (await acquireLease(table, "k", { owner: "w", failoverMs: 300, renewMs: 50 }))!;
+    hang();
+    await new Promise((r) => setTimeout(r, 120)); // a renewal is under way, and will never answer
+    const released = lease.release().then(() => "released");
+    expect(await Promise.race([released, new Promise((r) => setTimeout(() => r("still releasing after 1 s"), 1000))])).toBe("released");
+    expect(lease.signal.aborted).toBe(true);
+    expect(await table.read("k")).toMatchObject({ owner: null });
+  });
+
   it("a lease another worker took ends with a LeaseLostError and no cause", async () => {
     const table = new MemoryLeaseTable();
     const lease = (await acquireLease(table, "k", { owner: "w1", failoverMs: 300, renewMs: 40 }))!;
