@@ -61,6 +61,8 @@ export class HeldStream {
   renewedAt: number;
   /** Being handed to the worker that asked for it, or dropped as lost. */
   leaving = false;
+  /** A renewal of its lease is under way (a new one is not sent beside it). */
+  renewing = false;
   private readonly abort = new AbortController();
   private lag: Lag | null = null;
   private fragments = 0;

@@ -294,6 +294,7 @@ class FleetWorker {
   /** Renews one lease, reporting the stream's load; learns from the answer whether it was lost or is wanted. */
   private async heartbeat(e: HeldStream): Promise<void> {
     const load = e.meter.sample(performance.now());
+    e.renewing = true;
     try {
       const sent = performance.now();
       const beat = await this.table.heartbeat(e.key, this.me, load);
@@ -305,11 +306,24 @@ class FleetWorker {
       }
     } catch {
       if (performance.now() - e.renewedAt >= this.leaseMs) this.dropLost(e); // could not renew in time: others may have taken it
+    } finally {
+      e.renewing = false;
     }
   }
 
+  /**
+   * Renews every held lease, 16 side by side. A renewal not answered within renewMs is left to finish
+   * on its own, so one that never answers holds back none of the others; its lease gets no second renewal
+   * beside it, and is given up once the lease duration has passed since its last renewal that succeeded.
+   */
   private async renewAll(): Promise<void> {
-    await inBatches([...this.held.values()], (e) => this.heartbeat(e));
+    const now = performance.now();
+    const due: HeldStream[] = [];
+    for (const e of this.held.values()) {
+      if (!e.renewing) due.push(e);
+      else if (now - e.renewedAt >= this.leaseMs) this.dropLost(e); // its renewal hangs: others may have taken it
+    }
+    await inBatches(due, (e) => within(this.heartbeat(e), this.renewMs, undefined));
   }
 
   /**
@@ -378,7 +392,13 @@ class FleetWorker {
     for (const l of leases)
       if (l.owner === me && !held.has(l.stream) && !leaving.has(l.key) && !stop.signal.aborted) {
         const sent = performance.now();
-        const beat = await this.table.heartbeat(l.key, me, l.load ?? null).catch(() => ({ held: false }));
+        // Not answered within a renewal's time: not adopted this round (the round goes on; a hung call holds nothing back).
+        const notHeld = { held: false };
+        const beat = await within(
+          this.table.heartbeat(l.key, me, l.load ?? null).catch(() => notHeld),
+          this.renewMs,
+          notHeld,
+        );
         if (beat.held && !held.has(l.stream) && !leaving.has(l.key) && !stop.signal.aborted) {
           this.startStream(l, sent);
           this.stolen++;
@@ -447,6 +467,13 @@ class FleetWorker {
       perStream: [...this.held.values()].map((e) => e.metrics(seconds)),
     });
   }
+}
+
+/** `work`'s value (it must not reject), or `late` once `ms` have passed without one; the work goes on, unwaited. */
+function within<T>(work: Promise<T>, ms: number, late: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((r) => (timer = setTimeout(() => r(late), ms)));
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -410,6 +410,62 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
     expect(new Set(fragments).size).toBe(fragments.length);
   });
 
+  it("a renewal that never answers holds back none of the worker's other leases; the stream whose renewal hangs is given up after the lease", async () => {
+    const table = `fleet-hung-${Date.now()}`;
+    await ensureCheckpointTable(dynamo.client, table);
+    const streams = ["cam-a", "cam-b", "cam-c"];
+    h = await harness({ streams: Object.fromEntries(streams.map((s) => [s, {}])), idleEndMs: 3000 });
+    const leases = new DynamoDbLeaseTable(dynamo.client, table);
+    const handled: { stream: string; at: number }[] = [];
+    // From `hangAt` on, every heartbeat of cam-a's lease is sent and never answered (a request lost on the way).
+    let hangAt = Number.POSITIVE_INFINITY;
+    const hung = checkpointKey("cam-a", "hung");
+    const w1table: FleetLeaseTable = {
+      ...delegate(leases),
+      heartbeat: (k, o, l) => (k === hung && performance.now() >= hangAt ? new Promise(() => {}) : leases.heartbeat(k, o, l)),
+    };
+    const leaseMs = 1500;
+    const w1 = fleet(h.clients, {
+      app: "hung",
+      worker: "w1",
+      streams,
+      leases: w1table,
+      store: new DynamoDbCheckpointStore(dynamo.client, table),
+      from: "EARLIEST",
+      leaseDurationMs: leaseMs,
+      renewMs: 250,
+      consume: { live: { idleTimeoutMs: 3000, retry: { baseMs: 20, maxMs: 200 } } },
+      handler: ({ stream }) => void handled.push({ stream, at: performance.now() }),
+    });
+    workers.push(w1);
+    const producer = produce(streams, 150);
+    try {
+      await until(
+        () => w1.held().length === 3 && streams.every((st) => handled.some((x) => x.stream === st)),
+        5000,
+        () => `w1 holds ${w1.held()}`,
+      );
+      hangAt = performance.now();
+      await sleep(3 * leaseMs);
+      // cam-b and cam-c were renewed all along: still held, and handled to the end (their fence never closed).
+      const late = hangAt + 2.5 * leaseMs;
+      for (const st of ["cam-b", "cam-c"])
+        expect(
+          handled.some((x) => x.stream === st && x.at > late),
+          `${st} handled after the hang`,
+        ).toBe(true);
+      expect(w1.held()).toEqual(expect.arrayContaining(["cam-b", "cam-c"]));
+      // cam-a: not handled once its last renewal was a lease ago, and not held by the end.
+      expect(handled.filter((x) => x.stream === "cam-a" && x.at > hangAt + leaseMs + 250)).toEqual([]);
+      expect(w1.held()).not.toContain("cam-a");
+    } finally {
+      await producer.stop();
+    }
+    const stopped = performance.now();
+    await w1.stop();
+    expect(performance.now() - stopped).toBeLessThan(2 * leaseMs);
+  });
+
   it("selects streams by name prefix and tags with ListStreams / ListTagsForStream", async () => {
     const table = `fleet-sel-${Date.now()}`;
     await ensureCheckpointTable(dynamo.client, table);
