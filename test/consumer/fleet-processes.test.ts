@@ -313,7 +313,7 @@ describe("a fleet of worker processes on 60 live streams", () => {
         const mean = mine.reduce((a, l) => a + l.meanLoad!, 0) / mine.length;
         expect(Math.abs(load - mean) / mean, `${w}: ${describeLoads()}`).toBeLessThanOrEqual(0.1);
       }
-      console.log(`fleet by load: ${describeLoads()}; ${movesBefore} handoffs to settle (first worker's count ${handedBefore})`);
+      console.log(`fleet by load: ${describeLoads()}; ${movesBefore} handoffs to settle (first worker's count ${handedBefore}), ${moves - movesBefore} after`);
     } finally {
       producing = false;
       await producer;
