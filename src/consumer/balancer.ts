@@ -42,7 +42,8 @@ export interface BalancePlan {
  * above it by more, it asks that worker for the stream that shrinks their difference most (one that costs
  * less than the difference). Each move lowers the sum of squared loads, so rounds converge instead of
  * trading streams back and forth; workers within the tolerance are left alone, and a worker that moves
- * goes on to within half of it. Costs count in whole units of
+ * goes on to within half of it. Streams asked for count as their asker's (for every worker, not just the
+ * asker), so a second asker does not take a busy worker's excess again. Costs count in whole units of
  * a cheap stream's cost (streams alike cost the same, so measuring noise moves nothing); a stream
  * not measured yet costs the mean of those that are (1 when none is), so streams of unknown cost
  * balance by count.
@@ -60,12 +61,14 @@ export function planBalance(me: string, leases: readonly LeaseView[], options: B
   const unknownCost = measured.length === 0 ? 1 : quantize(measured.reduce((a, b) => a + b, 0) / measured.length);
   const cost = (l: LeaseView) => (l.load !== null && l.load > 0 ? quantize(l.load) : unknownCost);
   const isFree = (l: LeaseView) => l.owner === null || (l.owner !== me && !l.live);
-  // Who holds what now (a stream asked for by this worker counts as this worker's).
+  // Who holds what now: a stream asked for counts as its asker's, so a second asker does not take the same excess again.
+  const live = new Set<string>([me]);
+  for (const l of leases) if (!isFree(l)) live.add(l.owner!);
   const loads = new Map<string, number>([[me, 0]]);
   const movable = new Map<string, LeaseView[]>();
   for (const l of leases) {
     if (isFree(l)) continue;
-    const holder = l.wantedBy === me ? me : l.owner!;
+    const holder = l.wantedBy !== null && live.has(l.wantedBy) ? l.wantedBy : l.owner!;
     loads.set(holder, (loads.get(holder) ?? 0) + cost(l));
     if (holder !== me && l.wantedBy === null && l.settled) movable.set(holder, [...(movable.get(holder) ?? []), l]);
   }

@@ -141,6 +141,27 @@ describe("planBalance: the fleet's balancer, run by every worker on the lease ta
     );
   });
 
+  it("a busy worker is not stripped by a second asker: the first one's asks count as moved, and every worker ends within half the tolerance", () => {
+    // w1 above the mean by 19 %, w2 below it by 15 %, w3 within the tolerance (5 % below): streams of 30 and of 1.
+    const held: [string, number[]][] = [
+      ["w1", [30, 30, ...Array<number>(24).fill(1)]],
+      ["w2", [30, 30]],
+      ["w3", [30, 30, ...Array<number>(7).fill(1)]],
+    ];
+    const leases = held.flatMap(([owner, costs]) => costs.map((cost, i) => ({ key: `${owner}-${i}`, cost, owner, wantedBy: null, movedAt: -10 })));
+    for (const order of [
+      ["w2", "w3", "w1"],
+      ["w2", "w1", "w3"],
+    ]) {
+      const model = new Model(leases.map((l) => ({ ...l })));
+      for (const w of ["w1", "w2", "w3"]) model.alive.add(w);
+      model.step(order);
+      const loads = [...model.loads().values()];
+      const mean = loads.reduce((a, b) => a + b, 0) / loads.length;
+      for (const l of loads) expect(Math.abs(l - mean) / mean, `${order}: ${loads}`).toBeLessThanOrEqual(0.05);
+    }
+  });
+
   it("a worker asks only what a live holder holds, one asker per stream, and a dead holder's streams are taken, not asked for", () => {
     const views: LeaseView[] = [
       { key: "a", owner: "w1", live: true, load: 5, wantedBy: null, settled: true },
