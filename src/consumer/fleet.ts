@@ -1,5 +1,5 @@
 import { BehaviorSubject, type Observable } from "rxjs";
-import { type LinkedAbort, linkedAbort } from "../aws/abort.js";
+import { type LinkedAbort, linkedAbort, raceAbort } from "../aws/abort.js";
 import { sleep } from "../aws/backoff.js";
 import type { KvsClients } from "../aws/clients.js";
 import type { StartFrom } from "../aws/get-media.js";
@@ -227,7 +227,7 @@ class FleetWorker {
     try {
       while (!this.stop.signal.aborted) {
         const began = performance.now();
-        await this.tick();
+        await raceAbort(this.tick(), this.stop.signal); // a stop does not wait for a table call that never answers
         await sleep(this.untilNextRound(began), this.stop.signal);
       }
     } catch (e) {
@@ -430,6 +430,10 @@ class FleetWorker {
       const sent = performance.now();
       // A dead holder stopped handling: its fence closed two rounds after its last renewal, before its lease expired.
       if (await this.table.claim(l.key, this.me, expected)) {
+        if (this.stop.signal.aborted) {
+          await this.table.release(l.key, this.me).catch(() => {}); // won after the worker stopped (answered late): given back, not started
+          return;
+        }
         this.taken++;
         this.startStream(l, sent);
       }

@@ -466,6 +466,98 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
     expect(performance.now() - stopped).toBeLessThan(2 * leaseMs);
   });
 
+  it("stop() ends a worker whose round waits on a lease listing that never answers, and releases its leases", async () => {
+    const table = `fleet-hung-list-${Date.now()}`;
+    await ensureCheckpointTable(dynamo.client, table);
+    const streams = ["cam-a", "cam-b"];
+    h = await harness({ streams: Object.fromEntries(streams.map((s) => [s, {}])), idleEndMs: 3000 });
+    const leases = new DynamoDbLeaseTable(dynamo.client, table);
+    let hang = false;
+    const w1table: FleetLeaseTable = { ...delegate(leases), list: (a) => (hang ? new Promise(() => {}) : leases.list(a)) };
+    let handled = 0;
+    const w1 = fleet(h.clients, {
+      app: "hung-list",
+      worker: "w1",
+      streams,
+      leases: w1table,
+      store: new DynamoDbCheckpointStore(dynamo.client, table),
+      from: "EARLIEST",
+      leaseDurationMs: 1500,
+      renewMs: 250,
+      consume: { live: { idleTimeoutMs: 3000, retry: { baseMs: 20, maxMs: 200 } } },
+      handler: () => void handled++,
+    });
+    workers.push(w1);
+    const producer = produce(streams, 150);
+    try {
+      await until(
+        () => w1.held().length === 2 && handled > 0,
+        5000,
+        () => `w1 holds ${w1.held()}`,
+      );
+      hang = true;
+      await sleep(600); // the next round's listing is under way, and will never answer
+    } finally {
+      await producer.stop();
+    }
+    const stopped = performance.now();
+    const ended = await Promise.race([w1.stop().then(() => "stopped"), sleep(5000).then(() => "still stopping after 5 s")]);
+    expect(ended).toBe("stopped");
+    expect(performance.now() - stopped).toBeLessThan(3000);
+    for (const st of streams) expect((await leases.read(checkpointKey(st, "hung-list")))?.owner ?? null, st).toBeNull();
+  });
+
+  it("a claim answered after stop() is given back, and its stream is not started", async () => {
+    const table = `fleet-late-claim-${Date.now()}`;
+    await ensureCheckpointTable(dynamo.client, table);
+    h = await harness({ streams: { "cam-a": {} }, idleEndMs: 3000 });
+    const leases = new DynamoDbLeaseTable(dynamo.client, table);
+    let claiming = () => {};
+    const claimSent = new Promise<void>((r) => (claiming = r));
+    let answer = () => {};
+    const answered = new Promise<void>((r) => (answer = r));
+    const w1table: FleetLeaseTable = {
+      ...delegate(leases),
+      claim: async (k, o, e) => {
+        const won = await leases.claim(k, o, e);
+        claiming();
+        await answered; // written, but the answer comes late
+        return won;
+      },
+    };
+    let handled = 0;
+    const w1 = fleet(h.clients, {
+      app: "late-claim",
+      worker: "w1",
+      streams: ["cam-a"],
+      leases: w1table,
+      store: new DynamoDbCheckpointStore(dynamo.client, table),
+      from: "EARLIEST",
+      leaseDurationMs: 1500,
+      renewMs: 250,
+      handler: () => void handled++,
+    });
+    workers.push(w1);
+    const producer = produce(["cam-a"], 150);
+    try {
+      await claimSent;
+      expect((await leases.read(checkpointKey("cam-a", "late-claim")))?.owner).toBe("w1");
+      await w1.stop();
+      answer();
+      let owner: string | null = "w1";
+      for (let i = 0; i < 60 && owner !== null; i++) {
+        await sleep(50);
+        owner = (await leases.read(checkpointKey("cam-a", "late-claim")))?.owner ?? null;
+      }
+      expect(owner, "the late claim given back").toBeNull();
+      await sleep(500);
+    } finally {
+      await producer.stop();
+    }
+    expect(w1.held()).toEqual([]);
+    expect(handled).toBe(0);
+  });
+
   it("selects streams by name prefix and tags with ListStreams / ListTagsForStream", async () => {
     const table = `fleet-sel-${Date.now()}`;
     await ensureCheckpointTable(dynamo.client, table);
