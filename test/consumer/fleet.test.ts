@@ -2,7 +2,7 @@ import { metrics } from "@opentelemetry/api";
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DynamoDbCheckpointStore, DynamoDbLeaseTable, ensureCheckpointTable } from "../../src/consumer/dynamodb-store.js";
-import { fleet, type Fleet, type FleetMetrics } from "../../src/consumer/fleet.js";
+import { fleet, type Fleet, type FleetMetrics, type FleetOptions } from "../../src/consumer/fleet.js";
 import type { FleetLeaseTable } from "../../src/consumer/lease.js";
 import { type Checkpoint, checkpointKey, type PutOptions } from "../../src/consumer/store.js";
 import { publishFleetMetrics } from "../../src/consumer/telemetry.js";
@@ -54,6 +54,22 @@ function produce(streams: string[], everyMs: number): { stop(): Promise<void> } 
   };
 }
 
+/**
+ * A worker of these tests (stopped after each): from EARLIEST, 1.5 s leases renewed every 250 ms, and a
+ * live reader that retries quickly, unless `options` says otherwise.
+ */
+function startWorker(options: FleetOptions): Fleet {
+  const f = fleet(h!.clients, {
+    from: "EARLIEST",
+    leaseDurationMs: 1500,
+    renewMs: 250,
+    consume: { live: { idleTimeoutMs: 3000, retry: { baseMs: 20, maxMs: 200 } } },
+    ...options,
+  });
+  workers.push(f);
+  return f;
+}
+
 /** A lease table whose calls stop once the worker is "killed" (its process died: no renew, no release). */
 function killable(table: FleetLeaseTable) {
   let dead = false;
@@ -103,23 +119,19 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
     const snapshots = new Map<string, FleetMetrics>();
     const leaseMs = 1500;
     const start = (worker: string, table: FleetLeaseTable, alive: () => boolean = () => true) => {
-      const f = fleet(h!.clients, {
+      const f = startWorker({
         app: "recorder",
         worker,
         streams,
         leases: table,
         store,
-        from: "EARLIEST",
         leaseDurationMs: leaseMs,
-        renewMs: 250,
-        consume: { live: { idleTimeoutMs: 3000, retry: { baseMs: 20, maxMs: 200 } } },
         handler: ({ stream, fragment }) => {
           if (!alive()) throw new Error("dead");
           handled.get(stream)!.push({ worker, fragment: fragment.fragmentNumber! });
         },
       });
       f.metrics$.subscribe((m) => snapshots.set(worker, m));
-      workers.push(f);
       return f;
     };
     const producer = produce(streams, 300);
@@ -213,22 +225,15 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
         }
       },
     });
-    const start = (worker: string, leaseTable: FleetLeaseTable) => {
-      const f = fleet(h!.clients, {
+    const start = (worker: string, leaseTable: FleetLeaseTable) =>
+      startWorker({
         app: "fenced",
         worker,
         streams,
         leases: leaseTable,
         store: recording(worker, worker === "w1"),
-        from: "EARLIEST",
-        leaseDurationMs: 1500,
-        renewMs: 250,
-        consume: { live: { idleTimeoutMs: 3000, retry: { baseMs: 20, maxMs: 200 } } },
         handler: ({ stream, fragment }) => void handled.push({ worker, stream, fragment: fragment.fragmentNumber!, at: performance.now() }),
       });
-      workers.push(f);
-      return f;
-    };
     const producer = produce(streams, 150);
     try {
       const w1 = start("w1", w1table);
@@ -289,22 +294,17 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
         return leases.claim(k, o, e);
       },
     };
-    const start = (worker: string, leaseTable: FleetLeaseTable) => {
-      const f = fleet(h!.clients, {
+    const start = (worker: string, leaseTable: FleetLeaseTable) =>
+      startWorker({
         app: "expiry",
         worker,
         streams,
         leases: leaseTable,
         store,
-        from: "EARLIEST",
         leaseDurationMs: leaseMs,
         renewMs: 600, // rounds far apart: a claim left to the next round would come up to 600 ms late
-        consume: { live: { idleTimeoutMs: 3000, retry: { baseMs: 20, maxMs: 200 } } },
         handler: () => {},
       });
-      workers.push(f);
-      return f;
-    };
     const producer = produce(streams, 300);
     try {
       const w1 = killable(leases);
@@ -367,22 +367,16 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
         return ok;
       },
     };
-    const start = (worker: string, leaseTable: FleetLeaseTable) => {
-      const f = fleet(h!.clients, {
+    const start = (worker: string, leaseTable: FleetLeaseTable) =>
+      startWorker({
         app: "stale",
         worker,
         streams: ["cam-a"],
         leases: leaseTable,
         store,
-        from: "EARLIEST",
-        leaseDurationMs: 1500,
         renewMs: 100,
-        consume: { live: { idleTimeoutMs: 3000, retry: { baseMs: 20, maxMs: 200 } } },
         handler: ({ fragment }) => void handled.push({ worker, fragment: fragment.fragmentNumber!, at: performance.now() }),
       });
-      workers.push(f);
-      return f;
-    };
     const producer = produce(["cam-a"], 100);
     try {
       const w1 = start("w1", w1table);
@@ -425,19 +419,15 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
       heartbeat: (k, o, l) => (k === hung && performance.now() >= hangAt ? new Promise(() => {}) : leases.heartbeat(k, o, l)),
     };
     const leaseMs = 1500;
-    const w1 = fleet(h.clients, {
+    const w1 = startWorker({
       app: "hung",
       worker: "w1",
       streams,
       leases: w1table,
       store: new DynamoDbCheckpointStore(dynamo.client, table),
-      from: "EARLIEST",
       leaseDurationMs: leaseMs,
-      renewMs: 250,
-      consume: { live: { idleTimeoutMs: 3000, retry: { baseMs: 20, maxMs: 200 } } },
       handler: ({ stream }) => void handled.push({ stream, at: performance.now() }),
     });
-    workers.push(w1);
     const producer = produce(streams, 150);
     try {
       await until(
@@ -475,19 +465,14 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
     let hang = false;
     const w1table: FleetLeaseTable = { ...delegate(leases), list: (a) => (hang ? new Promise(() => {}) : leases.list(a)) };
     let handled = 0;
-    const w1 = fleet(h.clients, {
+    const w1 = startWorker({
       app: "hung-list",
       worker: "w1",
       streams,
       leases: w1table,
       store: new DynamoDbCheckpointStore(dynamo.client, table),
-      from: "EARLIEST",
-      leaseDurationMs: 1500,
-      renewMs: 250,
-      consume: { live: { idleTimeoutMs: 3000, retry: { baseMs: 20, maxMs: 200 } } },
       handler: () => void handled++,
     });
-    workers.push(w1);
     const producer = produce(streams, 150);
     try {
       await until(
@@ -526,18 +511,15 @@ describe("fleet(): one app over several workers with balanced DynamoDB leases", 
       },
     };
     let handled = 0;
-    const w1 = fleet(h.clients, {
+    const w1 = startWorker({
       app: "late-claim",
       worker: "w1",
       streams: ["cam-a"],
       leases: w1table,
       store: new DynamoDbCheckpointStore(dynamo.client, table),
-      from: "EARLIEST",
-      leaseDurationMs: 1500,
-      renewMs: 250,
+      consume: undefined, // the live reader's own defaults: its stream is never started
       handler: () => void handled++,
     });
-    workers.push(w1);
     const producer = produce(["cam-a"], 150);
     try {
       await claimSent;
