@@ -128,14 +128,15 @@ function holdLease(table: LeaseTable, key: string, owner: string, renewMs: numbe
   const ctl = new AbortController();
   let lastError: unknown;
   let expiry: NodeJS.Timeout | undefined;
-  const renewedAt = (sent: number) => {
+  // The lease ends failoverMs after a renewal (or the claim) sent at `sent` that succeeded, unless another one succeeds first.
+  const expireAfter = (sent: number) => {
     clearTimeout(expiry);
     expiry = setTimeout(
       () => ctl.abort(new LeaseLostError(key, owner, `not renewed for ${failoverMs} ms`, { cause: lastError })),
       Math.max(0, sent + failoverMs - performance.now()),
     );
   };
-  renewedAt(claimedAt);
+  expireAfter(claimedAt);
   void (async () => {
     while (!ctl.signal.aborted) {
       await sleep(renewMs, ctl.signal);
@@ -146,7 +147,7 @@ function holdLease(table: LeaseTable, key: string, owner: string, renewMs: numbe
           ctl.abort(new LeaseLostError(key, owner, "another worker holds it now"));
           break;
         }
-        if (!ctl.signal.aborted) renewedAt(sent);
+        if (!ctl.signal.aborted) expireAfter(sent);
       } catch (e) {
         lastError = e; // throttling or a network error: keep trying until the lease runs out
       }
